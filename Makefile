@@ -1,0 +1,73 @@
+# marrowtox: two commands do all set-up on a fresh machine.
+#   make demo   build .venv, generate the demo cohort, run the workflow, print where reports are
+#   make test   build .venv (and optional system tools), run the full test suite
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+CORES ?= 2
+SEED ?= 7
+UV_VERSION := 0.13.9
+# The stamp changes when the pins change, so `make` reinstalls exactly then.
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
+# Debian tools used by tests and benchmarks only (the workflow itself needs none).
+SYSDEPS := samtools bcftools tabix freebayes chromium
+
+.PHONY: help venv demo demo-data test lint format sysdeps clean
+
+help:
+	@echo "make demo   - set up .venv, generate the demo cohort, run the whole workflow"
+	@echo "make test   - set up .venv and run the full test suite"
+	@echo "make lint   - ruff, snakefmt and snakemake --lint"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 needed, found {sys.version}"'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+demo/samples.tsv: | $(STAMP)
+	$(BIN)/marrowtox demo --out demo --seed $(SEED)
+
+demo-data: $(STAMP) demo/samples.tsv
+
+demo: demo-data
+	$(BIN)/snakemake --cores $(CORES)
+	@echo ""
+	@echo "marrowtox demo finished. Reports:"
+	@echo "  cohort:   $(CURDIR)/results/reports/cohort.html"
+	@echo "  patients: $(CURDIR)/results/reports/<patient>.html"
+	@echo "  tables:   $(CURDIR)/results/cohort/patients.tsv"
+
+# Installs the optional Debian tools when possible (root with apt-get); tests that
+# need a missing tool skip with a reason.
+sysdeps:
+	@missing=""; for t in samtools bcftools tabix freebayes chromium; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian packages:$$missing"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSDEPS) >/dev/null) \
+	    || echo "warning: could not install$$missing; dependent tests will skip"; \
+	fi
+
+test: $(STAMP) sysdeps
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src scripts tests bench
+	$(BIN)/ruff format --check src scripts tests bench
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakemake --lint
+
+format: $(STAMP)
+	$(BIN)/ruff format src scripts tests bench
+	$(BIN)/snakefmt Snakefile workflow/rules
+
+clean:
+	rm -rf results logs benchmarks .snakemake

@@ -1,0 +1,51 @@
+"""Atomic output writing: a file exists under its final name only when it is complete.
+
+Snakemake deletes the outputs of failed jobs, but marrowtox subcommands also run
+outside Snakemake; writing to a temporary sibling and renaming guarantees that an
+interrupted run never leaves a half-written table that a rerun would take as done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path in the target's directory; rename onto `path` on success.
+
+    `suffix` defaults to the target's own suffixes, so libraries that pick a format
+    from the extension (anndata, pysam, matplotlib) behave as for the final name.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix is None:
+        suffix = "".join(path.suffixes)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+        raise
+
+
+def write_tsv(df: pd.DataFrame, path: str | Path, *, index: bool = False) -> None:
+    """Write a TSV atomically with a fixed float format so reruns are byte-identical."""
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, sep="\t", index=index, float_format="%.10g", lineterminator="\n")
+
+
+def write_text(text: str, path: str | Path) -> None:
+    """Write text atomically (UTF-8)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")

@@ -1,0 +1,47 @@
+"""Assemble the demo cohort: each generator writes its data; this writes the sample sheet.
+
+Generation is atomic at the folder level: everything is written into a temporary
+sibling folder and renamed, so an interrupted `make demo` never leaves a half cohort
+that the next run would take as complete.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from marrowtox.atomic import write_tsv
+from marrowtox.demo import clinical, dna, scrna
+from marrowtox.demo.cohort import COHORT
+
+SAMPLE_COLUMNS = [
+    "patient", "sample", "assay", "timepoint", "day", "path",
+    "batch", "normal", "chemistry", "car_construct",
+]
+
+
+def generate_cohort(out: Path, seed: int) -> dict[str, Path]:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        (tmp / "truth").mkdir()
+        rows = scrna.generate(tmp, seed) + dna.generate(tmp, seed)
+        clinical.generate(tmp, seed)
+        sheet = pd.DataFrame(rows)[SAMPLE_COLUMNS]
+        order = {p.patient: i for i, p in enumerate(COHORT)}
+        sheet = sheet.sort_values(
+            ["patient", "day", "assay"], key=lambda s: s.map(order) if s.name == "patient" else s
+        )
+        write_tsv(sheet, tmp / "samples.tsv")
+        write_tsv(pd.DataFrame([p.as_row() for p in COHORT]), tmp / "truth" / "patients.tsv")
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return {"samples": out / "samples.tsv", "labs": out / "labs.tsv", "events": out / "events.tsv"}

@@ -1,0 +1,268 @@
+"""Loading and pre-flight validation of the user's tables (samples, labs, events).
+
+Everything here runs before Snakemake schedules a single job: a cohort rerun on a
+cluster must not fail hours in because row 143 has "d28" in the day column. Every
+failure names the file, the row (header = line 1), the column and what was expected.
+Schemas live in workflow/schemas/ so Snakemake's own `validate` and this module check
+the same contract.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pandas as pd
+import yaml
+
+from marrowtox.errors import InputError, data_row
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
+ASSAYS = ("scrna", "dna")
+SCRNA_SUFFIXES = (".h5", ".h5ad")
+DNA_SUFFIXES = (".bam", ".cram")
+
+
+def load_schema(name: str, schema_dir: Path | None = None) -> dict[str, Any]:
+    path = (schema_dir or SCHEMA_DIR) / name
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def _parse_cell(raw: str, types: list[str]) -> Any:
+    """Convert one TSV cell to the JSON type the schema asks for.
+
+    Integers must be written as integers ("28", "-7"): "28.0", "d28" or "" are
+    rejected rather than rounded, because a day that was typed wrongly would
+    otherwise silently move a sample to another timepoint.
+    """
+    if raw == "":
+        return None
+    if "integer" in types:
+        try:
+            return int(raw, 10)
+        except ValueError:
+            return raw
+    if "number" in types:
+        try:
+            value = float(raw)
+        except ValueError:
+            return raw
+        return value
+    return raw
+
+
+def _column_types(schema: dict[str, Any]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for col, spec in schema.get("properties", {}).items():
+        t = spec.get("type", "string")
+        out[col] = [t] if isinstance(t, str) else list(t)
+    return out
+
+
+def read_table(path: str | Path, schema: dict[str, Any], what: str) -> pd.DataFrame:
+    """Read a TSV and check columns and every cell against a JSON schema.
+
+    Returns a DataFrame of typed values (integers as Python ints, missing optional
+    values as None). Unknown columns are errors, with the nearest known name
+    suggested: a misspelt optional column ("bacth") would otherwise be ignored.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} table not found", file=path, expected="an existing TSV file")
+    try:
+        df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, comment=None)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot parse {what} table: {exc}", file=path, expected="tab-separated text")
+    df.columns = [c.strip() for c in df.columns]
+    known = list(schema.get("properties", {}))
+    required = list(schema.get("required", []))
+    for col in df.columns:
+        if col not in known:
+            close = difflib.get_close_matches(col, known, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise InputError(
+                f"unknown column{hint}", file=path, row=1, column=col, expected=f"one of {known}"
+            )
+    for col in required:
+        if col not in df.columns:
+            raise InputError(
+                "required column is missing",
+                file=path,
+                row=1,
+                column=col,
+                expected=f"header with columns {required}",
+            )
+    if df.columns.duplicated().any():
+        dup = df.columns[df.columns.duplicated()][0]
+        raise InputError("column appears twice", file=path, row=1, column=dup)
+    types = _column_types(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    records: list[dict[str, Any]] = []
+    for i, raw in enumerate(df.to_dict(orient="records")):
+        rec = {k: _parse_cell(v.strip(), types.get(k, ["string"])) for k, v in raw.items()}
+        # Optional empty cells are absent, not null, so "type: string" still validates.
+        rec_js = {k: v for k, v in rec.items() if v is not None or k in required}
+        errors = sorted(validator.iter_errors(rec_js), key=lambda e: list(e.path))
+        if errors:
+            err = errors[0]
+            col = str(err.path[0]) if err.path else None
+            if err.validator == "required":
+                col = err.message.split("'")[1]
+            spec = schema["properties"].get(col, {}) if col else {}
+            raise InputError(
+                f"invalid value {raw.get(col, '')!r}" if col else err.message,
+                file=path,
+                row=data_row(i),
+                column=col,
+                expected=_expectation(spec, err),
+            )
+        records.append(rec)
+    return pd.DataFrame.from_records(records, columns=list(df.columns))
+
+
+def _expectation(spec: dict[str, Any], err: jsonschema.ValidationError) -> str:
+    if "enum" in spec:
+        return "one of " + ", ".join(map(str, spec["enum"]))
+    t = spec.get("type")
+    if t == "integer" or (isinstance(t, list) and "integer" in t):
+        return "an integer (e.g. -7 or 28)"
+    if t == "number":
+        return "a number"
+    if "pattern" in spec:
+        return f"text matching {spec['pattern']} ({spec.get('description', '')})"
+    if err.validator == "required":
+        return "a value"
+    return spec.get("description") or err.message
+
+
+@dataclass(frozen=True)
+class Tables:
+    samples: pd.DataFrame  # indexed by sample, path resolved
+    labs: pd.DataFrame | None
+    events: pd.DataFrame | None
+
+
+def resolve(table_path: str | Path, value: str) -> str:
+    """Resolve a path written in a table relative to that table's own directory."""
+    p = Path(value)
+    if p.is_absolute():
+        return os.path.normpath(p)
+    return os.path.normpath(Path(table_path).parent / p)
+
+
+def _bam_index(path: str) -> str | None:
+    candidates = (
+        [path + ".crai", path[:-5] + ".crai"]
+        if path.endswith(".cram")
+        else [path + ".bai", path[:-4] + ".bai", path + ".csi"]
+    )
+    return next((c for c in candidates if os.path.exists(c)), None)
+
+
+def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
+    """Read and validate the sample sheet; returns it indexed by sample with resolved paths."""
+    df = read_table(path, load_schema("samples.schema.yaml"), "sample")
+    if df.empty:
+        raise InputError("the sample sheet has no rows", file=path, expected="one row per sample")
+    for opt in ("batch", "normal", "chemistry", "car_construct"):
+        if opt not in df.columns:
+            df[opt] = None
+    dups = df["sample"][df["sample"].duplicated()]
+    if not dups.empty:
+        i = int(dups.index[0])
+        first = int(df.index[df["sample"] == dups.iloc[0]][0])
+        raise InputError(
+            f"duplicate sample id '{dups.iloc[0]}' (first seen in row {data_row(first)})",
+            file=path,
+            row=data_row(i),
+            column="sample",
+            expected="unique sample ids",
+        )
+    df["batch"] = [b if b else p for b, p in zip(df["batch"], df["patient"], strict=True)]
+    for col in ("normal", "chemistry", "car_construct"):
+        df[col] = df[col].fillna("")
+    df["path"] = [resolve(path, p) for p in df["path"]]
+    known = set(df["sample"])
+    for i, row in df.iterrows():
+        r = data_row(int(i))
+        if row["normal"] and row["normal"] not in known:
+            raise InputError(
+                f"normal sample '{row['normal']}' is not in the sheet",
+                file=path, row=r, column="normal", expected="a sample id of this sheet or empty",
+            )
+        p = row["path"]
+        if row["assay"] == "scrna":
+            if not (p.endswith(SCRNA_SUFFIXES) or os.path.isdir(p)):
+                raise InputError(
+                    f"unsupported scRNA input {p!r}", file=path, row=r, column="path",
+                    expected="a 10x HDF5 (.h5), a 10x matrix folder or an .h5ad file",
+                )
+        elif not p.endswith(DNA_SUFFIXES):
+            raise InputError(
+                f"unsupported DNA input {p!r}", file=path, row=r, column="path",
+                expected="a coordinate-sorted .bam or .cram",
+            )
+        if not check_files:
+            continue
+        if not os.path.exists(p):
+            raise InputError(f"file not found: {p}", file=path, row=r, column="path",
+                             expected="an existing file (relative paths are relative to the sheet)")
+        if row["assay"] == "dna" and _bam_index(p) is None:
+            raise InputError(
+                f"no index next to {p}", file=path, row=r, column="path",
+                expected="a BAM index (.bai/.csi) or CRAM index (.crai); run `samtools index`",
+            )
+    return df.set_index("sample", drop=False)
+
+
+def load_long_table(path: str | Path, schema_name: str, what: str, patients: set[str]) -> pd.DataFrame:
+    """Read labs or events and check every patient is one of the sample sheet's.
+
+    A patient with labs but no sample is almost always a typo in an id; reporting
+    it here is cheaper than a cohort table with a silent extra row.
+    """
+    df = read_table(path, load_schema(schema_name), what)
+    for i, pat in enumerate(df["patient"]):
+        if pat not in patients:
+            close = difflib.get_close_matches(pat, sorted(patients), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise InputError(
+                f"patient '{pat}' is not in the sample sheet{hint}",
+                file=path, row=data_row(i), column="patient",
+                expected="a patient id of samples.tsv",
+            )
+    return df
+
+
+def load_all(config: dict[str, Any], *, check_files: bool = True) -> Tables:
+    """Validate the config's three tables together (the pre-flight check)."""
+    samples = load_samples(config["samples"], check_files=check_files)
+    patients = set(samples["patient"])
+    labs = events = None
+    if config.get("labs") and os.path.exists(config["labs"]):
+        labs = load_long_table(config["labs"], "labs.schema.yaml", "labs", patients)
+        _branch_check("validate_labs", labs, config["labs"])
+    elif config.get("labs"):
+        raise InputError("labs table not found", file=config["labs"], expected="an existing TSV")
+    if config.get("events") and os.path.exists(config["events"]):
+        events = load_long_table(config["events"], "events.schema.yaml", "events", patients)
+        _branch_check("validate_events", events, config["events"])
+    elif config.get("events"):
+        raise InputError("events table not found", file=config["events"], expected="an existing TSV")
+    return Tables(samples=samples, labs=labs, events=events)
+
+
+def _branch_check(name: str, df: pd.DataFrame, path: str) -> None:
+    """Run the clinical branch's vocabulary/unit checks when that branch is installed."""
+    try:
+        from marrowtox import clinical
+    except ImportError:  # pragma: no cover - branch always shipped
+        return
+    fn = getattr(clinical, name, None)
+    if fn is not None:
+        fn(df, path)

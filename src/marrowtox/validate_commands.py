@@ -1,0 +1,58 @@
+"""`marrowtox validate`: the pre-flight check of config and tables, runnable on its own.
+
+Lets a user check a new cohort's tables in seconds, without Snakemake.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import yaml
+
+from marrowtox.errors import InputError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("validate", help="check config and samples/labs/events tables")
+    p.add_argument("--config", default="config/config.yaml", type=Path)
+    p.add_argument("--no-file-check", action="store_true", help="skip checks of data files")
+    p.set_defaults(func=run)
+
+
+def load_config(path: Path) -> dict:
+    if not path.is_file():
+        raise InputError("config file not found", file=path, expected="a YAML file")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            config = yaml.safe_load(fh) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}", file=path) from None
+    return config
+
+
+def validate_config(config: dict, path: Path | str) -> None:
+    import jsonschema
+
+    from marrowtox.samplesheet import load_schema
+
+    validator = jsonschema.Draft202012Validator(load_schema("config.schema.yaml"))
+    for err in sorted(validator.iter_errors(config), key=lambda e: list(e.path)):
+        key = ".".join(str(k) for k in err.path) or None
+        raise InputError(err.message, file=path, column=key, expected="see workflow/schemas/config.schema.yaml")
+
+
+def run(args: argparse.Namespace) -> int:
+    from marrowtox.samplesheet import load_all
+
+    config = load_config(args.config)
+    validate_config(config, args.config)
+    tables = load_all(config, check_files=not args.no_file_check)
+    s = tables.samples
+    print(
+        f"ok: {s['patient'].nunique()} patients, {int((s['assay'] == 'scrna').sum())} scRNA and "
+        f"{int((s['assay'] == 'dna').sum())} DNA samples; "
+        f"labs rows: {0 if tables.labs is None else len(tables.labs)}; "
+        f"events rows: {0 if tables.events is None else len(tables.events)}"
+    )
+    return 0

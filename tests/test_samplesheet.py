@@ -1,0 +1,139 @@
+"""Pre-flight validation of the sample sheet, labs and events: each fault is named."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from marrowtox.errors import InputError
+from marrowtox.samplesheet import load_all, load_samples
+
+HEADER = "patient\tsample\tassay\ttimepoint\tday\tpath\tbatch\n"
+
+
+def make_sheet(tmp: Path, rows: list[str], header: str = HEADER) -> Path:
+    (tmp / "data").mkdir(exist_ok=True)
+    for name in ("a.h5", "b.h5", "c.bam", "c.bam.bai", "noidx.bam"):
+        (tmp / "data" / name).write_bytes(b"")
+    sheet = tmp / "samples.tsv"
+    sheet.write_text(header + "".join(r + "\n" for r in rows))
+    return sheet
+
+
+GOOD = [
+    "P1\tP1_BL_sc\tscrna\tBL\t-7\tdata/a.h5\tb1",
+    "P1\tP1_D28_sc\tscrna\tD28\t28\tdata/b.h5\tb1",
+    "P1\tP1_BL_dna\tdna\tBL\t-7\tdata/c.bam\t",
+]
+
+
+def test_good_sheet_resolves_paths_relative_to_sheet(tmp_path: Path) -> None:
+    df = load_samples(make_sheet(tmp_path, GOOD))
+    assert list(df.index) == ["P1_BL_sc", "P1_D28_sc", "P1_BL_dna"]
+    assert df.at["P1_BL_sc", "path"] == str(tmp_path / "data" / "a.h5")
+    assert df.at["P1_D28_sc", "day"] == 28
+    # an empty batch falls back to the patient
+    assert df.at["P1_BL_dna", "batch"] == "P1"
+
+
+def fault(tmp_path: Path, rows: list[str], header: str = HEADER) -> InputError:
+    sheet = make_sheet(tmp_path, rows, header)
+    with pytest.raises(InputError) as info:
+        load_samples(sheet)
+    assert str(sheet) in str(info.value)
+    return info.value
+
+
+def test_missing_column(tmp_path: Path) -> None:
+    header = "patient\tsample\tassay\ttimepoint\tpath\tbatch\n"
+    rows = [r.replace("\t-7\t", "\t").replace("\t28\t", "\t") for r in GOOD]
+    err = fault(tmp_path, rows, header)
+    assert err.column == "day" and err.row == 1
+    assert "required column is missing" in str(err)
+
+
+def test_misspelt_column_suggests_name(tmp_path: Path) -> None:
+    err = fault(tmp_path, GOOD, HEADER.replace("batch", "bacth"))
+    assert err.column == "bacth"
+    assert "did you mean 'batch'" in str(err)
+
+
+def test_unknown_assay(tmp_path: Path) -> None:
+    rows = GOOD[:2] + [GOOD[2].replace("\tdna\t", "\tatac\t")]
+    err = fault(tmp_path, rows)
+    assert (err.row, err.column) == (4, "assay")
+    assert "scrna, dna" in str(err) and "'atac'" in str(err)
+
+
+@pytest.mark.parametrize("day", ["d28", "28.5", ""])
+def test_non_integer_day(tmp_path: Path, day: str) -> None:
+    rows = [GOOD[0], GOOD[1].replace("\t28\t", f"\t{day}\t"), GOOD[2]]
+    err = fault(tmp_path, rows)
+    assert (err.row, err.column) == (3, "day")
+    assert "integer" in str(err)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    rows = [GOOD[0].replace("a.h5", "gone.h5")] + GOOD[1:]
+    err = fault(tmp_path, rows)
+    assert (err.row, err.column) == (2, "path")
+    assert "gone.h5" in str(err)
+
+
+def test_duplicate_sample_id(tmp_path: Path) -> None:
+    rows = GOOD + [GOOD[1].replace("b.h5", "a.h5")]
+    err = fault(tmp_path, rows)
+    assert (err.row, err.column) == (5, "sample")
+    assert "duplicate sample id 'P1_D28_sc'" in str(err) and "row 3" in str(err)
+
+
+def test_bam_without_index(tmp_path: Path) -> None:
+    rows = GOOD[:2] + [GOOD[2].replace("c.bam", "noidx.bam")]
+    err = fault(tmp_path, rows)
+    assert (err.row, err.column) == (4, "path")
+    assert "index" in str(err) and "samtools index" in str(err)
+
+
+def test_sample_id_with_path_characters_refused(tmp_path: Path) -> None:
+    rows = [GOOD[0].replace("P1_BL_sc", "P1/BL sc")] + GOOD[1:]
+    err = fault(tmp_path, rows)
+    assert (err.row, err.column) == (2, "sample")
+
+
+def test_labs_patient_not_in_samples(tmp_path: Path) -> None:
+    sheet = make_sheet(tmp_path, GOOD)
+    labs = tmp_path / "labs.tsv"
+    labs.write_text("patient\tday\tanalyte\tvalue\tunit\nP1\t0\tanc\t1500\t/uL\nP2\t1\tanc\t900\t/uL\n")
+    with pytest.raises(InputError) as info:
+        load_all({"samples": str(sheet), "labs": str(labs), "events": None})
+    assert (info.value.row, info.value.column) == (3, "patient")
+    assert "'P2' is not in the sample sheet" in str(info.value)
+
+
+def test_events_unknown_event(tmp_path: Path) -> None:
+    sheet = make_sheet(tmp_path, GOOD)
+    events = tmp_path / "events.tsv"
+    events.write_text("patient\tday\tevent\tgrade\nP1\t0\tinfusion\t\nP1\t3\tcrs_fever\t1\n")
+    with pytest.raises(InputError) as info:
+        load_all({"samples": str(sheet), "labs": None, "events": str(events)})
+    assert (info.value.row, info.value.column) == (3, "event")
+
+
+def test_cli_validate_reports_without_traceback(tmp_path: Path) -> None:
+    rows = GOOD[:2] + [GOOD[2].replace("c.bam", "noidx.bam")]
+    sheet = make_sheet(tmp_path, rows)
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        f"samples: {sheet}\nlabs: null\nevents: null\n"
+        "reference: {fasta: x.fa, gtf: x.gtf, panel_bed: x.bed}\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "marrowtox.cli", "validate", "--config", str(cfg)],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "row 4" in proc.stderr and "column 'path'" in proc.stderr

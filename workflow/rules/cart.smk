@@ -1,0 +1,1 @@
+# cart branch rules

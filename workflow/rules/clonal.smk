@@ -1,0 +1,1 @@
+# clonal branch rules

@@ -1,0 +1,159 @@
+import glob
+import hashlib
+import json
+import os
+import sys
+
+import pandas as pd
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version, validate
+
+from marrowtox.errors import InputError
+from marrowtox.samplesheet import load_all
+
+min_version("9.0")
+
+
+##### config and tables: validated before any job #####
+
+validate(config, schema="../schemas/config.schema.yaml")
+# Each branch owns a section and its schema; validation also fills the defaults.
+for _section in ("singlecell", "cart", "signatures", "ch", "clinical", "report"):
+    _schema = f"{workflow.basedir}/workflow/schemas/config.{_section}.schema.yaml"
+    config.setdefault(_section, {})
+    if os.path.exists(_schema):
+        validate(config[_section], schema=_schema)
+
+try:
+    TABLES = load_all(config)
+except InputError as exc:
+    # A one-line message naming file, row, column and expectation; no traceback.
+    raise WorkflowError(f"invalid input: {exc}") from None
+
+SAMPLES = TABLES.samples
+validate(SAMPLES, schema="../schemas/samples.schema.yaml")
+
+# Lookups built once: input functions below are O(1) per call, so building the DAG
+# stays linear in the number of samples (see bench/dag.py).
+_BY_PATIENT_ASSAY = {
+    key: sorted(group["sample"], key=lambda s: (SAMPLES.at[s, "day"], s))
+    for key, group in SAMPLES.groupby(["patient", "assay"], sort=True)
+}
+_PATIENTS = sorted(SAMPLES["patient"].unique())
+
+
+wildcard_constraints:
+    sample="(?!cohort$)[A-Za-z0-9_-]+",
+    patient="(?!cohort$)[A-Za-z0-9_-]+",
+
+
+##### input functions #####
+
+
+def patients():
+    """Patients of the sample sheet, sorted."""
+    return _PATIENTS
+
+
+def scrna_samples():
+    return list(SAMPLES.index[SAMPLES["assay"] == "scrna"])
+
+
+def dna_samples():
+    return list(SAMPLES.index[SAMPLES["assay"] == "dna"])
+
+
+def patient_samples(patient, assay):
+    """Samples of one patient and assay, ordered by day."""
+    return _BY_PATIENT_ASSAY.get((patient, assay), [])
+
+
+def baseline_sample(patient, assay):
+    """The patient's latest sample taken on or before infusion (day <= 0), or None."""
+    before = [s for s in patient_samples(patient, assay) if SAMPLES.at[s, "day"] <= 0]
+    return before[-1] if before else None
+
+
+def sample_path(wildcards):
+    return SAMPLES.at[wildcards.sample, "path"]
+
+
+def sample_meta(wildcards):
+    """Sample-sheet row of a sample as a plain dict (for params)."""
+    row = SAMPLES.loc[wildcards.sample]
+    return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+
+
+def has_labs():
+    return TABLES.labs is not None
+
+
+##### targets #####
+
+
+def all_targets():
+    """Every stable output of design.md for the samples and patients in the sheet."""
+    sc, dna = scrna_samples(), dna_samples()
+    targets = ["results/provenance.json"]
+    if sc:
+        targets += ["results/singlecell/cohort.h5ad"]
+        targets += expand(
+            [
+                "results/singlecell/{sample}.h5ad",
+                "results/singlecell/{sample}.qc.tsv",
+                "results/singlecell/{sample}.composition.tsv",
+                "results/cart/{sample}.tsv",
+                "results/signatures/{sample}.by_celltype.tsv",
+            ],
+            sample=sc,
+        )
+    if dna:
+        targets += expand(
+            [
+                "results/ch/{sample}.vcf.gz",
+                "results/ch/{sample}.vcf.gz.tbi",
+                "results/ch/{sample}.calls.tsv",
+            ],
+            sample=dna,
+        )
+        targets += expand(
+            "results/ch/{patient}.clones.tsv",
+            patient=sorted(SAMPLES.loc[dna, "patient"].unique()),
+        )
+    targets += expand("results/clinical/{patient}.scores.tsv", patient=patients())
+    targets += ["results/cohort/patients.tsv", "results/reports/cohort.html"]
+    targets += expand("results/reports/{patient}.html", patient=patients())
+    return targets
+
+
+##### provenance #####
+
+
+def resource_files():
+    return sorted(
+        f
+        for f in glob.glob(f"{workflow.basedir}/resources/**/*", recursive=True)
+        if os.path.isfile(f)
+    )
+
+
+rule provenance:
+    input:
+        resources=resource_files(),
+    output:
+        "results/provenance.json",
+    log:
+        "logs/provenance/provenance.log",
+    benchmark:
+        "benchmarks/provenance/provenance.tsv"
+    params:
+        config=config,
+        basedir=workflow.basedir,
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../../envs/common.yaml"
+    script:
+        "../../scripts/provenance.py"

@@ -1,0 +1,1 @@
+# singlecell branch rules
