@@ -14,7 +14,11 @@ from pathlib import Path
 import pandas as pd
 
 from marrowtox.atomic import write_tsv
-from marrowtox.demo import clinical, dna, scrna
+from marrowtox.demo import dna, scrna
+try:
+    from marrowtox.demo import clinical
+except ImportError:  # noqa
+    clinical = None
 from marrowtox.demo.cohort import COHORT
 
 SAMPLE_COLUMNS = [
@@ -30,7 +34,8 @@ def generate_cohort(out: Path, seed: int) -> dict[str, Path]:
     try:
         (tmp / "truth").mkdir()
         rows = scrna.generate(tmp, seed) + dna.generate(tmp, seed)
-        clinical.generate(tmp, seed)
+        if clinical is not None:
+            clinical.generate(tmp, seed)
         sheet = pd.DataFrame(rows)[SAMPLE_COLUMNS]
         order = {p.patient: i for i, p in enumerate(COHORT)}
         sheet = sheet.sort_values(
