@@ -2,4 +2,9 @@
 
 from marrowtox.provenance import write
 
-write(snakemake.params.config, snakemake.input.resources, snakemake.params.basedir, snakemake.output[0])  # noqa: F821
+write(
+    snakemake.params.config,
+    snakemake.input.resources,
+    snakemake.params.basedir,
+    snakemake.output[0],
+)  # noqa: F821

@@ -37,7 +37,11 @@ def bam_digest(path: Path) -> str:
 
 def test_tables_byte_identical(demo_twice: tuple[Path, Path]) -> None:
     a, b = demo_twice
-    tables = sorted(p.relative_to(a) for p in a.rglob("*") if p.suffix in {".tsv", ".vcf", ".bed", ".gtf", ".fa"})
+    tables = sorted(
+        p.relative_to(a)
+        for p in a.rglob("*")
+        if p.suffix in {".tsv", ".vcf", ".bed", ".gtf", ".fa"}
+    )
     assert Path("samples.tsv") in tables and Path("labs.tsv") in tables
     for rel in tables:
         assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
@@ -59,7 +63,11 @@ def test_scrna_identical(demo_twice: tuple[Path, Path]) -> None:
 
     for f in files:
         fa = sc.read_10x_h5(f) if f.suffix == ".h5" else sc.read_h5ad(f)
-        fb = sc.read_10x_h5(b / f.relative_to(a)) if f.suffix == ".h5" else sc.read_h5ad(b / f.relative_to(a))
+        fb = (
+            sc.read_10x_h5(b / f.relative_to(a))
+            if f.suffix == ".h5"
+            else sc.read_h5ad(b / f.relative_to(a))
+        )
         assert list(fa.obs_names) == list(fb.obs_names)
         xa = fa.layers["counts"] if "counts" in fa.layers else fa.X
         xb = fb.layers["counts"] if "counts" in fb.layers else fb.X
@@ -71,7 +79,11 @@ def test_size_and_sheet_valid(demo_twice: tuple[Path, Path]) -> None:
     total = sum(p.stat().st_size for p in a.rglob("*") if p.is_file())
     assert total < 50 * 2**20, f"demo is {total / 2**20:.1f} MiB"
     tables = load_all(
-        {"samples": str(a / "samples.tsv"), "labs": str(a / "labs.tsv"), "events": str(a / "events.tsv")}
+        {
+            "samples": str(a / "samples.tsv"),
+            "labs": str(a / "labs.tsv"),
+            "events": str(a / "events.tsv"),
+        }
     )
     s = tables.samples
     assert sorted(s["patient"].unique()) == [p.patient for p in COHORT]

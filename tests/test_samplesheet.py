@@ -106,7 +106,9 @@ def test_sample_id_with_path_characters_refused(tmp_path: Path) -> None:
 def test_labs_patient_not_in_samples(tmp_path: Path) -> None:
     sheet = make_sheet(tmp_path, GOOD)
     labs = tmp_path / "labs.tsv"
-    labs.write_text("patient\tday\tanalyte\tvalue\tunit\nP1\t0\tanc\t1500\t/uL\nP2\t1\tanc\t900\t/uL\n")
+    labs.write_text(
+        "patient\tday\tanalyte\tvalue\tunit\nP1\t0\tanc\t1500\t/uL\nP2\t1\tanc\t900\t/uL\n"
+    )
     with pytest.raises(InputError) as info:
         load_all({"samples": str(sheet), "labs": str(labs), "events": None})
     assert (info.value.row, info.value.column) == (3, "patient")
@@ -132,7 +134,8 @@ def test_cli_validate_reports_without_traceback(tmp_path: Path) -> None:
     )
     proc = subprocess.run(
         [sys.executable, "-m", "marrowtox.cli", "validate", "--config", str(cfg)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr

@@ -39,12 +39,22 @@ def prepare_workdir(workdir: Path, demo: Path, overrides: dict | None = None) ->
     return cfg
 
 
-def snakemake(workdir: Path, *args: str, cores: int = 2, check: bool = True,
-              timeout: float | None = 3600) -> subprocess.CompletedProcess[str]:
+def snakemake(
+    workdir: Path, *args: str, cores: int = 2, check: bool = True, timeout: float | None = 3600
+) -> subprocess.CompletedProcess[str]:
     cmd = [
-        str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-        "--configfile", str(workdir / "config" / "config.yaml"), "--cores", str(cores),
-        "--quiet", "rules", *args,
+        str(SNAKEMAKE),
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config" / "config.yaml"),
+        "--cores",
+        str(cores),
+        "--quiet",
+        "rules",
+        *args,
     ]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)

@@ -20,9 +20,24 @@ from marrowtox import __version__
 from marrowtox.atomic import write_text
 
 PACKAGES = (
-    "snakemake", "scanpy", "anndata", "pandas", "numpy", "scipy", "pysam", "seaborn",
-    "matplotlib", "harmonypy", "decoupler", "leidenalg", "igraph", "scikit-learn",
-    "umap-learn", "pynndescent", "h5py", "jinja2",
+    "snakemake",
+    "scanpy",
+    "anndata",
+    "pandas",
+    "numpy",
+    "scipy",
+    "pysam",
+    "seaborn",
+    "matplotlib",
+    "harmonypy",
+    "decoupler",
+    "leidenalg",
+    "igraph",
+    "scikit-learn",
+    "umap-learn",
+    "pynndescent",
+    "h5py",
+    "jinja2",
 )
 
 
@@ -67,5 +82,9 @@ def collect(config: dict[str, Any], resources: Iterable[str | Path], basedir: st
     }
 
 
-def write(config: dict[str, Any], resources: Iterable[str | Path], basedir: str | Path, out: str | Path) -> None:
-    write_text(json.dumps(collect(config, resources, basedir), indent=2, sort_keys=True) + "\n", out)
+def write(
+    config: dict[str, Any], resources: Iterable[str | Path], basedir: str | Path, out: str | Path
+) -> None:
+    write_text(
+        json.dumps(collect(config, resources, basedir), indent=2, sort_keys=True) + "\n", out
+    )

@@ -77,7 +77,9 @@ def read_table(path: str | Path, schema: dict[str, Any], what: str) -> pd.DataFr
     try:
         df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, comment=None)
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot parse {what} table: {exc}", file=path, expected="tab-separated text")
+        raise InputError(
+            f"cannot parse {what} table: {exc}", file=path, expected="tab-separated text"
+        ) from None
     df.columns = [c.strip() for c in df.columns]
     known = list(schema.get("properties", {}))
     required = list(schema.get("required", []))
@@ -193,34 +195,53 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
         if row["normal"] and row["normal"] not in known:
             raise InputError(
                 f"normal sample '{row['normal']}' is not in the sheet",
-                file=path, row=r, column="normal", expected="a sample id of this sheet or empty",
+                file=path,
+                row=r,
+                column="normal",
+                expected="a sample id of this sheet or empty",
             )
         p = row["path"]
         if row["assay"] == "scrna":
             if not (p.endswith(SCRNA_SUFFIXES) or os.path.isdir(p)):
                 raise InputError(
-                    f"unsupported scRNA input {p!r}", file=path, row=r, column="path",
+                    f"unsupported scRNA input {p!r}",
+                    file=path,
+                    row=r,
+                    column="path",
                     expected="a 10x HDF5 (.h5), a 10x matrix folder or an .h5ad file",
                 )
         elif not p.endswith(DNA_SUFFIXES):
             raise InputError(
-                f"unsupported DNA input {p!r}", file=path, row=r, column="path",
+                f"unsupported DNA input {p!r}",
+                file=path,
+                row=r,
+                column="path",
                 expected="a coordinate-sorted .bam or .cram",
             )
         if not check_files:
             continue
         if not os.path.exists(p):
-            raise InputError(f"file not found: {p}", file=path, row=r, column="path",
-                             expected="an existing file (relative paths are relative to the sheet)")
+            raise InputError(
+                f"file not found: {p}",
+                file=path,
+                row=r,
+                column="path",
+                expected="an existing file (relative paths are relative to the sheet)",
+            )
         if row["assay"] == "dna" and _bam_index(p) is None:
             raise InputError(
-                f"no index next to {p}", file=path, row=r, column="path",
+                f"no index next to {p}",
+                file=path,
+                row=r,
+                column="path",
                 expected="a BAM index (.bai/.csi) or CRAM index (.crai); run `samtools index`",
             )
     return df.set_index("sample", drop=False)
 
 
-def load_long_table(path: str | Path, schema_name: str, what: str, patients: set[str]) -> pd.DataFrame:
+def load_long_table(
+    path: str | Path, schema_name: str, what: str, patients: set[str]
+) -> pd.DataFrame:
     """Read labs or events and check every patient is one of the sample sheet's.
 
     A patient with labs but no sample is almost always a typo in an id; reporting
@@ -233,7 +254,9 @@ def load_long_table(path: str | Path, schema_name: str, what: str, patients: set
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise InputError(
                 f"patient '{pat}' is not in the sample sheet{hint}",
-                file=path, row=data_row(i), column="patient",
+                file=path,
+                row=data_row(i),
+                column="patient",
                 expected="a patient id of samples.tsv",
             )
     return df
@@ -253,7 +276,9 @@ def load_all(config: dict[str, Any], *, check_files: bool = True) -> Tables:
         events = load_long_table(config["events"], "events.schema.yaml", "events", patients)
         _branch_check("validate_events", events, config["events"])
     elif config.get("events"):
-        raise InputError("events table not found", file=config["events"], expected="an existing TSV")
+        raise InputError(
+            "events table not found", file=config["events"], expected="an existing TSV"
+        )
     return Tables(samples=samples, labs=labs, events=events)
 
 

@@ -39,7 +39,9 @@ def validate_config(config: dict, path: Path | str) -> None:
     validator = jsonschema.Draft202012Validator(load_schema("config.schema.yaml"))
     for err in sorted(validator.iter_errors(config), key=lambda e: list(e.path)):
         key = ".".join(str(k) for k in err.path) or None
-        raise InputError(err.message, file=path, column=key, expected="see workflow/schemas/config.schema.yaml")
+        raise InputError(
+            err.message, file=path, column=key, expected="see workflow/schemas/config.schema.yaml"
+        )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,1 +1,26 @@
-# clinical branch rules
+rule clinical_scores:
+    input:
+        labs=lambda wc: config["labs"] or [],
+        events=lambda wc: config["events"] or [],
+        samples=config["samples"],
+    output:
+        scores=expand("results/clinical/{patient}.scores.tsv", patient=patients()),
+        grids=expand("results/clinical/{patient}.anc_grid.tsv", patient=patients()),
+        biomarkers=expand("results/clinical/{patient}.biomarkers.tsv", patient=patients()),
+        cohort="results/clinical/cohort.tsv",
+        labs="results/clinical/labs.normalised.tsv",
+    log:
+        "logs/clinical_scores/cohort.log",
+    benchmark:
+        "benchmarks/clinical_scores/cohort.tsv"
+    params:
+        patients=patients(),
+        clinical=config["clinical"],
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../../envs/clinical.yaml"
+    script:
+        "../../scripts/clinical_scores.py"

@@ -122,9 +122,11 @@ def generate(out: Path, seed: int) -> None:
         for d, f in ((-5, 1.0), (0, 1.1), (1, 1.3), (2, 1.5), (3, 1.6)):
             ldh = round(ldh0 * f * (1 + 0.4 * sev * (d > 0)), 1)
             creat = round(creat0 * (1 + 0.1 * sev * (d > 0)), 2)
-            plt = round(b["plt"] * (1.0 if d < 0 else 0.8 - 0.05 * d), 1)
+            plt = round(b["plt"] * (1.0 if d <= 0 else 0.8 - 0.05 * d), 1)
             if p == "P04":
-                labs.append((p, d, "creatinine", round(creat * 88.42, 1), "umol/L"))
+                umol = round(creat * 88.42, 1)
+                labs.append((p, d, "creatinine", umol, "umol/L"))
+                creat = umol / 88.42  # truth from the value as written
             else:
                 labs.append((p, d, "creatinine", creat, "mg/dL"))
             labs.append((p, d, "ldh", ldh, "U/L"))
@@ -167,7 +169,8 @@ def generate(out: Path, seed: int) -> None:
         if p in NEXT_THERAPY:
             events.append((p, NEXT_THERAPY[p], "next_therapy", ""))
         events.append((p, min(end - 1, 100), "last_follow_up", ""))
-        score = hematotox_points(b)
+        # CAR-HEMATOTOX uses the latest value in day -10..0: for ANC that is day 0
+        score = hematotox_points({**b, "anc": anc[0]})
         grid = [anc[d] for d in range(0, 31)]
         truth.append({
             "patient": p,

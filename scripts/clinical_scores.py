@@ -1,0 +1,22 @@
+"""Snakemake entry point: clinical scores for every patient (marrowtox.clinical)."""
+
+from pathlib import Path
+
+from marrowtox.clinical.scores import ClinicalParams, run_clinical
+from marrowtox.clinical.tables import load_clinical_tables
+
+sm = snakemake  # noqa: F821
+c = sm.params.clinical
+patients, labs, events = load_clinical_tables(
+    Path(sm.input.labs) if sm.input.labs else None,
+    Path(sm.input.events) if sm.input.events else None,
+    None,
+    list(sm.params.patients),
+)
+params = ClinicalParams(
+    tuple(c["baseline_window"]),
+    tuple(c["easix_baseline_window"]),
+    c["ldh_uln"],
+    c["transaminase_uln"],
+)
+run_clinical(patients, labs, events, Path(sm.output.cohort).parent, params)

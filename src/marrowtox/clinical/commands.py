@@ -1,0 +1,40 @@
+"""`marrowtox clinical`: clinical scores for every patient of a cohort."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "clinical", help="ICAHT, CAR-HEMATOTOX, EASIX, biomarkers, CRS/ICANS per patient"
+    )
+    p.add_argument("--labs", type=Path, help="labs.tsv (long format)")
+    p.add_argument("--events", type=Path, help="events.tsv")
+    p.add_argument("--samples", type=Path, help="samples.tsv: score every patient of the sheet")
+    p.add_argument("--patients", nargs="*", help="patient ids (default: all in labs/samples)")
+    p.add_argument("--out", type=Path, required=True, help="output folder, e.g. results/clinical")
+    p.add_argument(
+        "--baseline-window", nargs=2, type=int, default=(-10, 0), metavar=("FIRST", "LAST")
+    )
+    p.add_argument(
+        "--easix-baseline-window", nargs=2, type=int, default=(-10, -1), metavar=("FIRST", "LAST")
+    )
+    p.add_argument("--ldh-uln", type=float, default=250.0)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from marrowtox.clinical.scores import ClinicalParams, run_clinical
+    from marrowtox.clinical.tables import load_clinical_tables
+
+    patients, labs, events = load_clinical_tables(
+        args.labs, args.events, args.samples, args.patients
+    )
+    params = ClinicalParams(
+        tuple(args.baseline_window), tuple(args.easix_baseline_window), args.ldh_uln
+    )
+    cohort = run_clinical(patients, labs, events, args.out, params)
+    print(f"clinical scores for {len(cohort)} patients written to {args.out}")
+    return 0

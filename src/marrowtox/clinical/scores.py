@@ -1,0 +1,160 @@
+"""Per-patient clinical score table: ICAHT, CAR-HEMATOTOX, EASIX family, events, IEC-HS.
+
+Every score is reported with the inputs it used or the reason it was not computed, so
+an empty cell in the cohort table is always explained.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from marrowtox.atomic import write_tsv
+from marrowtox.clinical import biomarkers, easix, hematotox, icaht, iec_hs
+from marrowtox.clinical.events import max_grade
+
+COLUMNS = [
+    "patient",
+    "car_hematotox_score",
+    "car_hematotox_risk",
+    "car_hematotox_points",
+    "car_hematotox_inputs",
+    "car_hematotox_missing",
+    "icaht_early_grade",
+    "icaht_late_grade",
+    "days_anc_le_500_d0_30",
+    "days_anc_le_100_d0_30",
+    "days_anc_le_500_d0_60",
+    "days_anc_le_100_d0_60",
+    "longest_anc_le_500",
+    "longest_anc_le_100",
+    "anc_recovery_day",
+    "anc_le_1000_day21",
+    "late_window_end",
+    "late_confirmed_nadir",
+    "icaht_notes",
+    "easix_baseline",
+    "log2_easix_baseline",
+    "m_easix_baseline",
+    "log2_m_easix_baseline",
+    "s_easix_baseline",
+    "log2_s_easix_baseline",
+    "easix_baseline_above_4.67",
+    *[f"{k}_d{d}" for d in (0, 1, 2, 3) for k in ("easix", "m_easix", "s_easix")],
+    "crs_max_grade",
+    "icans_max_grade",
+    "iec_hs_flag",
+    "iec_hs_reason",
+    "status",
+]
+
+
+@dataclass(frozen=True)
+class ClinicalParams:
+    baseline_window: tuple[int, int] = (-10, 0)
+    easix_baseline_window: tuple[int, int] = (-10, -1)
+    ldh_uln: float = 250.0
+    transaminase_uln: float = 40.0
+
+
+def patient_scores(
+    patient: str, labs: pd.DataFrame | None, events: pd.DataFrame | None, params: ClinicalParams
+) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """One row of scores, the daily ANC grid and the biomarker summary of one patient."""
+    row: dict = {c: None for c in COLUMNS}
+    row["patient"] = patient
+    empty_grid = pd.DataFrame(columns=["day", "anc", "interpolated", "missing"])
+    ev = events if events is not None else None
+    if ev is not None:
+        row["crs_max_grade"] = max_grade(ev, "crs")
+        row["icans_max_grade"] = max_grade(ev, "icans")
+    if labs is None or labs.empty:
+        row["status"] = "no labs for this patient: clinical scores not measured"
+        row["car_hematotox_missing"] = ",".join(hematotox.INPUTS)
+        return row, empty_grid, pd.DataFrame(columns=biomarkers.COLUMNS)
+    status = []
+    ht = hematotox.score(labs, params.baseline_window)
+    row["car_hematotox_score"], row["car_hematotox_risk"] = ht.score, ht.risk
+    row["car_hematotox_points"] = ";".join(f"{k}={v}" for k, v in ht.points.items())
+    row["car_hematotox_inputs"] = ";".join(f"{k}={v}" for k, v in ht.inputs.items())
+    row["car_hematotox_missing"] = ",".join(ht.missing)
+    if ht.missing:
+        status.append(
+            f"CAR-HEMATOTOX not computed: missing {', '.join(ht.missing)} in day "
+            f"{params.baseline_window[0]}..{params.baseline_window[1]}"
+        )
+    anc = labs[labs["analyte"] == "anc"][["day", "value"]]
+    if anc.empty:
+        status.append("ICAHT not computed: no ANC values")
+        grid = empty_grid
+    else:
+        res, grid = icaht.grade(anc, ev[["day", "event"]] if ev is not None else None)
+        row.update(
+            {
+                "icaht_early_grade": res.early_grade,
+                "icaht_late_grade": res.late_grade,
+                "days_anc_le_500_d0_30": res.days_le500_d0_30,
+                "days_anc_le_100_d0_30": res.days_le100_d0_30,
+                "days_anc_le_500_d0_60": res.days_le500_d0_60,
+                "days_anc_le_100_d0_60": res.days_le100_d0_60,
+                "longest_anc_le_500": res.longest_le500,
+                "longest_anc_le_100": res.longest_le100,
+                "anc_recovery_day": res.recovery_day,
+                "anc_le_1000_day21": res.anc_le1000_day21,
+                "late_window_end": res.late_window_end,
+                "late_confirmed_nadir": res.late_confirmed_nadir,
+                "icaht_notes": "; ".join(res.notes),
+            }
+        )
+    base = easix.at(labs, params.easix_baseline_window)
+    for k in ("easix", "m_easix", "s_easix"):
+        row[f"{k}_baseline"] = base[k]
+        row[f"log2_{k}_baseline"] = base[f"log2_{k}"]
+    if base["easix"] is not None:
+        row["easix_baseline_above_4.67"] = base["easix"] > easix.EASIX_CUTOFF
+    else:
+        status.append(
+            "EASIX baseline not computed: LDH, creatinine or platelets missing before infusion"
+        )
+    for d in (0, 1, 2, 3):
+        v = easix.at(labs, (d, d))
+        for k in ("easix", "m_easix", "s_easix"):
+            row[f"{k}_d{d}"] = v[k]
+    row["iec_hs_flag"], row["iec_hs_reason"] = iec_hs.assess(
+        labs, params.ldh_uln, params.transaminase_uln
+    )
+    if ev is None:
+        status.append("no events table: CRS/ICANS grades not measured")
+    row["status"] = "; ".join(status) if status else "complete"
+    return row, grid, biomarkers.trajectories(patient, labs)
+
+
+def run_clinical(
+    patients: list[str],
+    labs: pd.DataFrame | None,
+    events: pd.DataFrame | None,
+    out_dir: str | Path,
+    params: ClinicalParams,
+) -> pd.DataFrame:
+    """Write per-patient scores, grids, biomarkers, the cohort table and normalised labs."""
+    out = Path(out_dir)
+    rows = []
+    for p in patients:
+        pl = labs[labs["patient"] == p] if labs is not None else None
+        pe = events[events["patient"] == p] if events is not None else None
+        row, grid, bio = patient_scores(p, pl, pe, params)
+        rows.append(row)
+        write_tsv(pd.DataFrame([row], columns=COLUMNS), out / f"{p}.scores.tsv")
+        write_tsv(grid, out / f"{p}.anc_grid.tsv")
+        write_tsv(bio, out / f"{p}.biomarkers.tsv")
+    cohort = pd.DataFrame(rows, columns=COLUMNS)
+    write_tsv(cohort, out / "cohort.tsv")
+    norm = (
+        labs
+        if labs is not None
+        else pd.DataFrame(columns=["patient", "day", "analyte", "value", "unit"])
+    )
+    write_tsv(norm, out / "labs.normalised.tsv")
+    return cohort

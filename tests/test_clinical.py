@@ -1,0 +1,267 @@
+"""Clinical scores reproduce the published definitions exactly (issue 4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from marrowtox.clinical import easix, hematotox, icaht
+from marrowtox.clinical.anc_grid import daily_grid
+from marrowtox.clinical.iec_hs import assess
+from marrowtox.clinical.scores import ClinicalParams, run_clinical
+from marrowtox.clinical.tables import load_clinical_tables
+from marrowtox.clinical.units import normalise_labs, validate_labs
+from marrowtox.errors import InputError
+
+
+def series(values_by_day: dict[int, float]) -> pd.DataFrame:
+    return pd.DataFrame({"day": list(values_by_day), "value": list(values_by_day.values())})
+
+
+def course(
+    le500: int = 0, le100: int = 0, start: int = 2, low: float = 300, deep: float = 50
+) -> pd.DataFrame:
+    """Daily ANC day -5..100 with `le500` days <= 500 of which `le100` days <= 100."""
+    v = {d: 2500.0 for d in range(-5, 101)}
+    for k in range(le500):
+        v[start + k] = low
+    for k in range(le100):
+        v[start + k] = deep
+    return series(v)
+
+
+def early(df: pd.DataFrame, events: pd.DataFrame | None = None) -> icaht.IcahtResult:
+    return icaht.grade(df, events)[0]
+
+
+@pytest.mark.parametrize(
+    ("le500", "grade"), [(0, 0), (1, 1), (6, 1), (7, 2), (13, 2), (14, 3), (29, 3)]
+)
+def test_early_grade_by_duration_le500(le500: int, grade: int) -> None:
+    r = early(course(le500))
+    assert r.longest_le500 == le500
+    assert r.early_grade == grade
+
+
+def test_early_grade4_no_recovery_full_window() -> None:
+    r = early(course(31, start=0))
+    assert r.longest_le500 == 31 and r.early_grade == 4
+
+
+@pytest.mark.parametrize(("le100", "grade"), [(6, 1), (7, 3), (13, 3), (14, 4), (20, 4)])
+def test_early_grade_by_depth_le100(le100: int, grade: int) -> None:
+    # <= 100 for le100 days, nothing else <= 500: the depth route alone sets the grade
+    r = early(course(le100, le100))
+    assert r.longest_le100 == le100
+    assert r.early_grade == max(grade, icaht.early_grade_from_durations(le100, 0))
+
+
+def test_boundaries_exactly_500_and_100_count() -> None:
+    assert early(course(7, low=500.0)).early_grade == 2
+    assert early(course(7, low=500.1)).early_grade == 0
+    assert early(course(7, 7, deep=100.0)).early_grade == 3
+    assert early(course(7, 7, deep=100.1)).early_grade == 2
+
+
+def test_runs_split_by_two_days_merge_three_do_not() -> None:
+    v = {d: 2500.0 for d in range(-5, 101)}
+    for d in list(range(2, 7)) + list(range(9, 14)):  # 5 + 5 days, 2 days above between
+        v[d] = 300
+    r = early(series(v))
+    assert r.longest_le500 == 12 and r.early_grade == 2  # merged span 2..13
+    v = {d: 2500.0 for d in range(-5, 101)}
+    for d in list(range(2, 7)) + list(range(10, 15)):  # 3 days above between
+        v[d] = 300
+    r = early(series(v))
+    assert r.longest_le500 == 5 and r.early_grade == 1
+
+
+def test_gap_up_to_seven_days_interpolated_longer_left_missing() -> None:
+    v = {d: 300.0 for d in range(0, 20)}
+    v.update({d: 2500.0 for d in range(-5, 0)})
+    v.update({d: 2500.0 for d in range(20, 101)})
+    short = {d: x for d, x in v.items() if not 5 <= d <= 11}  # 7 missing days
+    grid = daily_grid(series(short), 0, 30)
+    assert grid.loc[grid["day"].between(5, 11), "interpolated"].all()
+    assert early(series(short)).longest_le500 == 20
+    long = {d: x for d, x in v.items() if not 5 <= d <= 12}  # 8 missing days
+    grid = daily_grid(series(long), 0, 30)
+    assert grid.loc[grid["day"].between(5, 12), "missing"].all()
+    r = early(series(long))
+    assert r.longest_le500 == 7  # run broken by the unknown days
+    assert any("without ANC" in n for n in r.notes)
+
+
+def test_interpolation_is_linear() -> None:
+    grid = daily_grid(series({0: 100.0, 4: 500.0}), 0, 4)
+    assert grid["anc"].tolist() == pytest.approx([100, 200, 300, 400, 500])
+
+
+def test_early_death_without_recovery_is_grade4() -> None:
+    v = {d: 2500.0 for d in range(-5, 0)}
+    v.update({d: 300.0 for d in range(0, 9)})
+    ev = pd.DataFrame({"day": [0, 9], "event": ["infusion", "death"]})
+    r = early(series(v), ev)
+    assert r.early_grade == 4
+    # the same course without a death is graded on its duration
+    assert early(series(v)).early_grade == 2
+
+
+@pytest.mark.parametrize(
+    ("nadirs", "grade"),
+    [((1600, 1700), 0), ((1400, 1500), 1), ((900, 1000), 2), ((400, 500), 3), ((50, 100), 4)],
+)
+def test_late_grades_from_confirmed_nadir(nadirs: tuple[float, float], grade: int) -> None:
+    v = {d: 2500.0 for d in range(-5, 101)}
+    v[40], v[50] = nadirs
+    r = early(series(v))
+    assert r.late_grade == grade
+
+
+def test_late_single_transient_value_not_graded_and_window_ends_at_next_therapy() -> None:
+    v = {d: 2500.0 for d in range(-5, 101)}
+    v[40] = 50
+    assert early(series(v)).late_grade == 0  # one value is not a confirmed nadir
+    v[70] = 80
+    assert early(series(v)).late_grade == 4
+    ev = pd.DataFrame({"day": [60], "event": ["next_therapy"]})
+    r = early(series(v), ev)
+    assert r.late_window_end == 59 and r.late_grade == 0
+
+
+@pytest.mark.parametrize(
+    ("analyte", "value", "points"),
+    [
+        ("plt", 175.01, 0),
+        ("plt", 175, 1),
+        ("plt", 75, 1),
+        ("plt", 74.99, 2),
+        ("anc", 1200, 0),
+        ("anc", 1199.9, 1),
+        ("hb", 9.0, 0),
+        ("hb", 8.99, 1),
+        ("crp", 2.99, 0),
+        ("crp", 3.0, 1),
+        ("ferritin", 649.9, 0),
+        ("ferritin", 650, 1),
+        ("ferritin", 2000, 1),
+        ("ferritin", 2000.1, 2),
+    ],
+)
+def test_car_hematotox_point_boundaries(analyte: str, value: float, points: int) -> None:
+    assert hematotox.POINTS[analyte](value) == points
+
+
+def test_car_hematotox_latest_value_and_missing_input() -> None:
+    labs = pd.DataFrame(
+        [
+            ("p", -9, "plt", 300.0),
+            ("p", -2, "plt", 60.0),
+            ("p", -2, "anc", 1000.0),
+            ("p", -2, "hb", 8.0),
+            ("p", -2, "crp", 4.0),
+            ("p", -2, "ferritin", 2500.0),
+            ("p", 3, "plt", 10.0),
+        ],
+        columns=["patient", "day", "analyte", "value"],
+    )
+    r = hematotox.score(labs)
+    assert r.score == 7 and r.risk == "high" and r.points["plt"] == 2
+    r = hematotox.score(labs[labs["analyte"] != "hb"])
+    assert r.score is None and r.missing == ["hb"]
+    assert hematotox.score(labs, (-10, -5)).missing == ["anc", "hb", "crp", "ferritin"]
+
+
+def test_easix_family_values() -> None:
+    assert easix.easix(250.0, 1.1, 150.0) == pytest.approx(250 * 1.1 / 150, abs=1e-9)
+    assert easix.m_easix(250.0, 2.5, 150.0) == pytest.approx(250 * 2.5 / 150, abs=1e-9)
+    assert easix.s_easix(250.0, 150.0) == pytest.approx(5 / 3, abs=1e-9)
+    labs = pd.DataFrame(
+        [(-3, "ldh", 300.0), (-3, "creatinine", 1.2), (-3, "plt", 80.0), (-3, "crp", 2.0)],
+        columns=["day", "analyte", "value"],
+    )
+    v = easix.at(labs, (-10, -1))
+    assert v["easix"] == pytest.approx(4.5, abs=1e-9)
+    assert v["log2_easix"] == pytest.approx(np.log2(4.5), abs=1e-9)
+    assert v["m_easix"] == pytest.approx(7.5, abs=1e-9)
+
+
+def test_units_convert_and_reject(tmp_path: Path) -> None:
+    df = pd.DataFrame(
+        {
+            "patient": ["p"] * 5,
+            "day": [0] * 5,
+            "analyte": ["anc", "crp", "hb", "creatinine", "plt"],
+            "value": [0.8, 25.0, 95.0, 88.42, 150000.0],
+            "unit": ["10^9/L", "mg/L", "g/L", "umol/L", "/uL"],
+        }
+    )
+    validate_labs(df, "labs.tsv")
+    n = normalise_labs(df).set_index("analyte")["value"]
+    assert n["anc"] == pytest.approx(800) and n["crp"] == pytest.approx(2.5)
+    assert (
+        n["hb"] == pytest.approx(9.5)
+        and n["creatinine"] == pytest.approx(1.0)
+        and n["plt"] == pytest.approx(150)
+    )
+    for analyte, value, unit, col in [
+        ("anc", 5.0, "mmol/L", "unit"),
+        ("neutrophils", 5.0, "/uL", "analyte"),
+        ("anc", -1.0, "/uL", "value"),
+        ("anc", 2e6, "/uL", "value"),
+    ]:
+        bad = pd.DataFrame(
+            {"patient": ["p"], "day": [0], "analyte": [analyte], "value": [value], "unit": [unit]}
+        )
+        with pytest.raises(InputError) as info:
+            validate_labs(bad, "labs.tsv")
+        assert info.value.column == col and info.value.row == 2
+
+
+def test_iec_hs_flag_needs_second_criterion() -> None:
+    base = [(0, "ferritin", 500.0), (10, "ferritin", 1500.0)]
+    labs = pd.DataFrame(base, columns=["day", "analyte", "value"])
+    assert assess(labs)[0] == "no"
+    labs = pd.DataFrame(base + [(10, "fibrinogen", 120.0)], columns=["day", "analyte", "value"])
+    flag, reason = assess(labs)
+    assert flag == "candidate" and "not a diagnosis" in reason
+
+
+def test_demo_planted_grades_reproduced(tmp_path: Path) -> None:
+    from marrowtox.demo import clinical as demo_clinical
+    from marrowtox.demo.cohort import COHORT
+
+    demo_clinical.generate(tmp_path, 7)
+    patients, labs, events = load_clinical_tables(
+        tmp_path / "labs.tsv", tmp_path / "events.tsv", None, None
+    )
+    cohort = run_clinical(patients, labs, events, tmp_path / "out", ClinicalParams()).set_index(
+        "patient"
+    )
+    truth = pd.read_csv(tmp_path / "truth" / "clinical.tsv", sep="\t").set_index("patient")
+    for plan in COHORT:
+        row = cohort.loc[plan.patient]
+        assert row["icaht_early_grade"] == plan.icaht_early_grade, plan.patient
+        assert row["icaht_late_grade"] == plan.icaht_late_grade, plan.patient
+        assert row["car_hematotox_risk"] == plan.hematotox_risk, plan.patient
+        for col in (
+            "car_hematotox_score",
+            "days_anc_le_500_d0_30",
+            "days_anc_le_100_d0_30",
+            "crs_max_grade",
+            "icans_max_grade",
+        ):
+            assert row[col] == truth.loc[plan.patient, col], (plan.patient, col)
+        assert row["easix_baseline"] == pytest.approx(
+            truth.loc[plan.patient, "easix_baseline"], rel=1e-5
+        )
+    assert (tmp_path / "out" / "P05.anc_grid.tsv").exists()
+
+
+def test_patient_without_labs_is_explained(tmp_path: Path) -> None:
+    cohort = run_clinical(["X1"], None, None, tmp_path, ClinicalParams())
+    assert cohort.loc[0, "status"].startswith("no labs for this patient")
+    assert pd.isna(cohort.loc[0, "icaht_early_grade"])
