@@ -6,21 +6,23 @@ rule clinical_scores:
     output:
         scores=expand("results/clinical/{patient}.scores.tsv", patient=patients()),
         grids=expand("results/clinical/{patient}.anc_grid.tsv", patient=patients()),
-        biomarkers=expand("results/clinical/{patient}.biomarkers.tsv", patient=patients()),
+        biomarkers=expand(
+            "results/clinical/{patient}.biomarkers.tsv", patient=patients()
+        ),
         cohort="results/clinical/cohort.tsv",
         labs="results/clinical/labs.normalised.tsv",
     log:
         "logs/clinical_scores/cohort.log",
     benchmark:
         "benchmarks/clinical_scores/cohort.tsv"
-    params:
-        patients=patients(),
-        clinical=config["clinical"],
+    conda:
+        "../../envs/clinical.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../envs/clinical.yaml"
+    params:
+        patients=patients(),
+        clinical=config["clinical"],
     script:
         "../../scripts/clinical_scores.py"

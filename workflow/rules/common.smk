@@ -157,14 +157,14 @@ rule provenance:
         "logs/provenance/provenance.log",
     benchmark:
         "benchmarks/provenance/provenance.tsv"
-    params:
-        config=config,
-        basedir=workflow.basedir,
+    conda:
+        "../../envs/common.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        "../../envs/common.yaml"
+    params:
+        config=config,
+        basedir=workflow.basedir,
     script:
         "../../scripts/provenance.py"
