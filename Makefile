@@ -39,7 +39,7 @@ demo/samples.tsv: | $(STAMP)
 demo-data: $(STAMP) demo/samples.tsv
 
 demo: demo-data
-	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete
 	@echo ""
 	@echo "marrowtox demo finished. Reports:"
 	@echo "  cohort:   $(CURDIR)/results/reports/cohort.html"

@@ -1,1 +1,65 @@
-# cart branch rules
+rule cart_call:
+    input:
+        "results/singlecell/annotated/{sample}.h5ad",
+    output:
+        h5ad="results/singlecell/{sample}.h5ad",
+        summary="results/cart/{sample}.tsv",
+        cells="results/cart/{sample}.cells.tsv",
+    log:
+        "logs/cart_call/{sample}.log",
+    benchmark:
+        "benchmarks/cart_call/{sample}.tsv"
+    conda:
+        "../../envs/cart.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input, attempt: int(1500 + 10 * input.size_mb * attempt),
+        runtime=20,
+    params:
+        construct=lambda wc: SAMPLES.at[wc.sample, "car_construct"],
+        cart=config["cart"],
+        signatures=config["signatures"],
+        organism=config["organism"],
+        seed=config["seed"],
+    script:
+        "../../scripts/cart_call.py"
+
+
+def signature_baselines(wildcards):
+    """The patient's baseline marrow, else every baseline marrow of the cohort."""
+    base = baseline_sample(SAMPLES.at[wildcards.sample, "patient"], "scrna")
+    if base is not None:
+        return [f"results/singlecell/{base}.h5ad"]
+    return [
+        f"results/singlecell/{s}.h5ad"
+        for s in scrna_samples()
+        if SAMPLES.at[s, "day"] <= 0
+    ]
+
+
+rule signatures:
+    input:
+        scored="results/singlecell/{sample}.h5ad",
+        baselines=signature_baselines,
+    output:
+        "results/signatures/{sample}.by_celltype.tsv",
+    log:
+        "logs/signatures/{sample}.log",
+    benchmark:
+        "benchmarks/signatures/{sample}.tsv"
+    conda:
+        "../../envs/cart.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input, attempt: int(1500 + 10 * input.size_mb * attempt),
+        runtime=20,
+    params:
+        source=lambda wc: (
+            "patient"
+            if baseline_sample(SAMPLES.at[wc.sample, "patient"], "scrna")
+            else "cohort"
+        ),
+        signatures=config["signatures"],
+        organism=config["organism"],
+    script:
+        "../../scripts/signatures.py"

@@ -104,13 +104,19 @@ def all_targets():
     """
     sc, dna = scrna_samples(), dna_samples()
     targets = ["results/provenance.json"]
-    if sc and _branch("sc_integrate"):
+    if sc and _branch("sc_annotate"):
         targets += ["results/singlecell/cohort.h5ad"]
         targets += expand(
             [
-                "results/singlecell/{sample}.h5ad",
                 "results/singlecell/{sample}.qc.tsv",
                 "results/singlecell/{sample}.composition.tsv",
+            ],
+            sample=sc,
+        )
+    if sc and _branch("cart_call"):
+        targets += expand(
+            [
+                "results/singlecell/{sample}.h5ad",
                 "results/cart/{sample}.tsv",
                 "results/signatures/{sample}.by_celltype.tsv",
             ],

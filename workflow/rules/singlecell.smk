@@ -1,1 +1,112 @@
-# singlecell branch rules
+def sc_mem_mb(wildcards, input, attempt):
+    """Memory scaled with the input size (counts of ~20 cells per kB of gzip HDF5)."""
+    return int(1500 + 8 * input.size_mb * attempt)
+
+
+rule sc_qc:
+    input:
+        sample_path,
+    output:
+        h5ad=temp("results/singlecell/qc/{sample}.h5ad"),
+        tsv="results/singlecell/{sample}.qc.tsv",
+        png="results/singlecell/plots/{sample}.qc.png",
+    log:
+        "logs/sc_qc/{sample}.log",
+    benchmark:
+        "benchmarks/sc_qc/{sample}.tsv"
+    conda:
+        "../../envs/singlecell.yaml"
+    threads: 1
+    resources:
+        mem_mb=sc_mem_mb,
+        runtime=20,
+    params:
+        meta=sample_meta,
+        qc=config["singlecell"]["qc"],
+        organism=config["organism"],
+    script:
+        "../../scripts/sc_qc.py"
+
+
+rule sc_doublets:
+    input:
+        "results/singlecell/qc/{sample}.h5ad",
+    output:
+        "results/singlecell/doublets/{sample}.h5ad",
+    log:
+        "logs/sc_doublets/{sample}.log",
+    benchmark:
+        "benchmarks/sc_doublets/{sample}.tsv"
+    conda:
+        "../../envs/singlecell.yaml"
+    threads: 1
+    resources:
+        mem_mb=sc_mem_mb,
+        runtime=30,
+    params:
+        doublets=config["singlecell"]["doublets"],
+        seed=config["seed"],
+    script:
+        "../../scripts/sc_doublets.py"
+
+
+rule sc_integrate:
+    input:
+        expand("results/singlecell/doublets/{sample}.h5ad", sample=scrna_samples()),
+    output:
+        temp("results/singlecell/integrated.h5ad"),
+    log:
+        "logs/sc_integrate/cohort.log",
+    benchmark:
+        "benchmarks/sc_integrate/cohort.tsv"
+    conda:
+        "../../envs/singlecell.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wc, input, attempt: int(2000 + 6 * input.size_mb * attempt),
+        runtime=120,
+    params:
+        samples=scrna_samples(),
+        integrate=config["singlecell"]["integrate"],
+        seed=config["seed"],
+    script:
+        "../../scripts/sc_integrate.py"
+
+
+rule sc_annotate:
+    input:
+        integrated="results/singlecell/integrated.h5ad",
+        per_sample=expand(
+            "results/singlecell/doublets/{sample}.h5ad", sample=scrna_samples()
+        ),
+        markers=config["singlecell"]["annotate"]["markers"],
+    output:
+        cohort="results/singlecell/cohort.h5ad",
+        annotated=expand(
+            "results/singlecell/annotated/{sample}.h5ad", sample=scrna_samples()
+        ),
+        composition=expand(
+            "results/singlecell/{sample}.composition.tsv", sample=scrna_samples()
+        ),
+        umap=report(
+            "results/singlecell/plots/umap_celltypes.png",
+            caption="../report/umap_celltypes.rst",
+            category="Single cell",
+        ),
+    log:
+        "logs/sc_annotate/cohort.log",
+    benchmark:
+        "benchmarks/sc_annotate/cohort.tsv"
+    conda:
+        "../../envs/singlecell.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input, attempt: int(2000 + 6 * input.size_mb * attempt),
+        runtime=60,
+    params:
+        samples=scrna_samples(),
+        annotate=config["singlecell"]["annotate"],
+        organism=config["organism"],
+        seed=config["seed"],
+    script:
+        "../../scripts/sc_annotate.py"

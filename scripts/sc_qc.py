@@ -1,0 +1,22 @@
+"""Snakemake entry point: per-sample QC (marrowtox.singlecell.qc)."""
+
+import sys
+
+from marrowtox.singlecell.organism import mt_prefix
+from marrowtox.singlecell.qc import QCParams
+from marrowtox.singlecell.steps import qc_step
+
+sys.stderr = open(snakemake.log[0], "w")
+q = snakemake.params.qc
+params = QCParams(
+    q["nmads"], q["nmads_mt"], q["max_pct_mt"], q["min_genes"], mt_prefix(snakemake.params.organism)
+)
+qc_step(
+    snakemake.input[0],
+    snakemake.wildcards.sample,
+    snakemake.params.meta,
+    params,
+    snakemake.output.h5ad,
+    snakemake.output.tsv,
+    snakemake.output.png,
+)

@@ -1,0 +1,94 @@
+"""Cohort integration: merge, normalise, HVGs, PCA, Harmony, neighbours, UMAP, Leiden.
+
+Choices and why:
+- seurat_v3 HVGs on raw counts with the batch key, so one batch cannot dominate;
+- Harmony (harmonypy.run_harmony called directly: scanpy's wrapper transposes the
+  output of harmonypy 2.x; see docs of this repo's environment notes) over batch;
+- neighbours with the sklearn transformer: avoids pynndescent's numba compile
+  (~50 s per process) and its csr_array incompatibility with scipy 1.17;
+- fixed seeds everywhere, so reruns give identical obs/obsm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import anndata as ad
+import numpy as np
+
+
+@dataclass(frozen=True)
+class IntegrateParams:
+    n_top_genes: int = 2000
+    n_pcs: int = 30
+    n_neighbors: int = 15
+    leiden_resolution: float = 1.0
+    min_cells_per_gene: int = 3
+    harmony_key: str = "batch"
+    seed: int = 0
+
+
+def merge(adatas: Sequence[ad.AnnData], samples: Sequence[str]) -> ad.AnnData:
+    """Concatenate samples (outer join on genes); obs_names become <sample>:<barcode>."""
+    for a, s in zip(adatas, samples, strict=True):
+        a.obs_names = [f"{s}:{b}" for b in a.obs_names]
+    merged = ad.concat(list(adatas), join="outer", merge="same", fill_value=0)
+    merged.X = merged.X.tocsr()
+    return merged
+
+
+def integrate(
+    adata: ad.AnnData, params: IntegrateParams, exclude_genes: Sequence[str] = ()
+) -> ad.AnnData:
+    import harmonypy
+    import scanpy as sc
+
+    adata.layers["counts"] = adata.X.copy()
+    n_cells = np.asarray((adata.X > 0).sum(axis=0)).ravel()
+    usable = (n_cells >= params.min_cells_per_gene) & ~adata.var_names.isin(list(exclude_genes))
+    usable &= ~adata.var_names.str.startswith(("MT-", "mt-"))
+    sc.pp.normalize_total(adata, target_sum=1e4)
+    sc.pp.log1p(adata)
+    sub = adata[:, usable].copy()
+    batch_key = params.harmony_key if sub.obs[params.harmony_key].nunique() > 1 else None
+    sc.pp.highly_variable_genes(
+        sub,
+        n_top_genes=min(params.n_top_genes, sub.n_vars - 1),
+        flavor="seurat_v3",
+        layer="counts",
+        batch_key=batch_key,
+    )
+    adata.var["highly_variable"] = False
+    adata.var.loc[sub.var_names[sub.var["highly_variable"]], "highly_variable"] = True
+    hvg = sub[:, sub.var["highly_variable"].to_numpy()].copy()
+    sc.pp.scale(hvg, max_value=10)
+    n_pcs = min(params.n_pcs, hvg.n_vars - 1, hvg.n_obs - 1)
+    sc.tl.pca(hvg, n_comps=n_pcs, random_state=params.seed)
+    adata.obsm["X_pca"] = hvg.obsm["X_pca"]
+    if batch_key is not None:
+        ho = harmonypy.run_harmony(
+            hvg.obsm["X_pca"], adata.obs, [batch_key], random_state=params.seed, verbose=False
+        )
+        z = np.asarray(ho.Z_corr)
+        adata.obsm["X_pca_harmony"] = z.T if z.shape[0] != adata.n_obs else z
+        rep = "X_pca_harmony"
+    else:
+        rep = "X_pca"
+    sc.pp.neighbors(
+        adata,
+        n_neighbors=params.n_neighbors,
+        use_rep=rep,
+        random_state=params.seed,
+        transformer="sklearn",
+    )
+    sc.tl.umap(adata, random_state=params.seed)
+    sc.tl.leiden(
+        adata,
+        resolution=params.leiden_resolution,
+        random_state=params.seed,
+        flavor="igraph",
+        n_iterations=2,
+        directed=False,
+    )
+    return adata
