@@ -1,1 +1,61 @@
-# clonal branch rules
+rule ch_call:
+    input:
+        bam=sample_path,
+        fasta=config["reference"]["fasta"],
+        gtf=config["reference"]["gtf"],
+        bed=config["reference"]["panel_bed"],
+        rules=config["ch"]["rules"],
+    output:
+        vcf="results/ch/{sample}.vcf.gz",
+        tbi="results/ch/{sample}.vcf.gz.tbi",
+        calls="results/ch/{sample}.calls.tsv",
+        lod="results/ch/{sample}.lod.tsv",
+    log:
+        "logs/ch_call/{sample}.log",
+    benchmark:
+        "benchmarks/ch_call/{sample}.tsv"
+    conda:
+        "../../envs/clonal.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input, attempt: int(1000 + 2 * input.size_mb * attempt),
+        runtime=lambda wc, input: int(10 + input.size_mb),
+    params:
+        ch=config["ch"],
+    script:
+        "../../scripts/ch_call.py"
+
+
+def patient_dna(wildcards, kind):
+    samples = patient_samples(wildcards.patient, "dna")
+    if kind == "bam":
+        return [SAMPLES.at[s, "path"] for s in samples]
+    return [f"results/ch/{s}.{kind}.tsv" for s in samples]
+
+
+rule ch_track:
+    input:
+        calls=lambda wc: patient_dna(wc, "calls"),
+        lods=lambda wc: patient_dna(wc, "lod"),
+        bams=lambda wc: patient_dna(wc, "bam"),
+        fasta=config["reference"]["fasta"],
+    output:
+        "results/ch/{patient}.clones.tsv",
+    log:
+        "logs/ch_track/{patient}.log",
+    benchmark:
+        "benchmarks/ch_track/{patient}.tsv"
+    conda:
+        "../../envs/clonal.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        samples=lambda wc: patient_samples(wc.patient, "dna"),
+        days=lambda wc: [
+            int(SAMPLES.at[s, "day"]) for s in patient_samples(wc.patient, "dna")
+        ],
+        ch=config["ch"],
+    script:
+        "../../scripts/ch_track.py"

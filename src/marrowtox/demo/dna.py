@@ -165,7 +165,7 @@ def simulate_bam(
             left[hit] = ord(strand_site.alt)
         q_left, q_right = _qual_matrix(r, n, READ_LEN), _qual_matrix(r, n, READ_LEN)[:, ::-1]
         for mat, q in ((left, q_left), (right, q_right)):
-            err = r.random(mat.shape) < 10.0 ** (-q / 10.0)
+            err = r.random(mat.shape) < 10.0 ** (-q.astype(float) / 10.0)
             shift = r.integers(1, 4, mat.shape)
             codes = np.searchsorted(BASE_CODES, mat)
             mat[err] = BASE_CODES[(codes[err] + shift[err]) % 4]

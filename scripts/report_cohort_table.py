@@ -1,0 +1,10 @@
+"""Snakemake entry point: results/cohort/patients.tsv (marrowtox.report.cohort_table)."""
+
+import sys
+
+from marrowtox.report.build import write_cohort_table
+from marrowtox.samplesheet import load_samples
+
+sys.stderr = open(snakemake.log[0], "w")
+samples = load_samples(snakemake.input.samples, check_files=False).reset_index(drop=True)
+write_cohort_table(samples, "results", snakemake.output[0])

@@ -1,0 +1,77 @@
+"""VCF 4.3 output (bgzip + tabix) of every candidate call with its FILTER."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import pandas as pd
+import pysam
+
+from marrowtox.atomic import atomic_path
+
+FILTERS = {
+    "low_depth": "Depth below the minimum",
+    "low_alt": "Fewer alt reads than the minimum",
+    "low_vaf": "VAF below the minimum reported VAF (below the panel's limit of detection)",
+    "not_significant": "Alt reads not in significant excess over the background error model (BH)",
+    "strand_bias": "Alt reads almost all on one strand (Fisher test)",
+    "homopolymer": "In a homopolymer run without the extra alt support required there",
+    "pon": "Seen in the panel of normals (recurrent artifact)",
+    "germline": "VAF consistent with a germline genotype (0.5 or 1.0)",
+}
+
+
+def write_vcf(calls: pd.DataFrame, sample: str, fasta: str, out: str | Path) -> None:
+    fa = pysam.FastaFile(fasta)
+    header = pysam.VariantHeader()
+    header.add_line("##source=marrowtox ch-call")
+    for c, n in zip(fa.references, fa.lengths, strict=True):
+        header.contigs.add(c, length=n)
+    for k, d in FILTERS.items():
+        header.filters.add(k, None, None, d)
+    for k, num, typ, d in (
+        ("GENE", 1, "String", "Gene (canonical transcript)"),
+        ("HGVSC", 1, "String", "HGVS coding change"),
+        ("HGVSP", 1, "String", "HGVS protein change"),
+        ("CSQ", 1, "String", "Consequence"),
+        ("SBP", 1, "Float", "Strand-bias Fisher p"),
+        ("CHIP", 1, "String", "CHIP classification"),
+        ("LOD", 1, "Float", "Target limit of detection (VAF)"),
+    ):
+        header.info.add(k, num, typ, d)
+    header.formats.add("GT", 1, "String", "Genotype (./. : somatic caller, no genotype)")
+    header.formats.add("DP", 1, "Integer", "Read depth (filtered reads, mates once)")
+    header.formats.add("AD", "R", "Integer", "Allele depths")
+    header.formats.add("AF", "A", "Float", "Alt allele fraction")
+    header.add_sample(sample)
+    with atomic_path(out) as tmp:
+        plain = tmp.with_suffix(".plain.vcf")
+        with pysam.VariantFile(str(plain), "w", header=header) as vf:
+            for c in calls.itertuples(index=False):
+                r = vf.new_record(contig=c.chrom, start=int(c.pos) - 1, alleles=(c.ref, c.alt))
+                for f in str(c.filter).split(";"):
+                    r.filter.add(f)
+                for k, v in (
+                    ("GENE", c.gene),
+                    ("HGVSC", c.hgvsc),
+                    ("HGVSP", c.hgvsp),
+                    ("CSQ", c.consequence),
+                    ("CHIP", c.chip),
+                ):
+                    if isinstance(v, str) and v:
+                        r.info[k] = v.replace(";", ",").replace(" ", "_")
+                r.info["SBP"] = float(c.strand_bias_p)
+                if c.lod_vaf == c.lod_vaf:
+                    r.info["LOD"] = float(c.lod_vaf)
+                s = r.samples[sample]
+                s["DP"] = int(c.depth)
+                s["AD"] = (int(c.depth) - int(c.alt_count), int(c.alt_count))
+                s["AF"] = float(c.vaf)
+                vf.write(r)
+        pysam.tabix_compress(str(plain), str(tmp), force=True)
+        plain.unlink()
+    tbi = Path(str(out) + ".tbi")
+    with contextlib.suppress(FileNotFoundError):
+        tbi.unlink()
+    pysam.tabix_index(str(out), preset="vcf", force=True)

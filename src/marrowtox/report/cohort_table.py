@@ -1,0 +1,140 @@
+"""results/cohort/patients.tsv: one row per patient, every branch joined.
+
+Empty cells mean "not measured"; the `missing` column says why for each of them, so
+a reader never takes an absent value for a zero.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from marrowtox.report.inputs import Results, read_tsv
+
+COLUMNS = [
+    "patient",
+    "n_scrna_samples",
+    "n_dna_samples",
+    "bm_cart_sample",
+    "bm_cart_pct",
+    "bm_cart_pct_of_t",
+    "cart_activation_score",
+    "hspc_pct_baseline",
+    "hspc_pct_post",
+    "hspc_ifng_index",
+    "ch_n_chip",
+    "ch_max_vaf",
+    "ch_n_emergent",
+    "car_hematotox_score",
+    "car_hematotox_risk",
+    "icaht_early_grade",
+    "icaht_late_grade",
+    "days_anc_le_500_d0_30",
+    "easix_baseline",
+    "crs_max_grade",
+    "icans_max_grade",
+    "iec_hs_flag",
+    "missing",
+]
+IFNG = "HALLMARK_INTERFERON_GAMMA_RESPONSE"
+
+
+def _hspc_pct(res: Results, sample: str | None) -> float | None:
+    if sample is None:
+        return None
+    comp = read_tsv(res.composition(sample))
+    if comp is None or comp["n_cells"].sum() == 0:
+        return None
+    return float(
+        100 * comp.loc[comp["is_hspc"].astype(bool), "n_cells"].sum() / comp["n_cells"].sum()
+    )
+
+
+def patient_row(patient: str, samples: pd.DataFrame, res: Results) -> dict:
+    row: dict = dict.fromkeys(COLUMNS)
+    row["patient"] = patient
+    missing: list[str] = []
+    ps = samples[samples["patient"] == patient].sort_values("day")
+    sc = ps[ps["assay"] == "scrna"]
+    dna = ps[ps["assay"] == "dna"]
+    row["n_scrna_samples"], row["n_dna_samples"] = len(sc), len(dna)
+    base = sc[sc["day"] <= 0]
+    post = sc[sc["day"] > 0]
+    base_s = base["sample"].iloc[-1] if not base.empty else None
+    post_s = post["sample"].iloc[0] if not post.empty else None
+    if post_s is None:
+        missing.append("bm_cart_pct: no post-infusion marrow scRNA sample")
+    else:
+        row["bm_cart_sample"] = post_s
+        cart = read_tsv(res.cart(post_s))
+        if cart is None:
+            missing.append(f"bm_cart_pct: no CAR T table for {post_s}")
+        elif cart.loc[0, "car_status"] != "measured":
+            missing.append(f"bm_cart_pct: {cart.loc[0, 'car_status']}")
+        else:
+            row["bm_cart_pct"] = cart.loc[0, "car_t_pct_of_cells"]
+            row["bm_cart_pct_of_t"] = cart.loc[0, "car_t_pct_of_t"]
+            act = cart.loc[0].get("cart_score_activation")
+            if act is None or pd.isna(act):
+                missing.append("cart_activation_score: no CAR T cells called")
+            else:
+                row["cart_activation_score"] = act
+        sig = read_tsv(res.signatures(post_s))
+        if sig is not None:
+            hit = sig[(sig["cell_type"] == "HSPC") & (sig["gene_set"] == IFNG)]
+            if not hit.empty and not pd.isna(hit["index_vs_baseline"].iloc[0]):
+                row["hspc_ifng_index"] = hit["index_vs_baseline"].iloc[0]
+            else:
+                missing.append("hspc_ifng_index: too few HSPC or no baseline marrow")
+    row["hspc_pct_baseline"] = _hspc_pct(res, base_s)
+    if base_s is None:
+        missing.append("hspc_pct_baseline: no baseline marrow scRNA sample")
+    row["hspc_pct_post"] = _hspc_pct(res, post_s)
+    if dna.empty:
+        missing.append("ch_*: no DNA sample")
+    else:
+        calls = [read_tsv(res.calls(s)) for s in dna["sample"]]
+        calls = [c for c in calls if c is not None]
+        if not calls:
+            missing.append("ch_*: CH calls not available")
+        else:
+            allc = pd.concat(calls)
+            chip = allc[allc["chip"].fillna("").astype(str).isin(["CHIP", "low-VAF CH"])]
+            row["ch_n_chip"] = int(chip.drop_duplicates(["chrom", "pos", "ref", "alt"]).shape[0])
+            row["ch_max_vaf"] = float(chip["vaf"].max()) if not chip.empty else 0.0
+            clones = read_tsv(res.clones(patient))
+            if clones is not None and "status" in clones:
+                row["ch_n_emergent"] = int(
+                    clones.loc[clones["status"] == "emergent"]
+                    .drop_duplicates(["chrom", "pos", "ref", "alt"])
+                    .shape[0]
+                )
+            else:
+                missing.append("ch_n_emergent: no clone table")
+    scores = read_tsv(res.scores(patient))
+    if scores is None:
+        missing.append("clinical: no clinical scores")
+    else:
+        s = scores.iloc[0]
+        for c in (
+            "car_hematotox_score",
+            "car_hematotox_risk",
+            "icaht_early_grade",
+            "icaht_late_grade",
+            "days_anc_le_500_d0_30",
+            "easix_baseline",
+            "crs_max_grade",
+            "icans_max_grade",
+            "iec_hs_flag",
+        ):
+            v = s.get(c)
+            row[c] = None if v is None or (isinstance(v, float) and np.isnan(v)) else v
+        if s.get("status") not in (None, "complete") and not pd.isna(s.get("status")):
+            missing.append(f"clinical: {s['status']}")
+    row["missing"] = "; ".join(missing)
+    return row
+
+
+def build(samples: pd.DataFrame, res: Results) -> pd.DataFrame:
+    patients = sorted(samples["patient"].unique())
+    return pd.DataFrame([patient_row(p, samples, res) for p in patients], columns=COLUMNS)

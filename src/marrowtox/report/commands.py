@@ -1,0 +1,64 @@
+"""`marrowtox cohort-table | report-patient | report-cohort`."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("cohort-table", help="results/cohort/patients.tsv from all branch outputs")
+    p.add_argument("--samples", required=True)
+    p.add_argument("--results", default="results")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_table)
+    p = sub.add_parser("report-patient", help="self-contained HTML report of one patient")
+    p.add_argument("--samples", required=True)
+    p.add_argument("--events")
+    p.add_argument("--patient", required=True)
+    p.add_argument("--results", default="results")
+    p.add_argument("--out", required=True)
+    p.add_argument("--pseudonymise", action="store_true")
+    p.set_defaults(func=_patient)
+    p = sub.add_parser("report-cohort", help="self-contained HTML cohort report")
+    p.add_argument("--samples", required=True)
+    p.add_argument("--results", default="results")
+    p.add_argument("--out", required=True)
+    p.add_argument("--pseudonymise", action="store_true")
+    p.set_defaults(func=_cohort)
+
+
+def _samples(path: str):
+    from marrowtox.samplesheet import load_samples
+
+    return load_samples(path, check_files=False).reset_index(drop=True)
+
+
+def _events(path: str | None):
+    if not path:
+        return None
+    from marrowtox.samplesheet import load_schema, read_table
+
+    return read_table(path, load_schema("events.schema.yaml"), "events")
+
+
+def _table(a: argparse.Namespace) -> int:
+    from marrowtox.report.build import write_cohort_table
+
+    write_cohort_table(_samples(a.samples), a.results, a.out)
+    return 0
+
+
+def _patient(a: argparse.Namespace) -> int:
+    from marrowtox.report.build import patient_report
+
+    patient_report(
+        a.patient, _samples(a.samples), _events(a.events), a.results, a.out, a.pseudonymise
+    )
+    return 0
+
+
+def _cohort(a: argparse.Namespace) -> int:
+    from marrowtox.report.build import cohort_report
+
+    print(cohort_report(_samples(a.samples), a.results, a.out, a.pseudonymise))
+    return 0
