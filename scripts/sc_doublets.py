@@ -7,5 +7,10 @@ from marrowtox.singlecell.steps import doublet_step
 sys.stderr = open(snakemake.log[0], "w")
 d = snakemake.params.doublets
 doublet_step(
-    snakemake.input[0], snakemake.output[0], d["expected_rate"], snakemake.params.seed, d["remove"]
+    snakemake.input[0],
+    snakemake.output.h5ad,
+    d["expected_rate"],
+    snakemake.params.seed,
+    d["remove"],
+    snakemake.output.tsv,
 )

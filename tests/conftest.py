@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = REPO.parent / "shared" / "data" / "real"
@@ -20,3 +23,19 @@ def real_data() -> Path:
     if not REAL_DATA.is_dir():
         pytest.skip(f"real data folder {REAL_DATA} absent (only in the project's CI checkout)")
     return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The whole workflow run once on a freshly generated demo cohort (shared by tests)."""
+    from workflow_run import prepare_workdir, snakemake
+
+    from marrowtox.demo.generate import generate_cohort
+
+    base = tmp_path_factory.mktemp("demo_run")
+    demo = base / "demo"
+    generate_cohort(demo, 7)
+    work = base / "work"
+    prepare_workdir(work, demo)
+    snakemake(work, "--rerun-incomplete")
+    return {"demo": demo, "work": work, "results": work / "results"}

@@ -97,6 +97,7 @@ def test_size_and_sheet_valid(demo_twice: tuple[Path, Path]) -> None:
 
 def test_other_seed_differs(demo_twice: tuple[Path, Path], tmp_path: Path) -> None:
     a, _ = demo_twice
-    c = tmp_path / "demo"
-    generate_cohort(c, SEED + 1)
-    assert (a / "labs.tsv").read_bytes() != (c / "labs.tsv").read_bytes()
+    from marrowtox.demo import clinical
+
+    clinical.generate(tmp_path, SEED + 1)
+    assert (a / "labs.tsv").read_bytes() != (tmp_path / "labs.tsv").read_bytes()

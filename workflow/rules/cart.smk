@@ -25,18 +25,6 @@ rule cart_call:
         "../../scripts/cart_call.py"
 
 
-def signature_baselines(wildcards):
-    """The patient's baseline marrow, else every baseline marrow of the cohort."""
-    base = baseline_sample(SAMPLES.at[wildcards.sample, "patient"], "scrna")
-    if base is not None:
-        return [f"results/singlecell/{base}.h5ad"]
-    return [
-        f"results/singlecell/{s}.h5ad"
-        for s in scrna_samples()
-        if SAMPLES.at[s, "day"] <= 0
-    ]
-
-
 rule signatures:
     input:
         scored="results/singlecell/{sample}.h5ad",

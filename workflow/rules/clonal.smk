@@ -26,13 +26,6 @@ rule ch_call:
         "../../scripts/ch_call.py"
 
 
-def patient_dna(wildcards, kind):
-    samples = patient_samples(wildcards.patient, "dna")
-    if kind == "bam":
-        return [SAMPLES.at[s, "path"] for s in samples]
-    return [f"results/ch/{s}.{kind}.tsv" for s in samples]
-
-
 rule ch_track:
     input:
         calls=lambda wc: patient_dna(wc, "calls"),

@@ -154,23 +154,67 @@ def resource_files():
     )
 
 
-rule provenance:
-    input:
-        resources=resource_files(),
-    output:
-        "results/provenance.json",
-    log:
-        "logs/provenance/provenance.log",
-    benchmark:
-        "benchmarks/provenance/provenance.tsv"
-    conda:
-        "../../envs/common.yaml"
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=5,
-    params:
-        config=config,
-        basedir=workflow.basedir,
-    script:
-        "../../scripts/provenance.py"
+##### input functions of the singlecell rules #####
+
+
+def sc_mem_mb(wildcards, input, attempt):
+    """Memory scaled with the input size (counts of ~20 cells per kB of gzip HDF5)."""
+    return int(1500 + 8 * input.size_mb * attempt)
+
+
+##### input functions of the cart rules #####
+
+
+def signature_baselines(wildcards):
+    """The patient's baseline marrow, else every baseline marrow of the cohort."""
+    base = baseline_sample(SAMPLES.at[wildcards.sample, "patient"], "scrna")
+    if base is not None:
+        return [f"results/singlecell/{base}.h5ad"]
+    return [
+        f"results/singlecell/{s}.h5ad"
+        for s in scrna_samples()
+        if SAMPLES.at[s, "day"] <= 0
+    ]
+
+
+##### input functions of the clonal rules #####
+
+
+def patient_dna(wildcards, kind):
+    samples = patient_samples(wildcards.patient, "dna")
+    if kind == "bam":
+        return [SAMPLES.at[s, "path"] for s in samples]
+    return [f"results/ch/{s}.{kind}.tsv" for s in samples]
+
+
+##### input functions of the report rules #####
+
+
+def report_sample_inputs(samples):
+    """Per-sample outputs the reports read, for the branches included in the workflow."""
+    files = []
+    for s in samples:
+        if SAMPLES.at[s, "assay"] == "scrna" and _branch("cart_call"):
+            files += [
+                f"results/singlecell/{s}.composition.tsv",
+                f"results/cart/{s}.tsv",
+                f"results/signatures/{s}.by_celltype.tsv",
+                f"results/singlecell/{s}.h5ad",
+            ]
+        if SAMPLES.at[s, "assay"] == "dna" and _branch("ch_call"):
+            files += [f"results/ch/{s}.calls.tsv"]
+    return files
+
+
+def report_patient_inputs(patient):
+    files = report_sample_inputs(patient_samples(patient, "scrna"))
+    files += report_sample_inputs(patient_samples(patient, "dna"))
+    if patient_samples(patient, "dna") and _branch("ch_track"):
+        files.append(f"results/ch/{patient}.clones.tsv")
+    if _branch("clinical_scores"):
+        files += [
+            f"results/clinical/{patient}.scores.tsv",
+            f"results/clinical/{patient}.anc_grid.tsv",
+            "results/clinical/labs.normalised.tsv",
+        ]
+    return files

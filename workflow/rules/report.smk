@@ -1,33 +1,3 @@
-def report_sample_inputs(samples):
-    """Per-sample outputs the reports read, for the branches included in the workflow."""
-    files = []
-    for s in samples:
-        if SAMPLES.at[s, "assay"] == "scrna" and _branch("cart_call"):
-            files += [
-                f"results/singlecell/{s}.composition.tsv",
-                f"results/cart/{s}.tsv",
-                f"results/signatures/{s}.by_celltype.tsv",
-                f"results/singlecell/{s}.h5ad",
-            ]
-        if SAMPLES.at[s, "assay"] == "dna" and _branch("ch_call"):
-            files += [f"results/ch/{s}.calls.tsv"]
-    return files
-
-
-def report_patient_inputs(patient):
-    files = report_sample_inputs(patient_samples(patient, "scrna"))
-    files += report_sample_inputs(patient_samples(patient, "dna"))
-    if patient_samples(patient, "dna") and _branch("ch_track"):
-        files.append(f"results/ch/{patient}.clones.tsv")
-    if _branch("clinical_scores"):
-        files += [
-            f"results/clinical/{patient}.scores.tsv",
-            f"results/clinical/{patient}.anc_grid.tsv",
-            "results/clinical/labs.normalised.tsv",
-        ]
-    return files
-
-
 rule report_cohort_table:
     input:
         lambda wc: [f for p in patients() for f in report_patient_inputs(p)],
@@ -98,3 +68,24 @@ rule report_cohort:
         report=config["report"],
     script:
         "../../scripts/report_cohort.py"
+
+
+rule provenance:
+    input:
+        resources=resource_files(),
+    output:
+        "results/provenance.json",
+    log:
+        "logs/provenance/provenance.log",
+    benchmark:
+        "benchmarks/provenance/provenance.tsv"
+    conda:
+        "../../envs/common.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        config=config,
+    script:
+        "../../scripts/provenance.py"

@@ -1,8 +1,3 @@
-def sc_mem_mb(wildcards, input, attempt):
-    """Memory scaled with the input size (counts of ~20 cells per kB of gzip HDF5)."""
-    return int(1500 + 8 * input.size_mb * attempt)
-
-
 rule sc_qc:
     input:
         sample_path,
@@ -32,7 +27,8 @@ rule sc_doublets:
     input:
         "results/singlecell/qc/{sample}.h5ad",
     output:
-        "results/singlecell/doublets/{sample}.h5ad",
+        h5ad="results/singlecell/doublets/{sample}.h5ad",
+        tsv="results/singlecell/{sample}.doublets.tsv",
     log:
         "logs/sc_doublets/{sample}.log",
     benchmark:

@@ -73,8 +73,12 @@ def call_car(
         source = f"non-lymphoid cells (n={int(ref.sum())})"
     lam = np.maximum(rate * total, 1e-12)
     p = poisson.sf(car - 1, lam)
-    q = false_discovery_control(p, method="bh")
     lineage = np.isin(types, list(T_NK_TYPES))
+    # FDR over the cells that can be CAR+ (T/NK lineage): testing myeloid cells would
+    # only spend power on hypotheses that cannot be true.
+    q = np.ones_like(p)
+    if lineage.any():
+        q[lineage] = false_discovery_control(p[lineage], method="bh")
     positive = (q < params.fdr) & (car >= params.min_umis) & lineage
     # threshold: smallest CAR UMI count called at the median library size
     med = float(np.median(total))

@@ -173,12 +173,12 @@ def simulate_sample(
     myeloid_hspc = np.isin(labels, ["HSC/MPP", "GMP/neutrophil", "monocyte", "DC", "megakaryocyte/MEP"])
     ifn_gain = np.where(myeloid_hspc, 2.2, 1.0) * inflammation
     logm[:, model.ifn_idx] += ifn_gain[:, None] * r.uniform(0.6, 1.4, model.ifn_idx.size)[None, :]
-    logm[np.ix_(is_car, model.cart_base_idx)] += 1.5
-    logm[np.ix_(is_car, model.cart_idx)] += 3.0 * activation
+    logm[np.ix_(is_car, model.cart_base_idx)] += 1.0
+    logm[np.ix_(is_car, model.cart_idx)] += 1.8 * activation
     if is_car.any():
         logm[np.ix_(is_car, model.ifn_idx)] += 1.0 * activation
 
-    lib = np.exp(r.normal(np.log(1400), 0.35, n))
+    lib = np.exp(r.normal(np.log(2200), 0.3, n))
     # Doublets: two cells of different types pooled in one droplet.
     n_dbl = int(round(DOUBLET_RATE * n))
     dbl = np.zeros(n, bool)
@@ -201,7 +201,8 @@ def simulate_sample(
         p[:, model.mt_idx] = mt_share[:, None] * (mt / mt.sum())[None, :]
         return p
 
-    mt_share = np.clip(r.normal(0.05, 0.015, n), 0.01, 0.12)
+    # healthy cells: 2-8% mitochondrial reads (a tight, realistic range for marrow)
+    mt_share = r.uniform(0.02, 0.08, n)
     mt_share[lowq] = r.uniform(0.3, 0.6, lowq.sum())
     mu = probs_of(logm, mt_share) * lib[:, None]
     if n_dbl:
@@ -212,8 +213,8 @@ def simulate_sample(
 
     # CAR transgene feature: real expression in CAR T cells, ambient counts elsewhere.
     car = np.zeros(n, np.int32)
-    car[is_car] = r.poisson(r.gamma(2.0, 5.0, is_car.sum()))
-    car[is_car] = np.maximum(car[is_car], 2)
+    # CAR transgenes run from strong viral/EF1a promoters: high, variable expression
+    car[is_car] = r.poisson(r.gamma(4.0, 4.0, is_car.sum()))
     ambient = np.zeros(n, bool)
     if tp != "BL":
         rate = min(0.25, 0.01 + 2.0 * car_frac)

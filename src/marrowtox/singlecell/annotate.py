@@ -1,7 +1,7 @@
 """Marrow cell-type annotation from a shipped marker model, cluster-aware.
 
-Per-cell marker scores (scanpy.tl.score_genes, seeded) are z-scored per type and
-blended with the mean score of the cell's Leiden cluster: clusters carry the robust
+Per-cell marker scores (scanpy.tl.score_genes, seeded; relative to matched control
+genes) are blended with the mean score of the cell's Leiden cluster: clusters carry the robust
 signal, cells keep the power to differ from their cluster (e.g. a CD8 T cell in a
 mixed T/NK cluster). A cell whose best type does not beat the runner-up by `margin`
 is "unknown". Sets with fewer than `min_genes` markers present are skipped and
@@ -72,7 +72,10 @@ def annotate(
         sc.tl.score_genes(adata, genes, score_name="_tmp", random_state=params.seed, use_raw=False)
         scores[name] = adata.obs.pop("_tmp").to_numpy()
     s = pd.DataFrame(scores, index=adata.obs_names)
-    z = (s - s.mean()) / s.std(ddof=0).replace(0, 1)
+    # Raw scores, not z-scored across cells: z-scoring makes every type's score relative
+    # to the dataset, which breaks on samples dominated by one lineage (a CAR T product
+    # is almost all T cells). score_genes is already relative to matched control genes.
+    z = s
     if "leiden" in adata.obs:
         cluster_mean = z.groupby(adata.obs["leiden"].to_numpy()).transform("mean")
         combined = (1 - params.cluster_weight) * z + params.cluster_weight * cluster_mean

@@ -21,6 +21,7 @@ def call_doublets(adata: ad.AnnData, expected_rate: float, seed: int, remove: bo
         verbose=False,
     )
     adata.obs["predicted_doublet"] = adata.obs["predicted_doublet"].astype(bool)
+    adata.uns["doublet_calls"] = adata.obs[["doublet_score", "predicted_doublet"]].copy()
     if remove:
         adata = adata[~adata.obs["predicted_doublet"].to_numpy()].copy()
     adata.uns.pop("scrublet", None)

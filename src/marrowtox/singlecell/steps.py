@@ -50,9 +50,16 @@ def qc_step(
     write_h5ad(kept, out_h5ad)
 
 
-def doublet_step(in_h5ad: str, out_h5ad: str, rate: float, seed: int, remove: bool) -> None:
+def doublet_step(
+    in_h5ad: str, out_h5ad: str, rate: float, seed: int, remove: bool, out_tsv: str | None = None
+) -> None:
+    """Scrublet on one sample; the calls of every cell (also removed ones) go to `out_tsv`."""
     adata = ad.read_h5ad(in_h5ad)
-    write_h5ad(call_doublets(adata, rate, seed, remove), out_h5ad)
+    result = call_doublets(adata, rate, seed, remove)
+    calls = result.uns.pop("doublet_calls")
+    if out_tsv:
+        write_tsv(calls.rename_axis("barcode").reset_index(), out_tsv)
+    write_h5ad(result, out_h5ad)
 
 
 def integrate_step(

@@ -1,0 +1,181 @@
+"""Benchmark: the single-cell branch vs a plain one-process scanpy script, same data.
+
+Generates a cohort of N cells (default 20,000) over 20,000 genes in batches of ~5,000
+cells with the demo simulator, then runs
+  (a) marrowtox: per-sample `sc-qc` + `sc-doublets` as parallel processes (as the
+      workflow's per-sample jobs run), then `sc-integrate` and `sc-annotate`;
+  (b) a plain scanpy script doing the same steps in one process (QC, scrublet per
+      batch, normalise, seurat_v3 HVGs, PCA, Harmony via scanpy's wrapper, neighbours
+      with scanpy defaults, UMAP, Leiden);
+and prints wall time, peak memory (max RSS of the largest process; for parallel
+stages the sum of concurrent processes) and the ratio marrowtox/plain.
+
+Usage: .venv/bin/python bench/singlecell.py [--cells 20000 100000] [--jobs 2] [--skip-plain]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+
+PLAIN = r"""
+import sys, scanpy as sc, anndata as ad, numpy as np
+from scipy.stats import median_abs_deviation as mad
+paths = sys.argv[1:]
+adatas = []
+for p in paths:
+    a = ad.read_h5ad(p); a.obs["batch"] = p.split("/")[-1].split(".")[0]
+    a.var["mt"] = a.var_names.str.startswith("MT-")
+    sc.pp.calculate_qc_metrics(a, qc_vars=["mt"], percent_top=[20], log1p=True, inplace=True)
+    def out(x, n):
+        return (x < np.median(x) - n * mad(x)) | (x > np.median(x) + n * mad(x))
+    o = a.obs
+    keep = ~(out(o.log1p_total_counts, 5) | out(o.log1p_n_genes_by_counts, 5) | out(o.pct_counts_in_top_20_genes, 5)
+             | out(o.pct_counts_mt, 3) | (o.pct_counts_mt > 20))
+    a = a[keep.values].copy()
+    sc.pp.scrublet(a, random_state=0)
+    adatas.append(a[~a.obs.predicted_doublet.values].copy())
+adata = ad.concat(adatas, join="outer")
+adata.layers["counts"] = adata.X.copy()
+sc.pp.normalize_total(adata, target_sum=1e4); sc.pp.log1p(adata)
+sc.pp.highly_variable_genes(adata, n_top_genes=2000, flavor="seurat_v3", layer="counts", batch_key="batch")
+sc.pp.pca(adata, n_comps=30, mask_var="highly_variable")
+import harmonypy
+ho = harmonypy.run_harmony(adata.obsm["X_pca"], adata.obs, ["batch"], random_state=0, verbose=False)
+z = np.asarray(ho.Z_corr); adata.obsm["X_pca_harmony"] = z.T if z.shape[0] != adata.n_obs else z
+sc.pp.neighbors(adata, use_rep="X_pca_harmony")
+sc.tl.umap(adata); sc.tl.leiden(adata, flavor="igraph", n_iterations=2, directed=False)
+print(adata.n_obs)
+"""
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one command (GNU time is not assumed)."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, rusage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:3])} failed with exit code {p.returncode}")
+    return time.perf_counter() - t0, rusage.ru_maxrss / 1024
+
+
+def generate(out: Path, n_cells: int, batch_size: int) -> list[Path]:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    from marrowtox.demo import scrna
+    from marrowtox.demo.cohort import COHORT
+
+    r = np.random.default_rng(11)
+    scrna.N_FILLER = 20000 - 900  # ~20,000 genes in all
+    model = scrna.gene_model(r)
+    paths = []
+    n_batches = max(1, n_cells // batch_size)
+    scrna.CELLS_PER_SAMPLE = n_cells // n_batches
+    for b in range(n_batches):
+        plan = COHORT[b % len(COHORT)]
+        mat, _ = scrna.simulate_sample(
+            r, model, plan, "D28" if b % 2 else "BL", r.normal(0, 0.2, len(model.genes))
+        )
+        a = ad.AnnData(mat.astype(np.float32), var=pd.DataFrame(index=model.genes + ["CAR"]))
+        a.obs_names = [f"b{b}c{i}" for i in range(a.n_obs)]
+        p = out / f"S{b:02d}.h5ad"
+        a.write_h5ad(p)
+        paths.append(p)
+    return paths
+
+
+def marrowtox(paths: list[Path], work: Path, jobs: int) -> tuple[float, float]:
+    exe = str(Path(sys.executable).with_name("marrowtox"))
+    t0 = time.perf_counter()
+
+    def per_sample(p: Path) -> float:
+        s = p.stem
+        _, m1 = timed(
+            [
+                exe,
+                "sc-qc",
+                "--input",
+                str(p),
+                "--sample",
+                s,
+                "--batch",
+                s,
+                "--patient",
+                s,
+                "--out-h5ad",
+                str(work / f"{s}.qc.h5ad"),
+                "--out-tsv",
+                str(work / f"{s}.qc.tsv"),
+                "--out-png",
+                str(work / f"{s}.qc.png"),
+            ]
+        )
+        _, m2 = timed(
+            [
+                exe,
+                "sc-doublets",
+                "--input",
+                str(work / f"{s}.qc.h5ad"),
+                "--out",
+                str(work / f"{s}.h5ad"),
+            ]
+        )
+        return max(m1, m2)
+
+    with ThreadPoolExecutor(jobs) as pool:
+        mems = list(pool.map(per_sample, paths))
+    peak_parallel = sum(sorted(mems)[-jobs:])
+    outs = [str(work / f"{p.stem}.h5ad") for p in paths]
+    _, m3 = timed([exe, "sc-integrate", "--inputs", *outs, "--out", str(work / "integrated.h5ad")])
+    _, m4 = timed(
+        [
+            exe,
+            "sc-annotate",
+            "--integrated",
+            str(work / "integrated.h5ad"),
+            "--inputs",
+            *outs,
+            "--outdir",
+            str(work / "annot"),
+        ]
+    )
+    return time.perf_counter() - t0, max(peak_parallel, m3, m4)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cells", type=int, nargs="+", default=[20000])
+    ap.add_argument("--batch-size", type=int, default=5000)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--skip-plain", action="store_true")
+    a = ap.parse_args()
+    for n in a.cells:
+        work = Path(tempfile.mkdtemp(prefix=f"bench_sc_{n}."))
+        paths = generate(work, n, a.batch_size)
+        mt, mm = marrowtox(paths, work, a.jobs)
+        print(
+            f"{n} cells x 20000 genes, {len(paths)} batches: marrowtox wall {mt:.1f} s, peak {mm:.0f} MiB"
+        )
+        if not a.skip_plain:
+            script = work / "plain.py"
+            script.write_text(PLAIN)
+            pt, pm = timed([sys.executable, str(script), *map(str, paths)])
+            print(
+                f"{n} cells: plain scanpy wall {pt:.1f} s, peak {pm:.0f} MiB; ratio marrowtox/plain "
+                f"time {mt / pt:.2f}, memory {mm / pm:.2f}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
