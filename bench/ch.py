@@ -13,8 +13,9 @@ Usage: .venv/bin/python bench/ch.py [--demo demo] [--samples N] [--freebayes-tim
 from __future__ import annotations
 
 import argparse
-import resource
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -24,30 +25,42 @@ from pathlib import Path
 import pandas as pd
 import pysam
 
+pysam.set_verbosity(0)
+
 REPO = Path(__file__).resolve().parents[1]
 
 
 def run(
     cmd: list[str] | str, timeout: float | None = None, shell: bool = False
 ) -> tuple[float, float, bool]:
-    """Wall seconds, peak RSS (MiB) of children, and whether it finished in time."""
+    """Wall seconds, peak RSS (MiB) and whether the command finished within `timeout`.
+
+    os.wait4 reports the waited child's max RSS including its waited-for children
+    (the processes of a shell pipeline), per command rather than cumulated.
+    """
     t0 = time.perf_counter()
-    try:
-        subprocess.run(
-            cmd,
-            check=True,
-            timeout=timeout,
-            shell=shell,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            executable="/bin/bash" if shell else None,
-        )
-        ok = True
-    except subprocess.TimeoutExpired:
-        ok = False
-    wall = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return wall, peak, ok
+    p = subprocess.Popen(
+        cmd,
+        shell=shell,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        executable="/bin/bash" if shell else None,
+        start_new_session=True,
+    )
+    ok = True
+    deadline = None if timeout is None else t0 + timeout
+    while True:
+        pid, _, usage = os.wait4(p.pid, os.WNOHANG)
+        if pid:
+            break
+        if deadline is not None and time.perf_counter() > deadline:
+            os.killpg(p.pid, signal.SIGKILL)
+            _, _, usage = os.wait4(p.pid, 0)
+            ok = False
+            break
+        time.sleep(0.05)
+    p.returncode = 0
+    return time.perf_counter() - t0, usage.ru_maxrss / 1024, ok
 
 
 def vcf_calls(path: Path, pass_only: bool) -> set[tuple[str, int, str, str]]:

@@ -22,7 +22,9 @@ def sheet(rows: list[tuple]) -> pd.DataFrame:
 
 
 def test_patient_id_is_escaped_and_missing_branches_explained(tmp_path: Path) -> None:
-    samples = sheet([(EVIL, "S1", "scrna", "BL", -7, "x.h5"), (EVIL, "S2", "scrna", "D28", 28, "y.h5")])
+    samples = sheet(
+        [(EVIL, "S1", "scrna", "BL", -7, "x.h5"), (EVIL, "S2", "scrna", "D28", 28, "y.h5")]
+    )
     results = tmp_path / "results"
     write_cohort_table(samples, results, results / "cohort" / "patients.tsv")
     out = tmp_path / "p.html"
@@ -39,7 +41,12 @@ def test_patient_id_is_escaped_and_missing_branches_explained(tmp_path: Path) ->
 
 
 def test_pseudonymised_reports_hide_ids(tmp_path: Path) -> None:
-    samples = sheet([("PAT-123", "PAT-123_BL", "dna", "BL", -7, "a.bam"), ("PAT-456", "PAT-456_BL", "dna", "BL", -7, "b.bam")])
+    samples = sheet(
+        [
+            ("PAT-123", "PAT-123_BL", "dna", "BL", -7, "a.bam"),
+            ("PAT-456", "PAT-456_BL", "dna", "BL", -7, "b.bam"),
+        ]
+    )
     results = tmp_path / "results"
     write_cohort_table(samples, results, results / "cohort" / "patients.tsv")
     patient_report("PAT-456", samples, None, results, tmp_path / "p.html", pseudonymise=True)
@@ -55,11 +62,26 @@ def render(page: Path, png: Path, tmp_path: Path) -> subprocess.CompletedProcess
     if chromium is None:
         pytest.skip("Debian chromium not installed")
     return subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
-         "--window-size=1200,2400", f"--screenshot={png}", page.as_uri()],
-        capture_output=True, text=True, timeout=120,
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1200,2400",
+            f"--screenshot={png}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

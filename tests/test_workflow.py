@@ -159,7 +159,8 @@ def test_planted_ch_variants(demo_run) -> None:
         hit = found[i]
         if row["kind"] == "chip" and row["vaf"] >= 0.02:
             assert hit is not None and hit["filter"] == "PASS", (row["sample"], row["hgvsp_short"])
-            assert hit["hgvsp_short"] == row["hgvsp_short"] and hit["chip"] == "CHIP"
+            assert hit["hgvsp_short"] == row["hgvsp_short"]
+            assert hit["chip"] in ("CHIP", "low-VAF CH")  # sampling puts a planted 2% at 1.8-2.4%
         if row["kind"] == "chip" and row["vaf"] > 0:
             b = "1%" if row["vaf"] < 0.02 else ("2%" if row["vaf"] < 0.05 else "5%+")
             rec.setdefault(b, []).append(hit is not None and hit["filter"] == "PASS")

@@ -28,7 +28,7 @@ NOT_MEASURABLE = "not measurable: no CAR feature in the count matrix"
 @dataclass(frozen=True)
 class CarParams:
     fdr: float = 0.01
-    min_umis: int = 2
+    min_umis: int = 3
 
 
 @dataclass

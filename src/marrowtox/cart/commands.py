@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--features", nargs="*", help="CAR feature names (override the construct)")
     p.add_argument("--empty-droplets", help="raw matrix of empty droplets (ambient estimate)")
     p.add_argument("--fdr", type=float, default=0.01)
-    p.add_argument("--min-umis", type=int, default=2)
+    p.add_argument("--min-umis", type=int, default=3)
     p.add_argument("--organism", choices=["human", "mouse"], default="human")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out-h5ad", required=True)

@@ -109,6 +109,17 @@ def homopolymer_len(fasta: pysam.FastaFile, chrom: str, pos: int) -> int:
     return best
 
 
+def hp_base(fasta: pysam.FastaFile, chrom: str, pos: int) -> str:
+    """Base of the longest run next to `pos` (the run an SNV there could extend)."""
+    left = fasta.fetch(chrom, max(pos - 1, 0), pos).upper()
+    right = fasta.fetch(chrom, pos + 1, pos + 2).upper()
+    lr = fasta.fetch(chrom, max(pos - 6, 0), pos).upper()
+    rr = fasta.fetch(chrom, pos + 1, pos + 7).upper()
+    run_l = len(lr) - len(lr.rstrip(left)) if left else 0
+    run_r = len(rr) - len(rr.lstrip(right)) if right else 0
+    return left if run_l >= run_r else right
+
+
 def call_sample(
     sample: str,
     bam: str,
@@ -173,7 +184,11 @@ def call_sample(
             filters.append("not_significant")
         if sb < params.strand_bias_p and frac > params.strand_bias_fraction:
             filters.append("strand_bias")
-        if hp >= params.homopolymer_min:
+        # Polymerase slippage makes indels in runs the dominant artifact; an SNV is only
+        # suspect when its alt base extends the run (e.g. GGGGGT>GGGGGG).
+        is_indel = len(ref) != len(alt_allele)
+        extends_run = not is_indel and hp_base(fasta, c["chrom"], int(c["pos"])) == alt_allele
+        if hp >= params.homopolymer_min and (is_indel or extends_run):
             need_vaf = (
                 params.long_homopolymer_vaf
                 if hp >= params.long_homopolymer
