@@ -119,17 +119,20 @@ def test_mouse_symbols() -> None:
 
 @pytest.mark.realdata
 def test_real_car_t_product_is_t_nk(real_data: Path) -> None:
+    """The branch on real shallow 5' T-cell data: QC adapts, >= 90% of kept cells T/NK."""
     import scanpy as sc
 
     a = read_counts(real_data / "cart_product_scrna" / "ID38low.filtered_feature_bc_matrix.h5")
     kept, table = run_qc(a, QCParams(), "ID38low")
     row = table.iloc[0]
-    # shallow 5' data: thresholds adapt to the sample (median ~330 UMIs)
-    assert 100 < row["median_total_counts"] < 1000
+    assert 100 < row["median_total_counts"] < 1000  # shallow: ~330 UMIs per cell
     assert row["n_cells_after"] > 0.8 * row["n_cells_before"]
+    kept = call_doublets(kept, 0.06, 0, remove=True)
     sc.pp.normalize_total(kept, target_sum=1e4)
     sc.pp.log1p(kept)
+    sc.pp.highly_variable_genes(kept, n_top_genes=2000)
+    sc.tl.pca(kept, n_comps=30, mask_var="highly_variable", random_state=0)
+    sc.pp.neighbors(kept, random_state=0, transformer="sklearn")
+    sc.tl.leiden(kept, random_state=0, flavor="igraph", n_iterations=2, directed=False)
     kept, _ = annotate(kept, load_markers(MARKERS), AnnotateParams())
-    tnk = kept.obs["cell_type"].isin(["CD4 T", "CD8 T", "NK"]).mean()
-    known = kept.obs["cell_type"] != "unknown"
-    assert kept.obs.loc[known, "cell_type"].isin(["CD4 T", "CD8 T", "NK"]).mean() >= 0.9, tnk
+    assert kept.obs["cell_type"].isin(["CD4 T", "CD8 T", "NK"]).mean() >= 0.9

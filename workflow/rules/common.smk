@@ -24,6 +24,19 @@ for _section in ("singlecell", "cart", "signatures", "ch", "clinical", "report")
     if os.path.exists(_schema):
         validate(config[_section], schema=_schema)
 
+
+def repo_path(path):
+    """Shipped resources given relative to the repository resolve from any working dir."""
+    if os.path.isabs(path) or os.path.exists(path):
+        return path
+    return os.path.join(workflow.basedir, path)
+
+
+config["singlecell"]["annotate"]["markers"] = repo_path(
+    config["singlecell"]["annotate"]["markers"]
+)
+config["ch"]["rules"] = repo_path(config["ch"]["rules"])
+
 try:
     TABLES = load_all(config)
 except InputError as exc:
@@ -43,8 +56,9 @@ _PATIENTS = sorted(SAMPLES["patient"].unique())
 
 
 wildcard_constraints:
-    sample="(?!cohort$)[A-Za-z0-9_-]+",
-    patient="(?!cohort$)[A-Za-z0-9_-]+",
+    # "cohort" names the cohort-level files next to per-sample/per-patient ones
+    sample="(?!cohort(?![A-Za-z0-9_-]))[A-Za-z0-9_-]+",
+    patient="(?!cohort(?![A-Za-z0-9_-]))[A-Za-z0-9_-]+",
 
 
 ##### input functions #####

@@ -22,10 +22,29 @@ from marrowtox.celltypes import CELL_TYPES, UNKNOWN
 from marrowtox.errors import InputError
 
 
+#: Lineage of each type: the margin for "unknown" is taken against other lineages.
+LINEAGE = {
+    "HSC/MPP": "HSPC",
+    "LMPP": "HSPC",
+    "GMP/neutrophil": "myeloid",
+    "monocyte": "myeloid",
+    "DC": "myeloid",
+    "pDC": "myeloid",
+    "erythroid": "erythroid/MK",
+    "megakaryocyte/MEP": "erythroid/MK",
+    "pre-B/B": "B",
+    "plasma": "B",
+    "CD4 T": "T/NK",
+    "CD8 T": "T/NK",
+    "NK": "T/NK",
+    "stromal": "stromal",
+}
+
+
 @dataclass(frozen=True)
 class AnnotateParams:
     min_genes: int = 3
-    cluster_weight: float = 0.5
+    cluster_weight: float = 0.75
     margin: float = 0.1
     seed: int = 0
 
@@ -82,13 +101,22 @@ def annotate(
     else:
         combined = z
     arr = combined.to_numpy()
+    cols = np.array(combined.columns)
     order = np.argsort(-arr, axis=1)
-    best, second = arr[np.arange(len(arr)), order[:, 0]], arr[np.arange(len(arr)), order[:, 1]]
-    labels = np.array(combined.columns)[order[:, 0]].astype(object)
-    margin = best - second
+    rows = np.arange(len(arr))
+    best = arr[rows, order[:, 0]]
+    labels = cols[order[:, 0]].astype(object)
+    # "unknown" when the best type does not beat the best type of another lineage by
+    # the margin: CD4 vs CD8 vs NK in shallow data is often close, the lineage is not.
+    group = np.array([LINEAGE.get(c, c) for c in cols])
+    other = np.where(group[None, :] != group[order[:, 0]][:, None], arr, -np.inf).max(axis=1)
+    other = np.where(np.isfinite(other), other, best - 1.0)
+    margin = best - other
     labels[margin < params.margin] = UNKNOWN
+    within = best - arr[rows, order[:, 1]]
     adata.obs["cell_type"] = pd.Categorical(labels, categories=[*CELL_TYPES, UNKNOWN])
-    adata.obs["cell_type_confidence"] = 1.0 / (1.0 + np.exp(-margin * 4))
+    # confidence: lead over the runner-up type (any lineage), squashed to 0.5-1
+    adata.obs["cell_type_confidence"] = 1.0 / (1.0 + np.exp(-within * 4))
     for name in used:
         adata.obs[f"score_ct_{name}"] = s[name].to_numpy()
     return adata, skipped
