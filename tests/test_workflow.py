@@ -248,3 +248,14 @@ def test_bad_sample_sheet_stops_before_any_job(demo_run, tmp_path: Path) -> None
     assert proc.returncode != 0
     assert "row 5" in proc.stderr and "column 'day'" in proc.stderr and str(bad) in proc.stderr
     assert not (tmp_path / "work" / "results").exists()
+
+
+def test_snakemake_report_zip(demo_run) -> None:
+    out = demo_run["work"] / "results" / "report.zip"
+    proc = snakemake(demo_run["work"], "--report", str(out), check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    import zipfile
+
+    names = zipfile.ZipFile(out).namelist()
+    assert any(n.endswith("umap_celltypes.png") for n in names)
+    assert any(n.endswith("cohort.html") for n in names)
