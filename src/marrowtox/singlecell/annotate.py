@@ -21,7 +21,6 @@ import yaml
 from marrowtox.celltypes import CELL_TYPES, UNKNOWN
 from marrowtox.errors import InputError
 
-
 #: Lineage of each type: the margin for "unknown" is taken against other lineages.
 LINEAGE = {
     "HSC/MPP": "HSPC",
