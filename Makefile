@@ -17,6 +17,9 @@ SYSDEPS := samtools bcftools tabix freebayes chromium
 
 .PHONY: help venv demo demo-data test lint format sysdeps clean
 
+# make test-slurm: the workflow on a real single-node SLURM cluster (docs/hpc.md)
+include mk/slurm.mk
+
 help:
 	@echo "make demo   - set up .venv, generate the demo cohort, run the whole workflow"
 	@echo "make test   - set up .venv and run the full test suite"

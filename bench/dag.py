@@ -1,0 +1,135 @@
+"""DAG-scale benchmark: time and peak memory of `snakemake -n` for large cohorts.
+
+Builds a sample sheet of N patients x 3 marrow timepoints (BL, D28, D90) x
+(scRNA, DNA) with empty placeholder files (an empty .bai beside each BAM, so
+pre-flight validation passes without reading any file), labs and events tables
+(one infusion event and one ANC value per patient) and empty reference files, in a
+temporary directory, then runs the real Snakefile against it.
+
+Prints, for each cohort size:
+  parse  : `snakemake --list-rules` (config + table validation + rule parsing, no DAG)
+  dry-run: `snakemake -n` (parse + DAG of every job + job listing)
+  dag    : dry-run minus parse (building the DAG and checking outputs)
+  peak RSS of the dry-run process.
+Nothing is bypassed: the placeholders satisfy the pre-flight checks (files exist,
+BAM indexes exist); no job runs, so their being empty does not matter.
+
+    .venv/bin/python bench/dag.py [--sizes 50 200 500]
+"""
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+TIMEPOINTS = (("BL", -7), ("D28", 28), ("D90", 90))
+
+
+def make_cohort(d: Path, n: int) -> Path:
+    (d / "scrna").mkdir(parents=True)
+    (d / "dna").mkdir()
+    (d / "reference").mkdir()
+    rows = ["patient\tsample\tassay\ttimepoint\tday\tpath\tbatch\tnormal\tchemistry\tcar_construct"]
+    labs = ["patient\tday\tanalyte\tvalue\tunit"]
+    events = ["patient\tday\tevent\tgrade"]
+    for i in range(1, n + 1):
+        p = f"P{i:04d}"
+        for tp, day in TIMEPOINTS:
+            bam = f"dna/{p}_{tp}_dna.bam"
+            h5 = f"scrna/{p}_{tp}_sc.h5"
+            for f in (bam, bam + ".bai", h5):
+                (d / f).touch()
+            batch = f"b{(i - 1) // 20 + 1}"
+            rows.append(f"{p}\t{p}_{tp}_dna\tdna\t{tp}\t{day}\t{bam}\t{batch}\t\t\t")
+            rows.append(f"{p}\t{p}_{tp}_sc\tscrna\t{tp}\t{day}\t{h5}\t{batch}\t\tSC5P\tfmc63_41bbz")
+        labs.append(f"{p}\t-1\tanc\t3000\t/uL")
+        events.append(f"{p}\t0\tinfusion\t")
+    (d / "samples.tsv").write_text("\n".join(rows) + "\n")
+    (d / "labs.tsv").write_text("\n".join(labs) + "\n")
+    (d / "events.tsv").write_text("\n".join(events) + "\n")
+    for f in ("panel.fa", "panel.gtf", "panel.bed"):
+        (d / "reference" / f).touch()
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    cfg["samples"] = str(d / "samples.tsv")
+    cfg["labs"] = str(d / "labs.tsv")
+    cfg["events"] = str(d / "events.tsv")
+    cfg["reference"] = {
+        "fasta": str(d / "reference/panel.fa"),
+        "gtf": str(d / "reference/panel.gtf"),
+        "panel_bed": str(d / "reference/panel.bed"),
+    }
+    (d / "config").mkdir()
+    (d / "config" / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return d / "config" / "config.yaml"
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (MiB) and stdout of a command (GNU time for RSS)."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        ["/usr/bin/time", "-f", "MAXRSS_KB=%M", *cmd], cwd=cwd, capture_output=True, text=True
+    )
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr[-3000:]}")
+    rss = int(re.search(r"MAXRSS_KB=(\d+)", proc.stderr).group(1)) / 1024
+    return wall, rss, proc.stdout + proc.stderr
+
+
+def bench(n: int) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix=f"marrowtox-dag{n}-"))
+    try:
+        cfg = make_cohort(tmp, n)
+        base = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--configfile", str(cfg)]
+        base += ["--directory", str(tmp), "--cores", "2"]
+        t_parse, rss_parse, _ = timed([*base, "--list-rules"], tmp)
+        t_dry, rss_dry, out = timed([*base, "-n", "--quiet", "rules"], tmp)
+        m = re.search(r"^total\s+(\d+)", out, flags=re.M)
+        jobs = int(m.group(1)) if m else -1
+        return dict(
+            n=n,
+            samples=6 * n,
+            jobs=jobs,
+            parse=t_parse,
+            dry=t_dry,
+            dag=t_dry - t_parse,
+            rss=rss_dry,
+            rss_parse=rss_parse,
+        )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[50, 200, 500])
+    args = ap.parse_args()
+    print(
+        f"{'patients':>8} {'samples':>7} {'jobs':>6} {'parse s':>8} {'dry-run s':>9} "
+        f"{'dag s':>7} {'peak MiB':>8}"
+    )
+    prev = None
+    for n in args.sizes:
+        r = bench(n)
+        grow = ""
+        if prev:
+            grow = f"  x{r['dry'] / prev['dry']:.1f} time for x{n / prev['n']:.1f} patients"
+        print(
+            f"{r['n']:>8} {r['samples']:>7} {r['jobs']:>6} {r['parse']:>8.1f} {r['dry']:>9.1f} "
+            f"{r['dag']:>7.1f} {r['rss']:>8.0f}{grow}",
+            flush=True,
+        )
+        prev = r
+    print("goal: dry-run under 30 s at 500 patients")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""Real SLURM run: the workflow under --profile profiles/slurm equals a local run.
+
+Needs a running cluster (scripts/slurm/setup.sh; `make test-slurm` does all of it) and
+MARROWTOX_TEST_SLURM=1. The demo test runs the whole demo twice (local, SLURM) in
+copies of the repository under a temporary directory, so the working tree is untouched.
+"""
+
+import filecmp
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = [
+    pytest.mark.slurm,
+    pytest.mark.skipif(
+        os.environ.get("MARROWTOX_TEST_SLURM") != "1", reason="set MARROWTOX_TEST_SLURM=1"
+    ),
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SNAKEMAKE = str(BIN / "snakemake")
+PROFILE = str(ROOT / "profiles" / "slurm")
+COPY_IGNORE = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    ".snakemake",
+    "results",
+    "logs",
+    "benchmarks",
+    "demo",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    "*.egg-info",
+)
+
+
+def _sacct(since):
+    out = subprocess.run(
+        ["sacct", "-X", "-n", "-P", "-S", since, "-o", "JobID,Comment,AllocCPUS,ReqMem,State"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    rows = []
+    for line in out.splitlines():
+        jobid, comment, cpus, mem, state = line.split("|")
+        rows.append((jobid, comment, int(cpus), mem, state))
+    return rows
+
+
+def _mem_mb(reqmem):
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([KMGT])n?c?", reqmem)
+    assert m, reqmem
+    return round(float(m.group(1)) * {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024**2}[m.group(2)])
+
+
+def _sbatch_calls(log):
+    """(rule, cpus-per-task, mem) from the plugin's `sbatch call:` lines (--verbose)."""
+    calls = []
+    for line in log.splitlines():
+        if line.startswith("sbatch call:"):
+            rule = re.search(r"--comment[ =]'?rule_(\w+?)(?:_wildcards_\S*)?'?\s", line).group(1)
+            cpus = int(re.search(r"--cpus-per-task=(\d+)", line).group(1))
+            mem = int(re.search(r"--mem[ =](\d+)", line).group(1))
+            calls.append((rule, cpus, mem))
+    return calls
+
+
+def _expected(workdir, extra=()):
+    """threads and mem_mb of every job, from Snakemake's own dry run."""
+    out = subprocess.run(
+        [
+            SNAKEMAKE,
+            "--profile",
+            PROFILE,
+            "-n",
+            "--forceall",
+            "--executor",
+            "local",
+            "--cores",
+            "64",
+            *extra,
+        ],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    jobs, rule = [], None
+    for line in out.splitlines():
+        m = re.match(r"(local)?rule (\w+):", line)
+        if m:  # localrules are not submitted
+            rule, threads = (None if m.group(1) else m.group(2)), 1
+        m = re.match(r"\s+threads: (\d+)", line)
+        if m and rule:
+            threads = int(m.group(1))
+        m = re.match(r"\s+resources: .*\bmem_mb=(\d+)", line)
+        if m and rule and rule != "all":
+            jobs.append((rule, threads, int(m.group(1))))
+            rule = None
+    return sorted(jobs)
+
+
+def _run_slurm(workdir, extra=()):
+    since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 2))
+    proc = subprocess.run(
+        [SNAKEMAKE, "--profile", PROFILE, "--verbose", *extra],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+    )
+    (Path(workdir) / "slurm_run.log").write_text(proc.stdout + proc.stderr)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    return proc.stdout + proc.stderr, since
+
+
+def _check_resources(log, since, expected):
+    calls = _sbatch_calls(log)
+    assert calls, "no sbatch call logged"
+    # threads -> --cpus-per-task and mem_mb -> --mem in what the plugin submitted
+    assert sorted(calls) == expected, f"submitted {sorted(calls)} expected {expected}"
+    # ... and in what SLURM accounted
+    acct = [r for r in _sacct(since) if r[1].startswith("rule_")]
+    assert len(acct) >= len(calls)
+    got = sorted(
+        (re.match(r"rule_(\w+?)(?:_wildcards_.*)?$", c).group(1), cpus, _mem_mb(mem))
+        for _, c, cpus, mem, state in acct
+        if state == "COMPLETED"
+    )
+    assert got == expected, f"sacct {got} expected {expected}"
+
+
+def test_smoke_threads_and_memory_reach_sbatch(tmp_path):
+    shutil.copytree(ROOT / "tests" / "data" / "slurm_smoke", tmp_path / "w")
+    w = tmp_path / "w"
+    expected = _expected(w)
+    assert expected == [("a", 2, 600), ("b", 1, 300)]
+    log, since = _run_slurm(w)
+    _check_resources(log, since, expected)
+    assert (w / "out" / "a.tsv").read_text().splitlines()[1] == "a\t2"  # 2 CPUs in the job
+
+
+def _tables(results):
+    return sorted(p.relative_to(results) for p in results.rglob("*.tsv"))
+
+
+def test_demo_on_slurm_equals_local(tmp_path):
+    local, slurm = tmp_path / "local", tmp_path / "slurm"
+    for w in (local, slurm):
+        shutil.copytree(ROOT, w, ignore=COPY_IGNORE, symlinks=True)
+        subprocess.run(
+            [str(BIN / "marrowtox"), "demo", "--out", "demo", "--seed", "7"],
+            cwd=w,
+            check=True,
+            capture_output=True,
+        )
+    cores = os.environ.get("CORES", "2")
+    proc = subprocess.run([SNAKEMAKE, "--cores", cores], cwd=local, capture_output=True, text=True)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    expected = _expected(slurm)
+    log, since = _run_slurm(slurm)
+    _check_resources(log, since, expected)
+    a, b = _tables(local / "results"), _tables(slurm / "results")
+    assert a and a == b
+    diff = [
+        str(p)
+        for p in a
+        if not filecmp.cmp(local / "results" / p, slurm / "results" / p, shallow=False)
+    ]
+    assert not diff, f"tables differ between local and SLURM runs: {diff}"
+    assert (slurm / "results" / "reports" / "cohort.html").is_file()
