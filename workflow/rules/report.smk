@@ -25,7 +25,12 @@ rule report_patient:
         provenance="results/provenance.json",
         samples=config["samples"],
     output:
-        "results/reports/{patient}.html",
+        report(
+            "results/reports/{patient}.html",
+            caption="../report/patient.rst",
+            category="Reports",
+            labels={"patient": "{patient}"},
+        ),
     log:
         "logs/report_patient/{patient}.log",
     benchmark:

@@ -4,7 +4,13 @@ rule sc_qc:
     output:
         h5ad=temp("results/singlecell/qc/{sample}.h5ad"),
         tsv="results/singlecell/{sample}.qc.tsv",
-        png="results/singlecell/plots/{sample}.qc.png",
+        png=report(
+            "results/singlecell/plots/{sample}.qc.png",
+            caption="../report/qc.rst",
+            category="Single cell",
+            subcategory="QC",
+            labels={"sample": "{sample}"},
+        ),
     log:
         "logs/sc_qc/{sample}.log",
     benchmark:
