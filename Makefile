@@ -13,7 +13,7 @@ UV_VERSION := 0.13.9
 # The stamp changes when the pins change, so `make` reinstalls exactly then.
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
 # Debian tools used by tests and benchmarks only (the workflow itself needs none).
-SYSDEPS := samtools bcftools tabix freebayes chromium
+SYSDEPS := samtools bcftools tabix freebayes chromium time
 
 .PHONY: help venv demo demo-data test lint format sysdeps clean
 
@@ -52,7 +52,7 @@ demo: demo-data
 # Installs the optional Debian tools when possible (root with apt-get); tests that
 # need a missing tool skip with a reason.
 sysdeps:
-	@missing=""; for t in samtools bcftools tabix freebayes chromium; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	@missing=""; for t in samtools bcftools tabix freebayes chromium /usr/bin/time; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing Debian packages:$$missing"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSDEPS) >/dev/null) \

@@ -15,7 +15,7 @@ import pytest
 
 from marrowtox.ch import stats
 from marrowtox.ch.annotate import annotate, rc, read_gtf
-from marrowtox.ch.call import CallParams, call_sample
+from marrowtox.ch.call import CALL_COLUMNS, CallParams, call_sample
 from marrowtox.ch.chip import classify, load_rules, match
 from marrowtox.ch.pileup import check_inputs, read_bed
 from marrowtox.ch.track import status
@@ -151,6 +151,33 @@ def test_statistics() -> None:
     assert stats.sub_class("G", "T") == stats.sub_class("C", "A") == "C>A"
 
 
+def test_statistics_match_scipy_and_statsmodels() -> None:
+    """The scipy.special closed forms reproduce scipy.stats / statsmodels exactly."""
+    from scipy.stats import binom, binomtest, false_discovery_control, fisher_exact
+    from statsmodels.stats.proportion import proportion_confint
+
+    rng = np.random.default_rng(3)
+    depth = rng.integers(0, 3000, 300)
+    alt = np.minimum(rng.integers(0, 60, 300), depth)
+    rate = rng.uniform(1e-5, 0.02, 300)
+    np.testing.assert_allclose(
+        stats.binom_sf(alt, depth, rate), binom.sf(alt - 1, depth, rate), rtol=1e-9, atol=1e-300
+    )
+    p = rng.uniform(0, 1, 300) ** 4
+    np.testing.assert_allclose(stats.bh(p), false_discovery_control(p), rtol=1e-12)
+    lo, hi = stats.wilson(alt, depth)
+    lo2, hi2 = proportion_confint(alt, np.maximum(depth, 1), alpha=0.05, method="wilson")
+    np.testing.assert_allclose(lo, lo2, atol=1e-12)
+    np.testing.assert_allclose(hi, hi2, atol=1e-12)
+    for table in ([[700, 650], [30, 1]], [[5, 0], [0, 5]], [[0, 0], [3, 4]], [[900, 910], [9, 12]]):
+        (a, b), (c, d) = table
+        assert stats.strand_bias_p(a, b, c, d) == pytest.approx(fisher_exact(table)[1], rel=1e-9)
+    for k, n in ((500, 1000), (430, 1000), (3, 10), (0, 7), (7, 7)):
+        assert stats.binom_test_two_sided(k, n, 0.5) == pytest.approx(
+            binomtest(k, n, 0.5).pvalue, rel=1e-9
+        )
+
+
 def test_clone_status_rules() -> None:
     def rows(vafs, det, lods=(0.005, 0.005, 0.005)):
         return pd.DataFrame(
@@ -200,7 +227,7 @@ def test_giab_germline_snvs_seen_and_no_somatic_pass(real_data: Path, tmp_path: 
     g = real_data / "giab_tiny"
     bed = tmp_path / "q.bed"
     bed.write_text("q\t0\t12356\n")
-    calls, lod = call_sample(
+    rows, _ = call_sample(
         "NA12878",
         str(g / "NA12878.chr22.tiny.bam"),
         str(g / "q.fa"),
@@ -209,6 +236,7 @@ def test_giab_germline_snvs_seen_and_no_somatic_pass(real_data: Path, tmp_path: 
         str(RULES),
         CallParams(),
     )
+    calls = pd.DataFrame(rows, columns=CALL_COLUMNS)
     truth = [
         (int(r.pos), r.ref, r.alts[0], r.samples[0]["GT"])
         for r in pysam.VariantFile(str(g / "NA12878.chr22.tiny.giab.vcf"))

@@ -10,10 +10,14 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported by the writers that need it: it costs ~2 s to import
+    import pandas as pd
+
+FLOAT_FORMAT = "%.10g"
 
 
 @contextlib.contextmanager
@@ -47,7 +51,28 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
 def write_tsv(df: pd.DataFrame, path: str | Path, *, index: bool = False) -> None:
     """Write a TSV atomically with a fixed float format so reruns are byte-identical."""
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, sep="\t", index=index, float_format="%.10g", lineterminator="\n")
+        df.to_csv(tmp, sep="\t", index=index, float_format=FLOAT_FORMAT, lineterminator="\n")
+
+
+def _cell(v: Any) -> str:
+    """Format one value as pandas' to_csv does with FLOAT_FORMAT (NaN/None empty)."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, float):
+        return "" if v != v else FLOAT_FORMAT % v
+    return str(v)
+
+
+def write_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], path: str | Path) -> None:
+    """Write dict rows as a TSV atomically, formatted like `write_tsv` (no pandas needed).
+
+    Values must not contain tabs or newlines (callers write identifiers and numbers).
+    """
+    lines = ["\t".join(columns)]
+    lines += ["\t".join(_cell(r.get(c)) for c in columns) for r in rows]
+    write_text("\n".join(lines) + "\n", path)
 
 
 def write_text(text: str, path: str | Path) -> None:

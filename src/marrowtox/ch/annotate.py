@@ -68,6 +68,14 @@ class Transcript:
     def cds_len(self) -> int:
         return sum(e - s for s, e in self.cds)
 
+    def cds_index(self) -> dict[int, int]:
+        """Genomic 0-based position -> 0-based coding position (cached: one per call)."""
+        cached = self.__dict__.get("_cds_index")
+        if cached is None:
+            cached = {p: i for i, p in enumerate(self.cds_positions())}
+            self.__dict__["_cds_index"] = cached
+        return cached
+
     def cds_positions(self) -> list[int]:
         """Genomic 0-based positions of the CDS in transcript order."""
         pos = [p for s, e in sorted(self.cds) for p in range(s, e)]
@@ -175,8 +183,7 @@ def annotate(
         affected = list(range(pos + 1, pos + len(ref)))
     else:
         affected = [pos, pos + 1]
-    cds_pos = t.cds_positions()
-    index = {p: i for i, p in enumerate(cds_pos)}
+    index = t.cds_index()
     a.exon = next((x for x in (_exon_of(t, p) for p in affected) if x is not None), None)
     in_cds = [index[p] for p in affected if p in index]
     if not in_cds:
@@ -185,9 +192,9 @@ def annotate(
         else:
             a.consequence = "utr" if a.exon is not None else "intron"
         return a
-    cds = "".join(fasta.fetch(chrom, p, p + 1).upper() for p in cds_pos)
+    cds = "".join(fasta.fetch(chrom, s, e) for s, e in sorted(t.cds)).upper()
     if t.strand == "-":
-        cds = cds.translate(COMP)  # positions are already in transcript order
+        cds = rc(cds)  # transcript order, as cds_pos
     c0 = min(in_cds)
     codon_no = c0 // 3 + 1
     ref_aa = CODON.get(cds[(codon_no - 1) * 3 : codon_no * 3], "X")

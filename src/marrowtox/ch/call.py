@@ -1,23 +1,27 @@
 """Low-VAF SNV/indel calling over a targeted panel, with filters, LOD, annotation, CHIP.
 
 Every candidate allele with >= 2 alt reads is reported with its FILTER, so "filtered"
-is visible and auditable rather than silently dropped.
+is visible and auditable rather than silently dropped. Results are plain rows (dicts
+in CALL_COLUMNS order) rather than DataFrames: pandas' import alone costs more than
+calling a panel sample, and `marrowtox ch-call` runs once per sample.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pandas as pd
 import pysam
-from scipy.stats import false_discovery_control
 
 from marrowtox.ch import stats
 from marrowtox.ch.annotate import annotate, read_gtf
 from marrowtox.ch.chip import classify, load_rules, match
-from marrowtox.ch.pileup import PileupParams, allele_table, check_inputs, pileup_targets, read_bed
+from marrowtox.ch.pileup import PileupParams, alleles, check_inputs, pileup_targets, read_bed
+
+Row = dict[str, Any]
 
 CALL_COLUMNS = [
     "sample",
@@ -91,33 +95,35 @@ def vcf_alleles(
     return ref_base, allele
 
 
-def homopolymer_len(fasta: pysam.FastaFile, chrom: str, pos: int) -> int:
-    """Longest same-base run touching `pos` (the variant base or the base after it)."""
-    seq = fasta.fetch(chrom, max(pos - 12, 0), pos + 14).upper()
-    off = pos - max(pos - 12, 0)
-    best = 1
-    for centre in (off, off + 1):
-        if centre >= len(seq):
-            continue
-        b = seq[centre]
-        s = e = centre
+HP_FLANK = 12
+
+
+def homopolymer_context(fasta: pysam.FastaFile, chrom: str, pos: int) -> tuple[int, str]:
+    """Longest same-base run touching `pos` (the variant base or the one after it), and the
+    base of the longer run directly next to `pos` (the run an SNV there could extend)."""
+    lo = max(pos - HP_FLANK, 0)
+    seq = fasta.fetch(chrom, lo, pos + HP_FLANK + 2).upper()
+    off = pos - lo
+
+    def run(centre: int) -> int:
+        b, s, e = seq[centre], centre, centre
         while s > 0 and seq[s - 1] == b:
             s -= 1
         while e + 1 < len(seq) and seq[e + 1] == b:
             e += 1
-        best = max(best, e - s + 1)
-    return best
+        return e - s + 1
 
-
-def hp_base(fasta: pysam.FastaFile, chrom: str, pos: int) -> str:
-    """Base of the longest run next to `pos` (the run an SNV there could extend)."""
-    left = fasta.fetch(chrom, max(pos - 1, 0), pos).upper()
-    right = fasta.fetch(chrom, pos + 1, pos + 2).upper()
-    lr = fasta.fetch(chrom, max(pos - 6, 0), pos).upper()
-    rr = fasta.fetch(chrom, pos + 1, pos + 7).upper()
+    longest = max(run(c) for c in (off, off + 1) if c < len(seq))
+    left = seq[off - 1] if off > 0 else ""
+    right = seq[off + 1] if off + 1 < len(seq) else ""
+    lr, rr = seq[max(off - 6, 0) : off], seq[off + 1 : off + 7]
     run_l = len(lr) - len(lr.rstrip(left)) if left else 0
     run_r = len(rr) - len(rr.lstrip(right)) if right else 0
-    return left if run_l >= run_r else right
+    return longest, (left if run_l >= run_r else right)
+
+
+def _median(x: np.ndarray) -> float:
+    return float(np.median(x)) if x.size else 0.0
 
 
 def call_sample(
@@ -129,121 +135,129 @@ def call_sample(
     rules_path: str,
     params: CallParams,
     pon: set[tuple[str, int, str, str]] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[list[Row], list[Row]]:
+    """Calls (rows in CALL_COLUMNS order, sorted by chrom, pos, alt) and per-target LOD rows."""
     targets = read_bed(bed)
     check_inputs(bam, fasta_path, targets)
     pile = pileup_targets(
         bam, fasta_path, targets, PileupParams(params.min_base_quality, params.min_mapping_quality)
     )
-    fasta = pysam.FastaFile(fasta_path)
-    alleles = allele_table(pile)
-    rates = stats.background(pile, alleles)
+    rates = stats.background(pile)
     mean_snv = float(np.mean([v for k, v in rates.items() if k != "indel"]))
-    lod_rows = []
+    chrom_arr = np.asarray(pile.chrom, dtype=object)
+    lod_rows: list[Row] = []
+    lod_of: dict[str, float] = {}
     for chrom, s, e, name in targets:
-        d = pile[(pile["chrom"] == chrom) & (pile["pos"] >= s) & (pile["pos"] < e)]["depth"]
-        md = float(d.median()) if len(d) else 0.0
+        in_t = (chrom_arr == chrom) & (pile.pos >= s) & (pile.pos < e)
+        md = _median(pile.depth[in_t])
         lod = (
             stats.limit_of_detection(md, mean_snv, params.lod_alpha, params.min_alt)
             if md > 0
             else float("nan")
         )
-        lod_rows.append((name, chrom, s, e, md, mean_snv, lod, md >= params.min_depth))
-    lod_df = pd.DataFrame(lod_rows, columns=LOD_COLUMNS)
-    cand = alleles[alleles["alt_count"] >= params.min_candidate_alt].reset_index(drop=True)
-    if cand.empty:
-        return pd.DataFrame(columns=CALL_COLUMNS), lod_df
-    target_of = pile.set_index(["chrom", "pos"])["target"]
+        lod_of.setdefault(name, lod)
+        lod_rows.append(
+            dict(
+                zip(
+                    LOD_COLUMNS,
+                    (name, chrom, s, e, md, mean_snv, lod, bool(md >= params.min_depth)),
+                    strict=True,
+                )
+            )
+        )
+    cand = alleles(pile, params.min_candidate_alt)
+    if not len(cand):
+        return [], lod_rows
+    rows_i = cand.row
+    ref_base = pile.ref[rows_i]
     rate = np.array(
-        [rates[stats.sub_class(r, a)] for r, a in zip(cand["ref"], cand["allele"], strict=True)]
+        [rates[stats.sub_class(r, a)] for r, a in zip(ref_base, cand.allele, strict=True)]
     )
-    depth = cand["depth"].to_numpy()
-    alt = cand["alt_count"].to_numpy()
+    depth = pile.depth[rows_i]
+    alt = cand.alt_count
     p = stats.binom_pvalues(alt, depth, rate)
-    q = false_discovery_control(p, method="bh")
+    q = stats.bh(p)
     lo, hi = stats.wilson(alt, depth)
     genes = read_gtf(gtf) if gtf else {}
     rules = load_rules(rules_path)
-    rows = []
-    for i, c in cand.iterrows():
-        ref, alt_allele = vcf_alleles(fasta, c["chrom"], int(c["pos"]), c["ref"], c["allele"])
-        vaf = alt[i] / depth[i] if depth[i] else 0.0
-        sb = stats.strand_bias_p(
-            int(c["ref_fwd"]), int(c["ref_rev"]), int(c["alt_fwd"]), int(c["alt_rev"])
-        )
-        frac = max(c["alt_fwd"], c["alt_rev"]) / max(alt[i], 1)
-        hp = homopolymer_len(fasta, c["chrom"], int(c["pos"]))
-        filters = []
-        if depth[i] < params.min_depth:
-            filters.append("low_depth")
-        if alt[i] < params.min_alt:
-            filters.append("low_alt")
-        if vaf < params.min_vaf:
-            filters.append("low_vaf")
-        if q[i] >= params.fdr:
-            filters.append("not_significant")
-        if sb < params.strand_bias_p and frac > params.strand_bias_fraction:
-            filters.append("strand_bias")
-        # Polymerase slippage makes indels in runs the dominant artifact; an SNV is only
-        # suspect when its alt base extends the run (e.g. GGGGGT>GGGGGG).
-        is_indel = len(ref) != len(alt_allele)
-        extends_run = not is_indel and hp_base(fasta, c["chrom"], int(c["pos"])) == alt_allele
-        if hp >= params.homopolymer_min and (is_indel or extends_run):
-            need_vaf = (
-                params.long_homopolymer_vaf
-                if hp >= params.long_homopolymer
-                else params.homopolymer_vaf
+    out: list[Row] = []
+    with pysam.FastaFile(fasta_path) as fasta:
+        for i, row in enumerate(rows_i):
+            chrom, pos0 = pile.chrom[row], int(pile.pos[row])
+            d, a = int(depth[i]), int(alt[i])
+            ref, alt_allele = vcf_alleles(fasta, chrom, pos0, str(ref_base[i]), cand.allele[i])
+            vaf = a / d if d else 0.0
+            af, ar = int(cand.alt_fwd[i]), int(cand.alt_rev[i])
+            sb = stats.strand_bias_p(int(cand.ref_fwd[i]), int(cand.ref_rev[i]), af, ar)
+            frac = max(af, ar) / max(a, 1)
+            hp, run_base = homopolymer_context(fasta, chrom, pos0)
+            filters = []
+            if d < params.min_depth:
+                filters.append("low_depth")
+            if a < params.min_alt:
+                filters.append("low_alt")
+            if vaf < params.min_vaf:
+                filters.append("low_vaf")
+            if q[i] >= params.fdr:
+                filters.append("not_significant")
+            if sb < params.strand_bias_p and frac > params.strand_bias_fraction:
+                filters.append("strand_bias")
+            # Polymerase slippage makes indels in runs the dominant artifact; an SNV is only
+            # suspect when its alt base extends the run (e.g. GGGGGT>GGGGGG).
+            is_indel = len(ref) != len(alt_allele)
+            extends_run = not is_indel and run_base == alt_allele
+            if hp >= params.homopolymer_min and (is_indel or extends_run):
+                need_vaf = (
+                    params.long_homopolymer_vaf
+                    if hp >= params.long_homopolymer
+                    else params.homopolymer_vaf
+                )
+                if vaf < need_vaf or a < params.homopolymer_alt:
+                    filters.append("homopolymer")
+            if pon and (chrom, pos0 + 1, ref, alt_allele) in pon:
+                filters.append("pon")
+            if stats.germline_like(a, d):
+                filters.append("germline")
+            flt = "PASS" if not filters else ";".join(filters)
+            ann = annotate(chrom, pos0, ref, alt_allele, genes, fasta)
+            rule = (
+                match(ann.gene, ann.consequence, ann.hgvsp_short, ann.codon, ann.exon, rules)
+                if ann.gene
+                else ""
             )
-            if vaf < need_vaf or alt[i] < params.homopolymer_alt:
-                filters.append("homopolymer")
-        if pon and (c["chrom"], int(c["pos"]) + 1, ref, alt_allele) in pon:
-            filters.append("pon")
-        if stats.germline_like(int(alt[i]), int(depth[i])):
-            filters.append("germline")
-        flt = "PASS" if not filters else ";".join(filters)
-        ann = annotate(c["chrom"], int(c["pos"]), ref, alt_allele, genes, fasta)
-        rule = (
-            match(ann.gene, ann.consequence, ann.hgvsp_short, ann.codon, ann.exon, rules)
-            if ann.gene
-            else ""
-        )
-        chip = classify(flt, vaf, rule, params.chip_min_vaf, params.low_vaf_min)
-        tname = target_of.get((c["chrom"], int(c["pos"])), "")
-        lod = lod_df.set_index("target")["lod_vaf"].get(tname, float("nan"))
-        rows.append(
-            {
-                "sample": sample,
-                "chrom": c["chrom"],
-                "pos": int(c["pos"]) + 1,
-                "ref": ref,
-                "alt": alt_allele,
-                "gene": ann.gene,
-                "transcript": ann.transcript,
-                "hgvsc": ann.hgvsc,
-                "hgvsp": ann.hgvsp,
-                "hgvsp_short": ann.hgvsp_short,
-                "consequence": ann.consequence,
-                "exon": ann.exon,
-                "depth": int(depth[i]),
-                "alt_count": int(alt[i]),
-                "vaf": vaf,
-                "vaf_ci_low": float(lo[i]),
-                "vaf_ci_high": float(hi[i]),
-                "strand_bias_p": sb,
-                "filter": flt,
-                "chip": chip,
-                "chip_rule": rule if chip else "",
-                "lod_vaf": lod,
-                "p_value": float(p[i]),
-                "q_value": float(q[i]),
-                "homopolymer": hp,
-                "target": tname,
-            }
-        )
-    calls = pd.DataFrame(rows, columns=CALL_COLUMNS).sort_values(
-        ["chrom", "pos", "alt"], kind="stable"
-    )
-    return calls.reset_index(drop=True), lod_df
+            chip = classify(flt, vaf, rule, params.chip_min_vaf, params.low_vaf_min)
+            tname = pile.target[row]
+            values = (
+                sample,
+                chrom,
+                pos0 + 1,
+                ref,
+                alt_allele,
+                ann.gene,
+                ann.transcript,
+                ann.hgvsc,
+                ann.hgvsp,
+                ann.hgvsp_short,
+                ann.consequence,
+                ann.exon,
+                d,
+                a,
+                vaf,
+                float(lo[i]),
+                float(hi[i]),
+                sb,
+                flt,
+                chip,
+                rule if chip else "",
+                lod_of.get(tname, math.nan),
+                float(p[i]),
+                float(q[i]),
+                hp,
+                tname,
+            )
+            out.append(dict(zip(CALL_COLUMNS, values, strict=True)))
+    out.sort(key=lambda r: (r["chrom"], r["pos"], r["alt"]))
+    return out, lod_rows
 
 
 def read_pon(path: str | None) -> set[tuple[str, int, str, str]] | None:

@@ -12,16 +12,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "ch-call", help="low-VAF SNV/indel calls over a panel, annotated and CHIP-curated"
     )
-    p.add_argument("--bam", required=True)
-    p.add_argument("--sample", required=True)
+    p.add_argument(
+        "--bam", required=True, nargs="+", help="one BAM per sample (several: one process)"
+    )
+    p.add_argument("--sample", required=True, nargs="+", help="sample ids, as --bam")
     p.add_argument("--fasta", required=True)
     p.add_argument("--bed", required=True)
     p.add_argument("--gtf", help="GENCODE-style GTF (annotation skipped without it)")
     p.add_argument("--rules", default=str(RULES))
     p.add_argument("--pon", help="panel-of-normals VCF of recurrent artifacts")
-    p.add_argument("--out-vcf", required=True)
-    p.add_argument("--out-tsv", required=True)
-    p.add_argument("--out-lod", required=True)
+    p.add_argument("--out-vcf", required=True, nargs="+", help="per sample, as --bam")
+    p.add_argument("--out-tsv", required=True, nargs="+", help="per sample, as --bam")
+    p.add_argument("--out-lod", required=True, nargs="+", help="per sample, as --bam")
     p.add_argument("--chip-min-vaf", type=float, default=0.02)
     p.add_argument("--low-vaf-min", type=float, default=0.01)
     p.set_defaults(func=_call)
@@ -40,22 +42,33 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _call(a: argparse.Namespace) -> int:
+    """Calls each sample in turn in this process: a cohort of small panels then pays
+    the interpreter start-up once rather than per sample."""
     from marrowtox.ch.call import CallParams
     from marrowtox.ch.steps import call_step
+    from marrowtox.errors import InputError
 
-    call_step(
-        a.sample,
-        a.bam,
-        a.fasta,
-        a.bed,
-        a.gtf,
-        a.rules,
-        CallParams(chip_min_vaf=a.chip_min_vaf, low_vaf_min=a.low_vaf_min),
-        a.out_vcf,
-        a.out_tsv,
-        a.out_lod,
-        a.pon,
-    )
+    n = len(a.bam)
+    for opt in ("sample", "out_vcf", "out_tsv", "out_lod"):
+        if len(getattr(a, opt)) != n:
+            raise InputError(
+                f"--{opt.replace('_', '-')} has {len(getattr(a, opt))} values for {n} --bam",
+                expected="one value per BAM, in the same order",
+            )
+    for i in range(n):
+        call_step(
+            a.sample[i],
+            a.bam[i],
+            a.fasta,
+            a.bed,
+            a.gtf,
+            a.rules,
+            CallParams(chip_min_vaf=a.chip_min_vaf, low_vaf_min=a.low_vaf_min),
+            a.out_vcf[i],
+            a.out_tsv[i],
+            a.out_lod[i],
+            a.pon,
+        )
     return 0
 
 

@@ -4,22 +4,33 @@ Read filters follow published CH pipelines: duplicates, secondary, supplementary
 QC-fail and unmapped reads are dropped (flag filter 0xF04), bases below a base
 quality and reads below a mapping quality are ignored, and overlapping mates are
 counted once (pysam's ignore_overlaps, which zeroes the quality of the second mate's
-base so the base-quality filter drops it). Counting runs in htslib's pileup engine;
-Python only tallies the per-column strings (no per-read loop).
+base so the base-quality filter drops it).
+
+Speed: htslib's pileup engine walks the reads; per column pysam returns the read
+bases as strings (case = strand, indels appended) and `collections.Counter` tallies
+them in C, so Python touches only the handful of distinct alleles per column, never
+each read. The result is a dense numpy array (position x base x strand) plus a short
+list of indel alleles, from which the background model and the candidates are
+computed with array operations.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import pysam
 
 from marrowtox.errors import InputError
 
 FLAG_FILTER = 0x4 | 0x100 | 0x200 | 0x400 | 0x800
+BASES = "ACGT"
+BASE_INDEX = {b: i for i, b in enumerate(BASES)}
+#: ASCII codes of forward (upper case) and reverse (lower case) bases, as a 4 x 2 index.
+_SNV_CODES = np.array([[ord(b), ord(b.lower())] for b in BASES])
+#: Deleted-base markers of pysam's get_query_sequences (forward, reverse).
+_DEL_CODES = np.array([ord("*"), ord("#")])
 
 
 @dataclass(frozen=True)
@@ -27,6 +38,47 @@ class PileupParams:
     min_base_quality: int = 20
     min_mapping_quality: int = 20
     max_depth: int = 200000
+
+
+@dataclass
+class Pileup:
+    """Counts of one sample over the panel: one row per reference position.
+
+    `snv[i, b, s]` counts base b (A, C, G, T) on strand s (0 forward, 1 reverse) at row
+    i; `indels` holds (row, allele, forward, reverse) with alleles "-<n>" (deletion of
+    the next n bases) and "+<SEQ>" (insertion after this base), anchored VCF-style.
+    `depth` counts every read covering the position, deleted bases included.
+    """
+
+    chrom: list[str] = field(default_factory=list)
+    pos: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    ref: np.ndarray = field(default_factory=lambda: np.zeros(0, "<U1"))
+    target: list[str] = field(default_factory=list)
+    depth: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    snv: np.ndarray = field(default_factory=lambda: np.zeros((0, 4, 2), np.int64))
+    indels: list[tuple[int, str, int, int]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.pos)
+
+
+@dataclass
+class Alleles:
+    """Non-reference alleles seen at least `min_alt` times (column arrays, one per allele)."""
+
+    row: np.ndarray
+    allele: list[str]
+    alt_fwd: np.ndarray
+    alt_rev: np.ndarray
+    ref_fwd: np.ndarray
+    ref_rev: np.ndarray
+
+    @property
+    def alt_count(self) -> np.ndarray:
+        return self.alt_fwd + self.alt_rev
+
+    def __len__(self) -> int:
+        return len(self.row)
 
 
 def read_bed(path: str) -> list[tuple[str, int, int, str]]:
@@ -52,7 +104,13 @@ def read_bed(path: str) -> list[tuple[str, int, int, str]]:
 
 def check_inputs(bam_path: str, fasta_path: str, targets: list[tuple[str, int, int, str]]) -> None:
     """Contig names must agree between BAM, FASTA and BED (incl. chr prefixes)."""
-    with pysam.AlignmentFile(bam_path, "rb") as bam:
+    try:
+        bam = pysam.AlignmentFile(bam_path, "rb")
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"cannot read BAM ({exc})", file=bam_path, expected="a BGZF-compressed BAM"
+        ) from None
+    with bam:
         if not bam.has_index():
             raise InputError(
                 "BAM has no index",
@@ -76,116 +134,135 @@ def check_inputs(bam_path: str, fasta_path: str, targets: list[tuple[str, int, i
                 )
 
 
-def count_region(
+def _tally(counts: Counter, snv: np.ndarray, indels: dict[str, list[int]]) -> int:
+    """Fold one column's distinct read strings into `snv` (4 x 2) and `indels`; return depth."""
+    depth = 0
+    for s, n in counts.items():
+        if not s:
+            continue
+        b = s[0]
+        if b in "*#":
+            depth += n  # a base deleted in this read: its deletion is counted at the anchor
+            continue
+        bu = b.upper()
+        if bu not in BASE_INDEX:
+            continue
+        strand = 1 if b.islower() else 0
+        depth += n
+        snv[BASE_INDEX[bu], strand] += n
+        if len(s) > 1 and s[1] in "+-":
+            k = 2
+            while k < len(s) and s[k].isdigit():
+                k += 1
+            m = int(s[2:k])
+            allele = f"-{m}" if s[1] == "-" else "+" + s[k : k + m].upper()
+            indels.setdefault(allele, [0, 0])[strand] += n
+    return depth
+
+
+def count_regions(
     bam: pysam.AlignmentFile,
     fasta: pysam.FastaFile,
-    chrom: str,
-    start: int,
-    end: int,
+    regions: list[tuple[str, int, int, str]],
     params: PileupParams,
-) -> pd.DataFrame:
-    """One row per position: ref, depth, and per-allele forward/reverse counts.
-
-    Alleles: A/C/G/T for SNVs, "-<n>" deletion of the next n bases, "+<SEQ>" insertion
-    after this base (VCF-style anchoring on this position).
-    """
-    ref_seq = fasta.fetch(chrom, start, end).upper()
-    rows = []
-    for col in bam.pileup(
-        chrom,
-        start,
-        end,
-        truncate=True,
-        stepper="nofilter",
-        flag_filter=FLAG_FILTER,
-        min_base_quality=params.min_base_quality,
-        min_mapping_quality=params.min_mapping_quality,
-        ignore_overlaps=True,
-        ignore_orphans=False,
-        max_depth=params.max_depth,
-    ):
-        seqs = col.get_query_sequences(mark_matches=False, mark_ends=False, add_indels=True)
-        counts: Counter = Counter()
-        depth = 0
-        for s in seqs:
-            if not s:
+) -> Pileup:
+    """Pileup counts over `regions` (0-based half-open); a position is counted once even
+    when targets overlap."""
+    chroms: list[str] = []
+    targets: list[str] = []
+    pos: list[int] = []
+    ref: list[str] = []
+    depth: list[int] = []
+    snv_rows: list[np.ndarray] = []
+    indels: list[tuple[int, str, int, int]] = []
+    seen: set[tuple[str, int]] = set()
+    for chrom, start, end, name in regions:
+        ref_seq = fasta.fetch(chrom, start, end).upper()
+        for col in bam.pileup(
+            chrom,
+            start,
+            end,
+            truncate=True,
+            stepper="nofilter",
+            flag_filter=FLAG_FILTER,
+            min_base_quality=params.min_base_quality,
+            min_mapping_quality=params.min_mapping_quality,
+            ignore_overlaps=True,
+            ignore_orphans=False,
+            max_depth=params.max_depth,
+        ):
+            p = col.reference_pos
+            if (chrom, p) in seen:
                 continue
-            b = s[0]
-            fwd = not (b.islower() or b in "#,<")
-            if b in "*#":
-                depth += 1  # a base deleted in this read: counted at its anchor
-                continue
-            if b.upper() not in "ACGT":
-                continue
-            depth += 1
-            counts[(b.upper(), fwd)] += 1
-            if len(s) > 1 and s[1] in "+-":
-                k = 2
-                while k < len(s) and s[k].isdigit():
-                    k += 1
-                n = int(s[2:k])
-                allele = f"-{n}" if s[1] == "-" else "+" + s[k : k + n].upper()
-                counts[(allele, fwd)] += 1
-        pos = col.reference_pos
-        ref = ref_seq[pos - start]
-        rows.append((chrom, pos, ref, depth, dict(counts)))
-    return pd.DataFrame(rows, columns=["chrom", "pos", "ref", "depth", "counts"])
-
-
-def allele_table(pile: pd.DataFrame) -> pd.DataFrame:
-    """Long table of non-reference alleles: chrom, pos, ref, allele, depth, alt_fwd, alt_rev,
-    ref_fwd, ref_rev."""
-    out = []
-    for chrom, pos, ref, depth, counts in pile[
-        ["chrom", "pos", "ref", "depth", "counts"]
-    ].itertuples(index=False):
-        ref_f, ref_r = counts.get((ref, True), 0), counts.get((ref, False), 0)
-        alleles = {a for a, _ in counts if a != ref}
-        for a in sorted(alleles):
-            out.append(
-                (
-                    chrom,
-                    pos,
-                    ref,
-                    a,
-                    depth,
-                    counts.get((a, True), 0),
-                    counts.get((a, False), 0),
-                    ref_f,
-                    ref_r,
-                )
-            )
-    df = pd.DataFrame(
-        out,
-        columns=[
-            "chrom",
-            "pos",
-            "ref",
-            "allele",
-            "depth",
-            "alt_fwd",
-            "alt_rev",
-            "ref_fwd",
-            "ref_rev",
-        ],
+            seen.add((chrom, p))
+            seqs = col.get_query_sequences(mark_matches=False, mark_ends=False, add_indels=True)
+            joined = "".join(seqs)
+            ind: dict[str, list[int]] = {}
+            if "+" in joined or "-" in joined:
+                snv = np.zeros((4, 2), np.int64)
+                d = _tally(Counter(seqs), snv, ind)
+            else:  # no indel in this column (most): one byte per read, counted by numpy
+                hist = np.bincount(np.frombuffer(joined.encode("ascii"), np.uint8), minlength=128)
+                snv = hist[_SNV_CODES]
+                d = int(snv.sum() + hist[_DEL_CODES].sum())
+            row = len(pos)
+            for allele, (f, r) in ind.items():
+                indels.append((row, allele, f, r))
+            chroms.append(chrom)
+            targets.append(name)
+            pos.append(p)
+            ref.append(ref_seq[p - start])
+            depth.append(d)
+            snv_rows.append(snv)
+    return Pileup(
+        chrom=chroms,
+        pos=np.asarray(pos, np.int64),
+        ref=np.asarray(ref, "<U1"),
+        target=targets,
+        depth=np.asarray(depth, np.int64),
+        snv=np.stack(snv_rows) if snv_rows else np.zeros((0, 4, 2), np.int64),
+        indels=indels,
     )
-    df["alt_count"] = df["alt_fwd"] + df["alt_rev"]
-    return df
 
 
 def pileup_targets(
     bam_path: str, fasta_path: str, targets: list[tuple[str, int, int, str]], params: PileupParams
-) -> pd.DataFrame:
-    frames = []
-    with pysam.AlignmentFile(bam_path, "rb") as bam:
-        fasta = pysam.FastaFile(fasta_path)
-        for chrom, s, e, name in targets:
-            df = count_region(bam, fasta, chrom, s, e, params)
-            df["target"] = name
-            frames.append(df)
-    pile = pd.concat(frames, ignore_index=True)
-    return pile.drop_duplicates(["chrom", "pos"]).reset_index(drop=True)
+) -> Pileup:
+    with pysam.AlignmentFile(bam_path, "rb") as bam, pysam.FastaFile(fasta_path) as fasta:
+        return count_regions(bam, fasta, targets, params)
 
 
-def depth_array(pile: pd.DataFrame) -> np.ndarray:
-    return pile["depth"].to_numpy()
+def ref_counts(pile: Pileup) -> np.ndarray:
+    """(n, 2) forward/reverse counts of the reference base (0 where the reference is N)."""
+    idx = np.array([BASE_INDEX.get(b, -1) for b in pile.ref], np.int64)
+    out = np.zeros((len(pile), 2), np.int64)
+    ok = idx >= 0
+    out[ok] = pile.snv[np.flatnonzero(ok), idx[ok]]
+    return out
+
+
+def alleles(pile: Pileup, min_alt: int = 1) -> Alleles:
+    """Every non-reference allele with at least `min_alt` reads, SNVs then indels per row,
+    ordered by row and allele (A, C, G, T, then indels sorted as strings)."""
+    refc = ref_counts(pile)
+    tot = pile.snv.sum(axis=2)  # n x 4
+    is_ref = np.zeros_like(tot, dtype=bool)
+    idx = np.array([BASE_INDEX.get(b, -1) for b in pile.ref], np.int64)
+    ok = idx >= 0
+    is_ref[np.flatnonzero(ok), idx[ok]] = True
+    r, b = np.nonzero((tot >= max(min_alt, 1)) & ~is_ref)
+    keys = [
+        (int(i), BASES[j], int(pile.snv[i, j, 0]), int(pile.snv[i, j, 1]))
+        for i, j in zip(r, b, strict=True)
+    ]
+    keys += [k for k in pile.indels if k[2] + k[3] >= max(min_alt, 1)]
+    keys.sort(key=lambda k: (k[0], k[1]))
+    rows = np.array([k[0] for k in keys], np.int64)
+    return Alleles(
+        row=rows,
+        allele=[k[1] for k in keys],
+        alt_fwd=np.array([k[2] for k in keys], np.int64),
+        alt_rev=np.array([k[3] for k in keys], np.int64),
+        ref_fwd=refc[rows, 0] if len(rows) else np.zeros(0, np.int64),
+        ref_rev=refc[rows, 1] if len(rows) else np.zeros(0, np.int64),
+    )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from marrowtox.atomic import write_tsv
-from marrowtox.ch.call import CallParams, call_sample, read_pon
+from marrowtox.atomic import write_rows
+from marrowtox.ch.call import CALL_COLUMNS, LOD_COLUMNS, CallParams, call_sample, read_pon
 from marrowtox.ch.vcf import write_vcf
 
 
@@ -21,6 +21,6 @@ def call_step(
     pon: str | None = None,
 ) -> None:
     calls, lod = call_sample(sample, bam, fasta, bed, gtf, rules, params, read_pon(pon))
-    write_tsv(lod, out_lod)
-    write_tsv(calls, out_tsv)
+    write_rows(lod, LOD_COLUMNS, out_lod)
+    write_rows(calls, CALL_COLUMNS, out_tsv)
     write_vcf(calls, sample, fasta, out_vcf)

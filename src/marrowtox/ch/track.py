@@ -15,7 +15,7 @@ import pysam
 
 from marrowtox.ch import stats
 from marrowtox.ch.call import CallParams
-from marrowtox.ch.pileup import PileupParams, allele_table, count_region
+from marrowtox.ch.pileup import PileupParams, alleles, count_regions
 
 COLUMNS = [
     "patient",
@@ -51,20 +51,19 @@ def _allele_key(ref: str, alt: str) -> str:
 def genotype(
     bam: str, fasta: str, chrom: str, pos1: int, ref: str, alt: str, params: CallParams
 ) -> tuple[int, int]:
-    with pysam.AlignmentFile(bam, "rb") as b:
-        pile = count_region(
+    with pysam.AlignmentFile(bam, "rb") as b, pysam.FastaFile(fasta) as fa:
+        pile = count_regions(
             b,
-            pysam.FastaFile(fasta),
-            chrom,
-            pos1 - 1,
-            pos1,
+            fa,
+            [(chrom, pos1 - 1, pos1, "")],
             PileupParams(params.min_base_quality, params.min_mapping_quality),
         )
-    if pile.empty:
+    if not len(pile):
         return 0, 0
-    al = allele_table(pile)
-    hit = al[al["allele"] == _allele_key(ref, alt)]
-    return int(pile["depth"].iloc[0]), int(hit["alt_count"].sum()) if not hit.empty else 0
+    al = alleles(pile)
+    key = _allele_key(ref, alt)
+    n = sum(int(c) for a, c in zip(al.allele, al.alt_count, strict=True) if a == key)
+    return int(pile.depth[0]), n
 
 
 def status(rows: pd.DataFrame, min_depth: int) -> str:

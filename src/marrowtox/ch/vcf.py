@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-import pandas as pd
 import pysam
 
 from marrowtox.atomic import atomic_path
@@ -22,7 +23,7 @@ FILTERS = {
 }
 
 
-def write_vcf(calls: pd.DataFrame, sample: str, fasta: str, out: str | Path) -> None:
+def write_vcf(calls: Sequence[Mapping[str, Any]], sample: str, fasta: str, out: str | Path) -> None:
     fa = pysam.FastaFile(fasta)
     header = pysam.VariantHeader()
     header.add_line("##source=marrowtox ch-call")
@@ -48,26 +49,28 @@ def write_vcf(calls: pd.DataFrame, sample: str, fasta: str, out: str | Path) -> 
     with atomic_path(out) as tmp:
         plain = tmp.with_suffix(".plain.vcf")
         with pysam.VariantFile(str(plain), "w", header=header) as vf:
-            for c in calls.itertuples(index=False):
-                r = vf.new_record(contig=c.chrom, start=int(c.pos) - 1, alleles=(c.ref, c.alt))
-                for f in str(c.filter).split(";"):
+            for c in calls:
+                r = vf.new_record(
+                    contig=c["chrom"], start=int(c["pos"]) - 1, alleles=(c["ref"], c["alt"])
+                )
+                for f in str(c["filter"]).split(";"):
                     r.filter.add(f)
                 for k, v in (
-                    ("GENE", c.gene),
-                    ("HGVSC", c.hgvsc),
-                    ("HGVSP", c.hgvsp),
-                    ("CSQ", c.consequence),
-                    ("CHIP", c.chip),
+                    ("GENE", c["gene"]),
+                    ("HGVSC", c["hgvsc"]),
+                    ("HGVSP", c["hgvsp"]),
+                    ("CSQ", c["consequence"]),
+                    ("CHIP", c["chip"]),
                 ):
                     if isinstance(v, str) and v:
                         r.info[k] = v.replace(";", ",").replace(" ", "_")
-                r.info["SBP"] = float(c.strand_bias_p)
-                if c.lod_vaf == c.lod_vaf:
-                    r.info["LOD"] = float(c.lod_vaf)
+                r.info["SBP"] = float(c["strand_bias_p"])
+                if c["lod_vaf"] == c["lod_vaf"]:
+                    r.info["LOD"] = float(c["lod_vaf"])
                 s = r.samples[sample]
-                s["DP"] = int(c.depth)
-                s["AD"] = (int(c.depth) - int(c.alt_count), int(c.alt_count))
-                s["AF"] = float(c.vaf)
+                s["DP"] = int(c["depth"])
+                s["AD"] = (int(c["depth"]) - int(c["alt_count"]), int(c["alt_count"]))
+                s["AF"] = float(c["vaf"])
                 vf.write(r)
         pysam.tabix_compress(str(plain), str(tmp), force=True)
         plain.unlink()
