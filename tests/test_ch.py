@@ -253,3 +253,37 @@ def test_giab_germline_snvs_seen_and_no_somatic_pass(real_data: Path, tmp_path: 
     somatic_pass = calls[(calls["filter"] == "PASS") & ~calls["pos"].isin(truth_pos)]
     assert somatic_pass.empty
     assert (calls["consequence"] == "intergenic").all()  # no GTF: annotation degrades, no crash
+
+
+def test_ch_annotate_any_vcf(toy, tmp_path: Path) -> None:
+    """`marrowtox ch-annotate` annotates another caller's VCF; VAF from FORMAT/AD."""
+    from marrowtox.cli import main
+
+    d, g = toy
+    s = g["e1"][0]
+    vcf = tmp_path / "x.vcf"
+    vcf.write_text(
+        "##fileformat=VCFv4.2\n##contig=<ID=chrT>\n"
+        '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="AD">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n"
+        f"chrT\t{s + 5}\t.\tA\tG\t.\tPASS\t.\tAD\t90,10\n"
+        f"chrT\t{s + 4}\t.\tA\tT,<*>\t.\tq10\t.\tAD\t5,5,0\n"
+    )
+    out = tmp_path / "ann.tsv"
+    rc_ = main(
+        ["ch-annotate", "--vcf", str(vcf), "--fasta", f"{d}/toy.fa", "--gtf", f"{d}/toy.gtf"]
+        + ["--out", str(out)]
+    )
+    assert rc_ == 0
+    t = pd.read_csv(out, sep="\t")
+    assert list(t["hgvsp_short"]) == ["p.K2R", "p.K2*"]  # the <*> allele is skipped
+    assert list(t["filter"]) == ["PASS", "q10"]
+    assert t["vaf"].tolist() == pytest.approx([0.1, 0.5])
+    bad = tmp_path / "bad.vcf"
+    bad.write_text(vcf.read_text().replace("chrT\t", "chrX\t"))
+    bad.write_text(bad.read_text().replace("##contig=<ID=chrT>", "##contig=<ID=chrX>"))
+    with pytest.raises(InputError, match="not in the FASTA") as info:
+        from marrowtox.ch.annotate_vcf import annotate_vcf
+
+        annotate_vcf(bad, f"{d}/toy.fa", f"{d}/toy.gtf", RULES)
+    assert info.value.row == 1 and info.value.column == "CHROM"

@@ -1,4 +1,4 @@
-"""`marrowtox ch-call | ch-track`."""
+"""`marrowtox ch-call | ch-annotate | ch-track`."""
 
 from __future__ import annotations
 
@@ -27,6 +27,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--chip-min-vaf", type=float, default=0.02)
     p.add_argument("--low-vaf-min", type=float, default=0.01)
     p.set_defaults(func=_call)
+    p = sub.add_parser(
+        "ch-annotate",
+        help="consequence, HGVS and CHIP rule for any caller's VCF (GTF + FASTA, no VEP)",
+    )
+    p.add_argument("--vcf", required=True)
+    p.add_argument("--fasta", required=True)
+    p.add_argument("--gtf", required=True)
+    p.add_argument("--rules", default=str(RULES))
+    p.add_argument("--out", required=True, help="TSV")
+    p.add_argument("--chip-min-vaf", type=float, default=0.02)
+    p.add_argument("--low-vaf-min", type=float, default=0.01)
+    p.set_defaults(func=_annotate)
     p = sub.add_parser(
         "ch-track", help="clones of one patient across timepoints (forced re-genotyping)"
     )
@@ -69,6 +81,15 @@ def _call(a: argparse.Namespace) -> int:
             a.out_lod[i],
             a.pon,
         )
+    return 0
+
+
+def _annotate(a: argparse.Namespace) -> int:
+    from marrowtox.atomic import write_rows
+    from marrowtox.ch.annotate_vcf import COLUMNS, annotate_vcf
+
+    rows = annotate_vcf(a.vcf, a.fasta, a.gtf, a.rules, a.chip_min_vaf, a.low_vaf_min)
+    write_rows(rows, COLUMNS, a.out)
     return 0
 
 
