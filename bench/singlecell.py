@@ -16,7 +16,7 @@ Usage: .venv/bin/python bench/singlecell.py [--cells 20000 100000] [--jobs 2] [-
 from __future__ import annotations
 
 import argparse
-import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -59,15 +59,29 @@ print(adata.n_obs)
 """
 
 
-def timed(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one command (GNU time is not assumed)."""
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, rusage = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    if p.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[:3])} failed with exit code {p.returncode}")
-    return time.perf_counter() - t0, rusage.ru_maxrss / 1024
+GNU_TIME = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
+STEPS: dict[str, float] = {}
+
+
+def timed(cmd: list[str], step: str = "") -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one command.
+
+    Peak RSS from GNU time when present. Not from os.wait4 on our own child: Linux
+    carries a forked child's max RSS across exec, so every command would report at
+    least this (large, data-generating) Python process' size.
+    """
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        argv = [GNU_TIME, "-f", "%M", "-o", rss.name, *cmd] if GNU_TIME else cmd
+        t0 = time.perf_counter()
+        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        _, err = p.communicate()
+        wall = time.perf_counter() - t0
+        if p.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd[:3])} failed ({p.returncode}): {err[-2000:]}")
+        text = Path(rss.name).read_text().split()
+    if step:
+        STEPS[step] = STEPS.get(step, 0.0) + wall
+    return wall, float(text[-1]) / 1024 if text and text[-1].isdigit() else float("nan")
 
 
 def generate(out: Path, n_cells: int, batch_size: int) -> list[Path]:
@@ -118,7 +132,8 @@ def marrowtox(paths: list[Path], work: Path, jobs: int) -> tuple[float, float]:
                 str(work / f"{s}.qc.tsv"),
                 "--out-png",
                 str(work / f"{s}.qc.png"),
-            ]
+            ],
+            "sc-qc (summed over samples)",
         )
         _, m2 = timed(
             [
@@ -128,7 +143,8 @@ def marrowtox(paths: list[Path], work: Path, jobs: int) -> tuple[float, float]:
                 str(work / f"{s}.qc.h5ad"),
                 "--out",
                 str(work / f"{s}.h5ad"),
-            ]
+            ],
+            "sc-doublets (summed over samples)",
         )
         return max(m1, m2)
 
@@ -136,7 +152,10 @@ def marrowtox(paths: list[Path], work: Path, jobs: int) -> tuple[float, float]:
         mems = list(pool.map(per_sample, paths))
     peak_parallel = sum(sorted(mems)[-jobs:])
     outs = [str(work / f"{p.stem}.h5ad") for p in paths]
-    _, m3 = timed([exe, "sc-integrate", "--inputs", *outs, "--out", str(work / "integrated.h5ad")])
+    _, m3 = timed(
+        [exe, "sc-integrate", "--inputs", *outs, "--out", str(work / "integrated.h5ad")],
+        "sc-integrate",
+    )
     _, m4 = timed(
         [
             exe,
@@ -147,7 +166,8 @@ def marrowtox(paths: list[Path], work: Path, jobs: int) -> tuple[float, float]:
             *outs,
             "--outdir",
             str(work / "annot"),
-        ]
+        ],
+        "sc-annotate",
     )
     return time.perf_counter() - t0, max(peak_parallel, m3, m4)
 
@@ -162,10 +182,14 @@ def main() -> int:
     for n in a.cells:
         work = Path(tempfile.mkdtemp(prefix=f"bench_sc_{n}."))
         paths = generate(work, n, a.batch_size)
+        STEPS.clear()
         mt, mm = marrowtox(paths, work, a.jobs)
         print(
-            f"{n} cells x 20000 genes, {len(paths)} batches: marrowtox wall {mt:.1f} s, peak {mm:.0f} MiB"
+            f"{n} cells x 20000 genes, {len(paths)} batches: marrowtox wall {mt:.1f} s, "
+            f"peak {mm:.0f} MiB"
         )
+        for step, t in STEPS.items():
+            print(f"  {step}: {t:.1f} s")
         if not a.skip_plain:
             script = work / "plain.py"
             script.write_text(PLAIN)

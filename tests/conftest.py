@@ -26,15 +26,22 @@ def real_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The whole workflow run once on a freshly generated demo cohort (shared by tests)."""
-    from workflow_run import prepare_workdir, snakemake
-
+def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A freshly generated demo cohort (read-only for tests: copy what you modify)."""
     from marrowtox.demo.generate import generate_cohort
 
-    base = tmp_path_factory.mktemp("demo_run")
-    demo = base / "demo"
+    demo = tmp_path_factory.mktemp("demo_data") / "demo"
     generate_cohort(demo, 7)
+    return demo
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory, demo_data: Path) -> dict[str, Path]:
+    """The whole workflow run once on the demo cohort (shared by tests)."""
+    from workflow_run import prepare_workdir, snakemake
+
+    base = tmp_path_factory.mktemp("demo_run")
+    demo = demo_data
     work = base / "work"
     prepare_workdir(work, demo)
     snakemake(work, "--rerun-incomplete")

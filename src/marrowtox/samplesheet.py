@@ -283,11 +283,14 @@ def load_all(config: dict[str, Any], *, check_files: bool = True) -> Tables:
 
 
 def _branch_check(name: str, df: pd.DataFrame, path: str) -> None:
-    """Run the clinical branch's vocabulary/unit checks when that branch is installed."""
-    try:
-        from marrowtox import clinical
-    except ImportError:  # pragma: no cover - branch always shipped
-        return
-    fn = getattr(clinical, name, None)
-    if fn is not None:
-        fn(df, path)
+    """Run the clinical branch's vocabulary/unit checks (analytes, units, events)."""
+    if name == "validate_labs":
+        from marrowtox.clinical.units import validate_labs
+
+        validate_labs(df, path)
+    elif name == "validate_events":
+        from marrowtox.clinical.events import validate_events
+
+        validate_events(df, path)
+    else:  # pragma: no cover - programming error
+        raise ValueError(name)

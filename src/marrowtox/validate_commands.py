@@ -50,6 +50,10 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     validate_config(config, args.config)
     tables = load_all(config, check_files=not args.no_file_check)
+    if not args.no_file_check and config.get("check_file_contents", True):
+        from marrowtox.preflight import check_data_files
+
+        check_data_files(tables.samples, config["samples"], config.get("reference"))
     s = tables.samples
     print(
         f"ok: {s['patient'].nunique()} patients, {int((s['assay'] == 'scrna').sum())} scRNA and "

@@ -9,6 +9,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 from marrowtox.errors import InputError
+from marrowtox.preflight import check_data_files
 from marrowtox.samplesheet import load_all
 
 min_version("9.0")
@@ -39,6 +40,13 @@ config["ch"]["rules"] = repo_path(config["ch"]["rules"])
 
 try:
     TABLES = load_all(config)
+    if config.get("check_file_contents", True):
+        check_data_files(
+            TABLES.samples,
+            config["samples"],
+            config["reference"],
+            cache_path=os.path.join(".snakemake", "marrowtox-preflight.json"),
+        )
 except InputError as exc:
     # A one-line message naming file, row, column and expectation; no traceback.
     raise WorkflowError(f"invalid input: {exc}") from None

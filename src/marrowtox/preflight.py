@@ -1,0 +1,255 @@
+"""Content checks of every data file before any job runs.
+
+The sample-sheet check proves a file exists; this proves it is what a job will need:
+an intact HDF5 with raw integer counts, a readable BAM whose contigs and lengths
+agree with the FASTA and the panel BED, a GTF with the FASTA's contig names. Each
+check reads headers and at most the first 100,000 stored values, so a 500-patient
+cohort is checked in seconds; results are cached per file (size, mtime and the
+reference it was checked against) so reruns of a cohort do not pay again.
+
+Errors name the sample sheet, its row and the `path` column, and the data file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from marrowtox.errors import InputError, data_row
+
+#: Stored values sampled to tell raw counts from normalised ones.
+SAMPLE_VALUES = 100_000
+#: GTF feature lines read to learn its contig naming (enough for any real GTF).
+GTF_LINES = 5_000
+
+
+def _counts_problem(values: np.ndarray) -> str | None:
+    v = np.asarray(values).ravel()[:SAMPLE_VALUES]
+    if v.size == 0:
+        return None
+    if not np.issubdtype(v.dtype, np.number):
+        return f"values of type {v.dtype} are not counts"
+    if np.nanmin(v) < 0:
+        return "negative values (log-transformed or scaled?)"
+    if not np.all(np.mod(v, 1) == 0):
+        return "non-integer values (normalised or log-transformed?)"
+    return None
+
+
+def check_scrna(path: str) -> str | None:
+    """What is wrong with a 10x HDF5, 10x matrix folder or .h5ad, or None."""
+    p = Path(path)
+    if p.is_dir():
+        return _check_mtx(p)
+    import h5py
+
+    try:
+        f = h5py.File(p, "r")
+    except OSError as exc:
+        return f"not a readable HDF5 file, truncated or corrupted? ({exc})"
+    try:
+        with f:
+            if p.suffix == ".h5":
+                if "matrix" not in f:
+                    return "no 'matrix' group: not a 10x Genomics feature-barcode HDF5"
+                m = f["matrix"]
+                missing = [k for k in ("data", "indices", "indptr", "shape") if k not in m]
+                if missing:
+                    return f"10x 'matrix' group lacks {', '.join(missing)}"
+                if int(m["indptr"][-1]) != m["data"].shape[0]:
+                    return "10x matrix indptr does not match its data: truncated file?"
+                return _counts_problem(m["data"][:SAMPLE_VALUES])
+            where = "layers/counts" if "layers" in f and "counts" in f["layers"] else "X"
+            if where not in f:
+                return "no X matrix: not an AnnData .h5ad file"
+            x = f[where]
+            if isinstance(x, h5py.Group):
+                if "data" not in x:
+                    return f"{where} is not a sparse matrix or array"
+                values = x["data"][:SAMPLE_VALUES]
+            else:
+                rows = max(1, SAMPLE_VALUES // max(1, x.shape[1] if x.ndim > 1 else 1))
+                values = x[:rows]
+            problem = _counts_problem(values)
+            return f"{where}: {problem}" if problem else None
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        return f"unreadable HDF5 content, truncated or corrupted? ({exc})"
+
+
+def _check_mtx(p: Path) -> str | None:
+    def find(stem: str) -> Path | None:
+        return next((p / n for n in (stem, stem + ".gz") if (p / n).exists()), None)
+
+    mtx = find("matrix.mtx")
+    missing = [n for n in ("matrix.mtx", "barcodes.tsv") if find(n) is None]
+    if find("features.tsv") is None and find("genes.tsv") is None:
+        missing.append("features.tsv")
+    if missing:
+        return f"10x matrix folder lacks {', '.join(missing)}"
+    opener = gzip.open if mtx.suffix == ".gz" else open
+    try:
+        with opener(mtx, "rt") as fh:
+            head = fh.readline()
+            if not head.startswith("%%MatrixMarket"):
+                return "matrix.mtx has no MatrixMarket header"
+            line = fh.readline()
+            while line.startswith("%"):
+                line = fh.readline()
+            values = []
+            for _, line in zip(range(SAMPLE_VALUES), fh, strict=False):
+                values.append(float(line.split()[2]))
+    except (OSError, EOFError, ValueError, IndexError) as exc:
+        return f"matrix.mtx unreadable or truncated ({exc})"
+    return _counts_problem(np.array(values))
+
+
+def fasta_contigs(fasta: str) -> dict[str, int]:
+    import pysam
+
+    try:
+        with pysam.FastaFile(fasta) as fa:
+            return dict(zip(fa.references, fa.lengths, strict=True))
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"cannot read FASTA ({exc})", file=fasta, expected="a FASTA with a .fai index"
+        ) from None
+
+
+def _hint(name: str, names: Iterable[str]) -> str:
+    alt = name[3:] if name.startswith("chr") else "chr" + name
+    return f" ('{alt}' exists: chr-prefix mismatch)" if alt in set(names) else ""
+
+
+def bed_contigs(bed: str) -> set[str]:
+    from marrowtox.ch.pileup import read_bed
+
+    return {c for c, *_ in read_bed(bed)}
+
+
+def check_reference(fasta: str, bed: str | None, gtf: str | None) -> dict[str, int]:
+    """FASTA, panel BED and GTF agree on contig names; returns the FASTA's contigs."""
+    contigs = fasta_contigs(fasta)
+    if bed:
+        from marrowtox.ch.pileup import read_bed
+
+        for n, (chrom, _, end, name) in enumerate(read_bed(bed), start=1):
+            if chrom not in contigs:
+                raise InputError(
+                    f"target {name}: contig {chrom!r} not in the FASTA{_hint(chrom, contigs)}",
+                    file=bed,
+                    row=n,
+                    column="chrom",
+                    expected="the FASTA's contig names",
+                )
+            if end > contigs[chrom]:
+                raise InputError(
+                    f"target {name} ends at {end}, beyond {chrom} ({contigs[chrom]} bp)",
+                    file=bed,
+                    row=n,
+                    column="end",
+                    expected="targets inside the FASTA's contigs (same assembly)",
+                )
+    if gtf:
+        opener = gzip.open if gtf.endswith(".gz") else open
+        with opener(gtf, "rt") as fh:
+            seen = 0
+            for n, line in enumerate(fh, start=1):
+                if line.startswith("#") or not line.strip():
+                    continue
+                chrom = line.split("\t", 1)[0]
+                if chrom not in contigs:
+                    raise InputError(
+                        f"contig {chrom!r} not in the FASTA{_hint(chrom, contigs)}",
+                        file=gtf,
+                        row=n,
+                        column="seqname",
+                        expected="the FASTA's contig names",
+                    )
+                seen += 1
+                if seen >= GTF_LINES:
+                    break
+    return contigs
+
+
+def check_alignment(path: str, contigs: dict[str, int], panel: set[str]) -> str | None:
+    """What is wrong with a BAM/CRAM against the FASTA and the panel, or None."""
+    import pysam
+
+    try:
+        with pysam.AlignmentFile(path, "rc" if path.endswith(".cram") else "rb") as bam:
+            lengths = dict(zip(bam.references, bam.lengths, strict=True))
+    except (OSError, ValueError) as exc:
+        return f"not a readable BAM/CRAM, truncated or corrupted? ({exc})"
+    for chrom in sorted(panel):
+        if chrom not in lengths:
+            return f"panel contig {chrom!r} not in the BAM header{_hint(chrom, lengths)}"
+    for chrom, n in lengths.items():
+        if chrom in contigs and contigs[chrom] != n:
+            return (
+                f"contig {chrom} is {n} bp in the BAM but {contigs[chrom]} bp in the FASTA "
+                "(aligned to another assembly?)"
+            )
+    return None
+
+
+def _signature(*paths: str | None) -> list[Any]:
+    out: list[Any] = []
+    for p in paths:
+        if p and os.path.exists(p):
+            st = os.stat(p)
+            out.append([os.path.abspath(p), st.st_size, st.st_mtime_ns])
+        else:
+            out.append(p)
+    return out
+
+
+def check_data_files(
+    samples: Any,
+    sheet: str,
+    reference: dict[str, str] | None,
+    cache_path: str | None = None,
+) -> None:
+    """Check every data file of the (validated) sample sheet; raise InputError on the first
+    problem. `samples` is load_samples' table (resolved paths, sheet row order)."""
+    cache: dict[str, Any] = {}
+    if cache_path and os.path.exists(cache_path):
+        try:
+            cache = json.loads(Path(cache_path).read_text())
+        except (OSError, ValueError):
+            cache = {}
+    contigs: dict[str, int] = {}
+    panel: set[str] = set()
+    ref = reference or {}
+    has_dna = bool((samples["assay"] == "dna").any())
+    if has_dna and ref.get("fasta"):
+        contigs = check_reference(ref["fasta"], ref.get("panel_bed"), ref.get("gtf"))
+        panel = bed_contigs(ref["panel_bed"]) if ref.get("panel_bed") else set()
+    ref_sig = _signature(ref.get("fasta"), ref.get("panel_bed"))
+    changed = False
+    for i, (assay, path) in enumerate(zip(samples["assay"], samples["path"], strict=True)):
+        sig = _signature(path) + (ref_sig if assay == "dna" else [])
+        key = json.dumps(sig)
+        if cache.get(path) == key:
+            continue
+        if assay == "scrna":
+            problem = check_scrna(path)
+            expected = "raw UMI counts in an intact 10x HDF5, 10x matrix folder or .h5ad"
+        else:
+            problem = check_alignment(path, contigs, panel) if contigs else None
+            expected = "a BAM/CRAM aligned to the configured FASTA, covering the panel contigs"
+        if problem:
+            raise InputError(
+                f"{path}: {problem}", file=sheet, row=data_row(i), column="path", expected=expected
+            )
+        cache[path] = key
+        changed = True
+    if cache_path and changed:
+        from marrowtox.atomic import write_text
+
+        write_text(json.dumps(cache, indent=0, sort_keys=True), cache_path)
