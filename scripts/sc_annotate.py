@@ -7,17 +7,14 @@ from marrowtox.singlecell.steps import annotate_step
 
 sys.stderr = open(snakemake.log[0], "w")
 a = snakemake.params.annotate
-samples = list(snakemake.params.samples)
 params = AnnotateParams(a["min_genes"], a["cluster_weight"], a["margin"], snakemake.params.seed)
 skipped = annotate_step(
     snakemake.input.integrated,
-    dict(zip(samples, snakemake.input.per_sample, strict=True)),
     snakemake.input.markers,
     snakemake.params.organism,
     params,
     snakemake.output.cohort,
-    dict(zip(samples, snakemake.output.annotated, strict=True)),
-    dict(zip(samples, snakemake.output.composition, strict=True)),
+    snakemake.output.cells,
     snakemake.output.umap,
 )
 print("marker sets skipped: " + ("; ".join(skipped) or "none"), file=sys.stderr)

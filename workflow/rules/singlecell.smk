@@ -78,18 +78,12 @@ rule sc_integrate:
 rule sc_annotate:
     input:
         integrated="results/singlecell/integrated.h5ad",
-        per_sample=expand(
-            "results/singlecell/doublets/{sample}.h5ad", sample=scrna_samples()
-        ),
         markers=config["singlecell"]["annotate"]["markers"],
     output:
         cohort="results/singlecell/cohort.h5ad",
-        annotated=expand(
-            "results/singlecell/annotated/{sample}.h5ad", sample=scrna_samples()
-        ),
-        composition=expand(
-            "results/singlecell/{sample}.composition.tsv", sample=scrna_samples()
-        ),
+        # one label table per sample, read by sc_sample (a folder: one output, so the
+        # DAG stays linear in the number of samples)
+        cells=directory("results/singlecell/cells"),
         umap=report(
             "results/singlecell/plots/umap_celltypes.png",
             caption="../report/umap_celltypes.rst",
@@ -103,12 +97,32 @@ rule sc_annotate:
         "../../envs/singlecell.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, input, attempt: int(2000 + 6 * input.size_mb * attempt),
+        mem_mb=lambda wc, input, attempt: int(2000 + 4 * input.size_mb * attempt),
         runtime=60,
     params:
-        samples=scrna_samples(),
         annotate=config["singlecell"]["annotate"],
         organism=config["organism"],
         seed=config["seed"],
     script:
         "../../scripts/sc_annotate.py"
+
+
+rule sc_sample:
+    input:
+        h5ad="results/singlecell/doublets/{sample}.h5ad",
+        cells="results/singlecell/cells",
+    output:
+        annotated="results/singlecell/annotated/{sample}.h5ad",
+        composition="results/singlecell/{sample}.composition.tsv",
+    log:
+        "logs/sc_sample/{sample}.log",
+    benchmark:
+        "benchmarks/sc_sample/{sample}.tsv"
+    conda:
+        "../../envs/singlecell.yaml"
+    threads: 1
+    resources:
+        mem_mb=sc_mem_mb,
+        runtime=20,
+    script:
+        "../../scripts/sc_sample.py"

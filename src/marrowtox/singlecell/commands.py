@@ -1,4 +1,4 @@
-"""`marrowtox sc-qc | sc-doublets | sc-integrate | sc-annotate`."""
+"""`marrowtox sc-qc | sc-doublets | sc-integrate | sc-annotate | sc-sample`."""
 
 from __future__ import annotations
 
@@ -41,12 +41,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sc-annotate", help="marrow cell types from the marker model")
     p.add_argument("--integrated", required=True)
     p.add_argument(
-        "--inputs", nargs="+", required=True, help="per-sample h5ad files (sample = file stem)"
+        "--outdir",
+        required=True,
+        help="writes cohort.h5ad, cells/<sample>.tsv and plots/umap_celltypes.png",
     )
-    p.add_argument("--outdir", required=True)
     p.add_argument("--markers", default=str(MARKERS))
     p.add_argument("--organism", choices=["human", "mouse"], default="human")
     p.set_defaults(func=_annotate)
+    p = sub.add_parser(
+        "sc-sample", help="one sample's annotated h5ad and composition from the cohort labels"
+    )
+    p.add_argument("--input", required=True, help="the sample's h5ad after doublet removal")
+    p.add_argument("--cells", required=True, help="the cells/ folder of sc-annotate")
+    p.add_argument("--sample", required=True)
+    p.add_argument("--out-h5ad", required=True)
+    p.add_argument("--out-composition", required=True)
+    p.set_defaults(func=_sample)
 
 
 def _qc(a: argparse.Namespace) -> int:
@@ -97,18 +107,22 @@ def _annotate(a: argparse.Namespace) -> int:
     from marrowtox.singlecell.steps import annotate_step
 
     out = Path(a.outdir)
-    per = {Path(p).name.split(".")[0]: p for p in a.inputs}
     skipped = annotate_step(
         a.integrated,
-        per,
         a.markers,
         a.organism,
         AnnotateParams(),
         str(out / "cohort.h5ad"),
-        {s: str(out / "annotated" / f"{s}.h5ad") for s in per},
-        {s: str(out / f"{s}.composition.tsv") for s in per},
+        str(out / "cells"),
         str(out / "plots" / "umap_celltypes.png"),
     )
     if skipped:
         print("marker sets skipped: " + "; ".join(skipped))
+    return 0
+
+
+def _sample(a: argparse.Namespace) -> int:
+    from marrowtox.singlecell.steps import sample_step
+
+    sample_step(a.input, a.cells, a.sample, a.out_h5ad, a.out_composition)
     return 0

@@ -44,24 +44,30 @@ def integrate(
     import harmonypy
     import scanpy as sc
 
-    adata.layers["counts"] = adata.X.copy()
     n_cells = np.asarray((adata.X > 0).sum(axis=0)).ravel()
     usable = (n_cells >= params.min_cells_per_gene) & ~adata.var_names.isin(list(exclude_genes))
     usable &= ~adata.var_names.str.startswith(("MT-", "mt-"))
-    sc.pp.normalize_total(adata, target_sum=1e4)
-    sc.pp.log1p(adata)
-    sub = adata[:, usable].copy()
-    batch_key = params.harmony_key if sub.obs[params.harmony_key].nunique() > 1 else None
-    sc.pp.highly_variable_genes(
-        sub,
-        n_top_genes=min(params.n_top_genes, sub.n_vars - 1),
+    # HVGs on the raw counts of the usable genes (inplace=False: only a result table).
+    view = adata[:, usable]
+    batch_key = params.harmony_key if adata.obs[params.harmony_key].nunique() > 1 else None
+    hvg_df = sc.pp.highly_variable_genes(
+        view,
+        n_top_genes=min(params.n_top_genes, int(usable.sum()) - 1),
         flavor="seurat_v3",
-        layer="counts",
         batch_key=batch_key,
+        inplace=False,
     )
-    adata.var["highly_variable"] = False
-    adata.var.loc[sub.var_names[sub.var["highly_variable"]], "highly_variable"] = True
-    hvg = sub[:, sub.var["highly_variable"].to_numpy()].copy()
+    del view
+    adata.var["highly_variable"] = adata.var_names.isin(
+        hvg_df.index[hvg_df["highly_variable"].to_numpy()]
+    )
+    # Counts stay as a layer (the same matrix object, not a copy); X becomes log-normalised.
+    normalised = sc.pp.normalize_total(adata, target_sum=1e4, inplace=False)["X"]
+    adata.layers["counts"] = adata.X
+    adata.X = normalised
+    del normalised
+    sc.pp.log1p(adata)
+    hvg = adata[:, adata.var["highly_variable"].to_numpy()].copy()
     sc.pp.scale(hvg, max_value=10)
     n_pcs = min(params.n_pcs, hvg.n_vars - 1, hvg.n_obs - 1)
     sc.tl.pca(hvg, n_comps=n_pcs, random_state=params.seed)

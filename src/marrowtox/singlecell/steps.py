@@ -9,7 +9,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from marrowtox.atomic import atomic_path, write_tsv
+from marrowtox.atomic import atomic_dir, atomic_path, write_tsv
 from marrowtox.errors import InputError
 from marrowtox.singlecell.annotate import AnnotateParams, annotate, composition, load_markers
 from marrowtox.singlecell.doublets import call_doublets
@@ -20,9 +20,14 @@ from marrowtox.singlecell.qc import QCParams, qc_plot, run_qc
 META = ("patient", "timepoint", "day", "batch")
 
 
-def write_h5ad(adata: ad.AnnData, path: str | Path) -> None:
+def write_h5ad(adata: ad.AnnData, path: str | Path, compress: bool = True) -> None:
+    """Results kept for users are gzip level 1 (most of level 4's size gain at a
+    fraction of its time); intermediates the workflow deletes are written uncompressed."""
     with atomic_path(path) as tmp:
-        adata.write_h5ad(tmp, compression="gzip")
+        if compress:
+            adata.write_h5ad(tmp, compression="gzip", compression_opts=1)
+        else:
+            adata.write_h5ad(tmp)
 
 
 def qc_step(
@@ -47,7 +52,7 @@ def qc_step(
     for k in META:
         kept.obs[k] = meta[k]
     write_tsv(table, out_tsv)
-    write_h5ad(kept, out_h5ad)
+    write_h5ad(kept, out_h5ad, compress=False)  # temp() in the workflow
 
 
 def doublet_step(
@@ -71,46 +76,87 @@ def integrate_step(
 ) -> None:
     adatas = [ad.read_h5ad(p) for p in paths]
     merged = merge(adatas, samples)
-    write_h5ad(integrate(merged, params, exclude_genes), out)
+    write_h5ad(integrate(merged, params, exclude_genes), out, compress=False)  # temp()
 
 
 def annotate_step(
     integrated: str,
-    per_sample: Mapping[str, str],
     markers_path: str,
     organism: str,
     params: AnnotateParams,
     out_cohort: str,
-    out_annotated: Mapping[str, str],
-    out_composition: Mapping[str, str],
+    out_cells: str,
     umap_png: str,
 ) -> list[str]:
-    """Annotate the cohort; write cohort.h5ad and per-sample annotated files.
+    """Annotate the cohort; write cohort.h5ad, the UMAP plot and, in the folder
+    `out_cells`, one table per sample of its cells' labels and UMAP coordinates.
 
-    Per-sample files are built from that sample's own matrix (all its features, e.g.
-    its CAR construct), not from the outer-joined cohort, so a feature absent from a
-    sample's reference stays absent rather than becoming zeros.
+    The per-sample objects are built by `sample_step`, one job per sample: one cohort
+    job with an output per sample would make Snakemake's DAG quadratic in the number
+    of samples (bench/dag.py).
     """
-    import scanpy as sc
-
     cohort = ad.read_h5ad(integrated)
     cohort, skipped = annotate(cohort, load_markers(markers_path, organism), params)
     write_h5ad(cohort, out_cohort)
     umap_plot(cohort, umap_png)
-    for sample, path in per_sample.items():
-        a = ad.read_h5ad(path)
-        names = [f"{sample}:{b}" for b in a.obs_names]
-        sub = cohort.obs.loc[names]
-        for col in ("leiden", "cell_type", "cell_type_confidence"):
-            a.obs[col] = sub[col].to_numpy()
-        a.obsm["X_umap"] = cohort[names].obsm["X_umap"]
-        a.layers["counts"] = a.X.copy()
-        sc.pp.normalize_total(a, target_sum=1e4)
-        sc.pp.log1p(a)
-        write_h5ad(a, out_annotated[sample])
-        comp = composition(cohort.obs, sample)
-        write_tsv(comp, out_composition[sample])
+    obs = cohort.obs
+    table = pd.DataFrame(
+        {
+            "sample": obs["sample"].astype(str).to_numpy(),
+            "barcode": [n.split(":", 1)[1] for n in obs_names_of(cohort)],
+            "leiden": obs["leiden"].astype(str).to_numpy(),
+            "cell_type": obs["cell_type"].astype(str).to_numpy(),
+            "cell_type_confidence": obs["cell_type_confidence"].to_numpy(),
+            "umap_1": cohort.obsm["X_umap"][:, 0],
+            "umap_2": cohort.obsm["X_umap"][:, 1],
+        }
+    )
+    with atomic_dir(out_cells) as tmp:
+        for sample in sorted(obs["sample"].astype(str).unique()):
+            sub = table[table["sample"] == sample].drop(columns="sample")
+            # %.17g: coordinates round-trip exactly into the per-sample objects
+            sub.to_csv(tmp / f"{sample}.tsv", sep="\t", index=False, float_format="%.17g")
     return skipped
+
+
+def obs_names_of(adata: ad.AnnData) -> list[str]:
+    return [str(n) for n in adata.obs_names]
+
+
+def sample_step(
+    per_sample: str, cells: str, sample: str, out_annotated: str, out_composition: str
+) -> None:
+    """One sample's annotated object, from its own matrix (all its features, e.g. its CAR
+    construct, rather than the outer-joined cohort's) and its cells' cohort labels."""
+    import scanpy as sc
+
+    a = ad.read_h5ad(per_sample)
+    path = Path(cells) / f"{sample}.tsv"
+    labels = (
+        pd.read_csv(path, sep="\t", dtype={"barcode": str, "leiden": str}).set_index("barcode")
+        if path.exists()
+        else pd.DataFrame(
+            columns=["leiden", "cell_type", "cell_type_confidence", "umap_1", "umap_2"]
+        )
+    )
+    missing = a.obs_names.difference(labels.index)
+    if len(missing):
+        raise InputError(
+            f"{len(missing)} cells of {sample} (e.g. {missing[0]}) have no cohort label",
+            file=path,
+            expected="the cohort annotation of the same run (rerun sc_annotate)",
+        )
+    sub = labels.loc[a.obs_names]
+    for col in ("leiden", "cell_type"):
+        a.obs[col] = pd.Categorical(sub[col].astype(str).to_numpy())
+    a.obs["cell_type_confidence"] = sub["cell_type_confidence"].to_numpy(dtype=float)
+    a.obsm["X_umap"] = sub[["umap_1", "umap_2"]].to_numpy(dtype=float)
+    a.layers["counts"] = a.X.copy()
+    sc.pp.normalize_total(a, target_sum=1e4)
+    sc.pp.log1p(a)
+    write_h5ad(a, out_annotated)
+    obs = pd.DataFrame({"sample": sample, "cell_type": a.obs["cell_type"].astype(str)})
+    write_tsv(composition(obs, sample), out_composition)
 
 
 def umap_plot(adata: ad.AnnData, path: str) -> None:
@@ -150,4 +196,4 @@ def qc_summary(tables: Sequence[str]) -> pd.DataFrame:
     return pd.concat([pd.read_csv(t, sep="\t") for t in tables], ignore_index=True)
 
 
-__all__ = ["annotate_step", "doublet_step", "integrate_step", "qc_step", "np"]
+__all__ = ["annotate_step", "doublet_step", "integrate_step", "qc_step", "sample_step", "np"]
