@@ -63,7 +63,7 @@ rule sc_integrate:
         "benchmarks/sc_integrate/cohort.tsv"
     conda:
         "../../envs/singlecell.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=lambda wc, input, attempt: int(2000 + 6 * input.size_mb * attempt),
         runtime=120,

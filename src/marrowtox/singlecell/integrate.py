@@ -41,6 +41,19 @@ def merge(adatas: Sequence[ad.AnnData], samples: Sequence[str]) -> ad.AnnData:
 def integrate(
     adata: ad.AnnData, params: IntegrateParams, exclude_genes: Sequence[str] = ()
 ) -> ad.AnnData:
+    """Runs with BLAS/OpenMP limited to one thread: multi-threaded BLAS sums in an order
+    that depends on the thread count, and UMAP amplifies those float32 last-bit
+    differences into a different layout, so `--cores 1` and `--cores 2` (Snakemake sets
+    the job's thread count) would give different embeddings (tests/test_rerun.py)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _integrate(adata, params, exclude_genes)
+
+
+def _integrate(
+    adata: ad.AnnData, params: IntegrateParams, exclude_genes: Sequence[str] = ()
+) -> ad.AnnData:
     import harmonypy
     import scanpy as sc
 
