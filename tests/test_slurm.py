@@ -96,7 +96,8 @@ def _expected(workdir, extra=()):
     ).stdout
     jobs, rule = [], None
     for line in out.splitlines():
-        m = re.match(r"(local)?rule (\w+):", line)
+        # members of a group job are listed indented under it
+        m = re.match(r"\s*(local)?rule (\w+):", line)
         if m:  # localrules are not submitted
             rule, threads = (None if m.group(1) else m.group(2)), 1
         m = re.match(r"\s+threads: (\d+)", line)
@@ -123,6 +124,9 @@ def _run_slurm(workdir, extra=()):
             "5",
             "--seconds-between-status-checks",
             "5",
+            # the most CPUs one job (a group job too) may ask for: this node's
+            "--cores",
+            str(os.cpu_count()),
             *extra,
         ],
         cwd=workdir,
@@ -153,7 +157,12 @@ def _check_resources(log, since, expected):
         if rule in groups:
             g = groups[rule]
             member_mem[g] = max(member_mem.get(g, 0), mem)
-    calls = _sbatch_calls(log)
+
+    def group_of(name):
+        # a group job's comment is rule_<group>_<its member rules, sorted>
+        return next((g for g in group_names if name == g or name.startswith(g + "_")), None)
+
+    calls = [(group_of(r) or r, cpus, mem) for r, cpus, mem in _sbatch_calls(log)]
     assert calls, "no sbatch call logged"
     plain = sorted(c for c in calls if c[0] not in group_names)
     grouped = [c for c in calls if c[0] in group_names]
@@ -164,7 +173,11 @@ def _check_resources(log, since, expected):
     acct = [r for r in _sacct(since) if r[1].startswith("rule_")]
     assert len(acct) >= len(calls)
     got = sorted(
-        (re.match(r"rule_(\w+?)(?:_wildcards_.*)?$", c).group(1), cpus, _mem_mb(mem))
+        (
+            group_of(n := re.match(r"rule_(\w+?)(?:_wildcards_.*)?$", c).group(1)) or n,
+            cpus,
+            _mem_mb(mem),
+        )
         for _, c, cpus, mem, state in acct
         if state == "COMPLETED"
     )
