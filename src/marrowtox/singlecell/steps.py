@@ -74,8 +74,8 @@ def integrate_step(
     out: str,
     exclude_genes: Sequence[str] = (),
 ) -> None:
-    adatas = [ad.read_h5ad(p) for p in paths]
-    merged = merge(adatas, samples)
+    # no name keeps the per-sample objects alive: only the merged matrix stays in memory
+    merged = merge([ad.read_h5ad(p) for p in paths], samples)
     write_h5ad(integrate(merged, params, exclude_genes), out, compress=False)  # temp()
 
 
@@ -103,7 +103,7 @@ def annotate_step(
     table = pd.DataFrame(
         {
             "sample": obs["sample"].astype(str).to_numpy(),
-            "barcode": [n.split(":", 1)[1] for n in obs_names_of(cohort)],
+            "barcode": [str(n).split(":", 1)[1] for n in cohort.obs_names],
             "leiden": obs["leiden"].astype(str).to_numpy(),
             "cell_type": obs["cell_type"].astype(str).to_numpy(),
             "cell_type_confidence": obs["cell_type_confidence"].to_numpy(),
@@ -117,10 +117,6 @@ def annotate_step(
             # %.17g: coordinates round-trip exactly into the per-sample objects
             sub.to_csv(tmp / f"{sample}.tsv", sep="\t", index=False, float_format="%.17g")
     return skipped
-
-
-def obs_names_of(adata: ad.AnnData) -> list[str]:
-    return [str(n) for n in adata.obs_names]
 
 
 def sample_step(
