@@ -13,7 +13,7 @@ rule cart_call:
         "../../envs/cart.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, input, attempt: int(1500 + 10 * input.size_mb * attempt),
+        mem_mb=lambda wc, input, attempt: int(1500 + 10 * input_mb(input) * attempt),
         runtime=20,
     params:
         construct=lambda wc: SAMPLES.at[wc.sample, "car_construct"],
@@ -39,7 +39,7 @@ rule signatures:
         "../../envs/cart.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, input, attempt: int(1500 + 10 * input.size_mb * attempt),
+        mem_mb=lambda wc, input, attempt: int(1500 + 10 * input_mb(input) * attempt),
         runtime=20,
     params:
         source=lambda wc: (

@@ -18,8 +18,8 @@ rule ch_call:
         "../../envs/clonal.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, input, attempt: int(1000 + 2 * input.size_mb * attempt),
-        runtime=lambda wc, input: int(10 + input.size_mb),
+        mem_mb=lambda wc, input, attempt: int(1000 + 2 * input_mb(input) * attempt),
+        runtime=lambda wc, input: int(10 + input_mb(input)),
     params:
         ch=config["ch"],
     script:

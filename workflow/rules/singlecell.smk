@@ -65,7 +65,7 @@ rule sc_integrate:
         "../../envs/singlecell.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, input, attempt: int(2000 + 6 * input.size_mb * attempt),
+        mem_mb=lambda wc, input, attempt: int(2000 + 6 * input_mb(input) * attempt),
         runtime=120,
     params:
         samples=scrna_samples(),
@@ -97,7 +97,7 @@ rule sc_annotate:
         "../../envs/singlecell.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, input, attempt: int(2000 + 4 * input.size_mb * attempt),
+        mem_mb=lambda wc, input, attempt: int(2000 + 4 * input_mb(input) * attempt),
         runtime=60,
     params:
         annotate=config["singlecell"]["annotate"],
