@@ -15,12 +15,12 @@ from __future__ import annotations
 import gzip
 import json
 import os
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from marrowtox.ch.pileup import chr_prefix_hint, read_bed
 from marrowtox.errors import InputError, data_row
 
 #: Stored values sampled to tell raw counts from normalised ones.
@@ -121,27 +121,20 @@ def fasta_contigs(fasta: str) -> dict[str, int]:
         ) from None
 
 
-def _hint(name: str, names: Iterable[str]) -> str:
-    alt = name[3:] if name.startswith("chr") else "chr" + name
-    return f" ('{alt}' exists: chr-prefix mismatch)" if alt in set(names) else ""
-
-
-def bed_contigs(bed: str) -> set[str]:
-    from marrowtox.ch.pileup import read_bed
-
-    return {c for c, *_ in read_bed(bed)}
-
-
-def check_reference(fasta: str, bed: str | None, gtf: str | None) -> dict[str, int]:
-    """FASTA, panel BED and GTF agree on contig names; returns the FASTA's contigs."""
+def check_reference(
+    fasta: str, bed: str | None, gtf: str | None
+) -> tuple[dict[str, int], set[str]]:
+    """FASTA, panel BED and GTF agree on contig names; returns the FASTA's contigs and
+    the panel's."""
     contigs = fasta_contigs(fasta)
+    panel: set[str] = set()
     if bed:
-        from marrowtox.ch.pileup import read_bed
-
-        for n, (chrom, _, end, name) in enumerate(read_bed(bed), start=1):
+        targets = read_bed(bed)
+        panel = {c for c, *_ in targets}
+        for n, (chrom, _, end, name) in enumerate(targets, start=1):
             if chrom not in contigs:
                 raise InputError(
-                    f"target {name}: contig {chrom!r} not in the FASTA{_hint(chrom, contigs)}",
+                    f"target {name}: contig {chrom!r} not in the FASTA{chr_prefix_hint(chrom, contigs)}",
                     file=bed,
                     row=n,
                     column="chrom",
@@ -165,7 +158,7 @@ def check_reference(fasta: str, bed: str | None, gtf: str | None) -> dict[str, i
                 chrom = line.split("\t", 1)[0]
                 if chrom not in contigs:
                     raise InputError(
-                        f"contig {chrom!r} not in the FASTA{_hint(chrom, contigs)}",
+                        f"contig {chrom!r} not in the FASTA{chr_prefix_hint(chrom, contigs)}",
                         file=gtf,
                         row=n,
                         column="seqname",
@@ -174,7 +167,7 @@ def check_reference(fasta: str, bed: str | None, gtf: str | None) -> dict[str, i
                 seen += 1
                 if seen >= GTF_LINES:
                     break
-    return contigs
+    return contigs, panel
 
 
 def check_alignment(path: str, contigs: dict[str, int], panel: set[str]) -> str | None:
@@ -188,7 +181,7 @@ def check_alignment(path: str, contigs: dict[str, int], panel: set[str]) -> str 
         return f"not a readable BAM/CRAM, truncated or corrupted? ({exc})"
     for chrom in sorted(panel):
         if chrom not in lengths:
-            return f"panel contig {chrom!r} not in the BAM header{_hint(chrom, lengths)}"
+            return f"panel contig {chrom!r} not in the BAM header{chr_prefix_hint(chrom, lengths)}"
     for chrom, n in lengths.items():
         if chrom in contigs and contigs[chrom] != n:
             return (
@@ -228,8 +221,7 @@ def check_data_files(
     ref = reference or {}
     has_dna = bool((samples["assay"] == "dna").any())
     if has_dna and ref.get("fasta"):
-        contigs = check_reference(ref["fasta"], ref.get("panel_bed"), ref.get("gtf"))
-        panel = bed_contigs(ref["panel_bed"]) if ref.get("panel_bed") else set()
+        contigs, panel = check_reference(ref["fasta"], ref.get("panel_bed"), ref.get("gtf"))
     ref_sig = _signature(ref.get("fasta"), ref.get("panel_bed"))
     changed = False
     for i, (assay, path) in enumerate(zip(samples["assay"], samples["path"], strict=True)):

@@ -17,6 +17,7 @@ computed with array operations.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -102,6 +103,12 @@ def read_bed(path: str) -> list[tuple[str, int, int, str]]:
     return out
 
 
+def chr_prefix_hint(name: str, names: Iterable[str]) -> str:
+    """' ('2' exists: chr-prefix mismatch)' when `name` exists with the other convention."""
+    alt = name[3:] if name.startswith("chr") else "chr" + name
+    return f" ('{alt}' exists: chr-prefix mismatch)" if alt in set(names) else ""
+
+
 def check_inputs(bam_path: str, fasta_path: str, targets: list[tuple[str, int, int, str]]) -> None:
     """Contig names must agree between BAM, FASTA and BED (incl. chr prefixes)."""
     try:
@@ -125,10 +132,9 @@ def check_inputs(bam_path: str, fasta_path: str, targets: list[tuple[str, int, i
             ("FASTA", fa_contigs, fasta_path),
         ):
             if chrom not in contigs:
-                alt = chrom[3:] if chrom.startswith("chr") else "chr" + chrom
-                hint = f" ('{alt}' exists: chr-prefix mismatch)" if alt in contigs else ""
                 raise InputError(
-                    f"target {name} on contig {chrom!r} not in the {what}{hint}",
+                    f"target {name} on contig {chrom!r} not in the {what}"
+                    f"{chr_prefix_hint(chrom, contigs)}",
                     file=path,
                     expected="the same contig names in BAM, FASTA, GTF and BED",
                 )
@@ -232,9 +238,14 @@ def pileup_targets(
         return count_regions(bam, fasta, targets, params)
 
 
-def ref_counts(pile: Pileup) -> np.ndarray:
+def _ref_index(pile: Pileup) -> np.ndarray:
+    """Column of each row's reference base in `snv` (-1 where the reference is N)."""
+    return np.array([BASE_INDEX.get(b, -1) for b in pile.ref], np.int64)
+
+
+def ref_counts(pile: Pileup, idx: np.ndarray | None = None) -> np.ndarray:
     """(n, 2) forward/reverse counts of the reference base (0 where the reference is N)."""
-    idx = np.array([BASE_INDEX.get(b, -1) for b in pile.ref], np.int64)
+    idx = _ref_index(pile) if idx is None else idx
     out = np.zeros((len(pile), 2), np.int64)
     ok = idx >= 0
     out[ok] = pile.snv[np.flatnonzero(ok), idx[ok]]
@@ -244,10 +255,10 @@ def ref_counts(pile: Pileup) -> np.ndarray:
 def alleles(pile: Pileup, min_alt: int = 1) -> Alleles:
     """Every non-reference allele with at least `min_alt` reads, SNVs then indels per row,
     ordered by row and allele (A, C, G, T, then indels sorted as strings)."""
-    refc = ref_counts(pile)
+    idx = _ref_index(pile)
+    refc = ref_counts(pile, idx)
     tot = pile.snv.sum(axis=2)  # n x 4
     is_ref = np.zeros_like(tot, dtype=bool)
-    idx = np.array([BASE_INDEX.get(b, -1) for b in pile.ref], np.int64)
     ok = idx >= 0
     is_ref[np.flatnonzero(ok), idx[ok]] = True
     r, b = np.nonzero((tot >= max(min_alt, 1)) & ~is_ref)
