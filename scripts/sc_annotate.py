@@ -1,4 +1,4 @@
-"""Snakemake entry point: marrow cell-type annotation (marrowtox.singlecell.annotate)."""
+"""Snakemake entry point: one sample's cell types (marrowtox.singlecell.annotate)."""
 
 import sys
 
@@ -6,15 +6,20 @@ from marrowtox.singlecell.annotate import AnnotateParams
 from marrowtox.singlecell.steps import annotate_step
 
 sys.stderr = open(snakemake.log[0], "w")
-a = snakemake.params.annotate
-params = AnnotateParams(a["min_genes"], a["cluster_weight"], a["margin"], snakemake.params.seed)
-skipped = annotate_step(
-    snakemake.input.integrated,
+params = AnnotateParams.from_config(snakemake.params.annotate, snakemake.params.seed)
+table = annotate_step(
+    snakemake.input.h5ad,
+    snakemake.wildcards.sample,
     snakemake.input.markers,
     snakemake.params.organism,
     params,
-    snakemake.output.cohort,
-    snakemake.output.cells,
-    snakemake.output.umap,
+    snakemake.output.labels,
+    snakemake.output.table,
+    model_path=snakemake.input.model or None,
+    label_map_path=snakemake.input.label_map or None,
+    exclude_genes=snakemake.params.exclude_genes,
+    ontology_path=snakemake.input.ontology,
 )
-print("marker sets skipped: " + ("; ".join(skipped) or "none"), file=sys.stderr)
+skipped = table.loc[~table["assessable"], "status"]
+for t, status in zip(table.loc[~table["assessable"], "cell_type"], skipped, strict=True):
+    print(f"{t}: {status}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Snakemake entry point: cohort integration (marrowtox.singlecell.integrate)."""
+"""Snakemake entry point: cohort integration for display (marrowtox.singlecell.integrate)."""
 
 import sys
 
@@ -7,19 +7,13 @@ from marrowtox.singlecell.steps import integrate_step
 
 sys.stderr = open(snakemake.log[0], "w")
 i = snakemake.params.integrate
-params = IntegrateParams(
-    i["n_top_genes"],
-    i["n_pcs"],
-    i["n_neighbors"],
-    i["leiden_resolution"],
-    i["min_cells_per_gene"],
-    i["harmony_key"],
-    snakemake.params.seed,
-)
 integrate_step(
-    list(snakemake.input),
+    list(snakemake.input.h5ad),
     list(snakemake.params.samples),
-    params,
-    snakemake.output[0],
+    IntegrateParams.from_config(i, snakemake.params.seed),
+    snakemake.output.cohort,
     exclude_genes=i["exclude_genes"],
+    labels=list(snakemake.input.labels),
+    out_cells=snakemake.output.cells,
+    umap_png=snakemake.output.umap,
 )

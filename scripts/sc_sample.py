@@ -7,6 +7,7 @@ from marrowtox.singlecell.steps import sample_step
 sys.stderr = open(snakemake.log[0], "w")
 sample_step(
     snakemake.input.h5ad,
+    snakemake.input.labels,
     snakemake.input.cells,
     snakemake.wildcards.sample,
     snakemake.output.annotated,

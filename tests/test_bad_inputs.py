@@ -434,3 +434,119 @@ def test_paths_with_spaces_and_shell_metacharacters(demo_data: Path, tmp_path: P
     clones = pd.read_csv(cohort / "results" / "ch" / "P01.clones.tsv", sep="\t")
     assert "DNMT3A" in set(clones["gene"])
     assert not list(tmp_path.rglob("pwned"))
+
+
+# ---- valid in form, wrong in substance (issue 15) ------------------------------------
+
+
+def test_anc_in_10e9_labelled_per_ul(cohort: Path, capsys) -> None:
+    """ANC values of 0.1-10 with unit /uL: valid row by row, but every patient would be
+    graded ICAHT 4. The column's distribution gives it away."""
+
+    def f(d: pd.DataFrame) -> pd.DataFrame:
+        m = d["analyte"] == "anc"
+        factor = np.where(d.loc[m, "unit"] == "/uL", 1e-3, 1.0)
+        d.loc[m, "value"] = [f"{v:.3g}" for v in d.loc[m, "value"].astype(float) * factor]
+        d.loc[m, "unit"] = "/uL"
+        return d
+
+    edit_table(cohort / "labs.tsv", f)
+    refused(cohort, capsys, "labs.tsv", "column 'unit'", "anc values in /uL", "look like 10^9/L")
+
+
+def test_comma_separated_sheet(cohort: Path, capsys) -> None:
+    df = pd.read_csv(cohort / "samples.tsv", sep="\t", dtype=str, keep_default_na=False)
+    df.to_csv(cohort / "samples.tsv", sep=",", index=False)
+    refused(cohort, capsys, "samples.tsv", "comma-separated", "tab-separated")
+
+
+def test_semicolon_separated_labs(cohort: Path, capsys) -> None:
+    df = pd.read_csv(cohort / "labs.tsv", sep="\t", dtype=str, keep_default_na=False)
+    df.to_csv(cohort / "labs.tsv", sep=";", index=False)
+    refused(cohort, capsys, "labs.tsv", "semicolon-separated")
+
+
+def test_unicode_minus_in_day(cohort: Path, capsys) -> None:
+    sheet = pd.read_csv(cohort / "samples.tsv", sep="\t", dtype=str, keep_default_na=False)
+    row = int(np.flatnonzero(sheet["day"].astype(int) < 0)[0]) + 2
+    _edit_row(cohort / "samples.tsv", row, "day", "\u22127")
+    refused(cohort, capsys, "samples.tsv", f"row {row}", "column 'day'", "U+2212 MINUS SIGN", "'-'")
+
+
+def test_unknown_car_construct(cohort: Path, capsys) -> None:
+    sheet = pd.read_csv(cohort / "samples.tsv", sep="\t", dtype=str, keep_default_na=False)
+    row = int(np.flatnonzero(sheet["car_construct"] != "")[0]) + 2
+    _edit_row(cohort / "samples.tsv", row, "car_construct", "kymriah")
+    refused(
+        cohort, capsys, "samples.tsv", f"row {row}", "column 'car_construct'", "kymriah", "tisa-cel"
+    )
+
+
+def test_typo_in_branch_config_section(cohort: Path, capsys) -> None:
+    cfg = yaml.safe_load((cohort / "config.yaml").read_text())
+    cfg["ch"]["min_dept"] = 50
+    (cohort / "config.yaml").write_text(yaml.safe_dump(cfg))
+    refused(cohort, capsys, "config.yaml", "column 'ch'", "min_dept")
+
+
+def test_typo_in_branch_config_refused_by_dry_run(cohort: Path) -> None:
+    cfg = yaml.safe_load((cohort / "config.yaml").read_text())
+    cfg["singlecell"]["annotate"]["min_gene"] = 2
+    (cohort / "config.yaml").write_text(yaml.safe_dump(cfg))
+    proc = _snakemake(cohort, "-n")
+    assert proc.returncode != 0 and "min_gene" in proc.stderr, proc.stderr[-2000:]
+    assert not (cohort / "results").exists()
+
+
+def test_ensembl_ids_without_symbols(cohort: Path, demo_data: Path, capsys) -> None:
+    def ens(a) -> None:
+        a.var_names = [f"ENSG{i:011d}" for i in range(a.n_vars)]
+        a.var = a.var[[]]
+
+    row = set_path(cohort, "P02_D28_sc", _h5ad_variant(demo_data, cohort, "ens.h5ad", ens))
+    refused(cohort, capsys, f"row {row}", "Ensembl gene ids", "no symbol column")
+
+
+def test_ensembl_ids_with_symbol_column_accepted(cohort: Path, demo_data: Path, capsys) -> None:
+    def ens(a) -> None:
+        a.var["feature_name"] = a.var_names.to_numpy()
+        a.var_names = [f"ENSG{i:011d}" for i in range(a.n_vars)]
+
+    set_path(cohort, "P02_D28_sc", _h5ad_variant(demo_data, cohort, "ens_sym.h5ad", ens))
+    assert main(["validate", "--config", str(cohort / "config.yaml")]) == 0
+
+
+def test_samples_sharing_few_genes_warned(cohort: Path, demo_data: Path, capsys) -> None:
+    """A sample of another panel (200 genes): valid, but the cohort embedding can use only
+    the shared genes; validate says so and still passes."""
+
+    def panel(a) -> None:
+        a._inplace_subset_var(np.arange(200))
+
+    set_path(cohort, "P02_D28_sc", _h5ad_variant(demo_data, cohort, "panel.h5ad", panel))
+    assert main(["validate", "--config", str(cohort / "config.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "warning:" in out and "share only 200 genes" in out and "P02_D28_sc" in out
+
+
+def test_patient_without_events_is_not_recorded(tmp_path: Path) -> None:
+    from marrowtox.clinical.scores import ClinicalParams, patient_scores
+
+    events = pd.DataFrame(columns=["patient", "day", "event", "grade"])
+    row, _, _ = patient_scores("P9", None, events, ClinicalParams())
+    assert row["crs_max_grade"] is None and row["icans_max_grade"] is None
+    ev = pd.DataFrame({"patient": ["P9"], "day": [0], "event": ["infusion"], "grade": [None]})
+    row, _, _ = patient_scores("P9", None, ev, ClinicalParams())
+    assert row["crs_max_grade"] == 0  # events recorded, no CRS among them
+
+
+def test_post_infusion_sample_without_car_feature_warned(
+    cohort: Path, demo_data: Path, capsys
+) -> None:
+    def no_car(a) -> None:
+        a._inplace_subset_var(~a.var_names.str.startswith("CAR_"))
+
+    set_path(cohort, "P02_D28_sc", _h5ad_variant(demo_data, cohort, "nocar.h5ad", no_car))
+    assert main(["validate", "--config", str(cohort / "config.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "P02_D28_sc" in out and "no CAR feature" in out and "not measurable" in out

@@ -195,7 +195,7 @@ def test_units_convert_and_reject(tmp_path: Path) -> None:
             "patient": ["p"] * 5,
             "day": [0] * 5,
             "analyte": ["anc", "crp", "hb", "creatinine", "plt"],
-            "value": [0.8, 25.0, 95.0, 88.42, 150000.0],
+            "value": [0.8, 25.0, 95.0, 88.4, 150000.0],
             "unit": ["10^9/L", "mg/L", "g/L", "umol/L", "/uL"],
         }
     )

@@ -24,6 +24,36 @@ CELL_TYPES: tuple[str, ...] = (
 )
 UNKNOWN = "unknown"
 
+#: Lineage of each type: the margin for "unknown" is taken against other lineages, and
+#: coarse accuracy on labelled data is measured at this level.
+LINEAGE: dict[str, str] = {
+    "HSC/MPP": "HSPC",
+    "LMPP": "HSPC",
+    "GMP/neutrophil": "myeloid",
+    "monocyte": "myeloid",
+    "DC": "myeloid",
+    "pDC": "myeloid",
+    "erythroid": "erythroid/MK",
+    "megakaryocyte/MEP": "erythroid/MK",
+    "pre-B/B": "B",
+    "plasma": "B",
+    "CD4 T": "T/NK",
+    "CD8 T": "T/NK",
+    "NK": "T/NK",
+    "stromal": "stromal",
+}
+
+#: Coarse classes used to judge labels on real data (issue 14): HSPC/progenitor,
+#: erythroid, myeloid, B, T, NK (T and NK apart, unlike LINEAGE).
+COARSE: dict[str, str] = {
+    **{t: g for t, g in LINEAGE.items()},
+    "CD4 T": "T",
+    "CD8 T": "T",
+    "NK": "NK",
+    "erythroid": "erythroid",
+    "megakaryocyte/MEP": "erythroid",
+}
+
 #: Hematopoietic stem and progenitor cells: the compartment whose loss and
 #: interferon response the marrow findings are about.
 HSPC_TYPES: frozenset[str] = frozenset({"HSC/MPP", "LMPP"})

@@ -191,6 +191,91 @@ def check_alignment(path: str, contigs: dict[str, int], panel: set[str]) -> str 
     return None
 
 
+def scrna_genes(path: str) -> list[str] | None:
+    """Feature symbols of a scRNA file from its header (no matrix read); Ensembl-keyed
+    .h5ad files give their symbols column. None when the names cannot be read here."""
+    import h5py
+
+    from marrowtox.singlecell.genespace import SYMBOL_COLUMNS, looks_like_ensembl
+
+    p = Path(path)
+    try:
+        if p.is_dir():
+            f = next(
+                (
+                    p / n
+                    for n in ("features.tsv.gz", "features.tsv", "genes.tsv.gz", "genes.tsv")
+                    if (p / n).exists()
+                ),
+                None,
+            )
+            if f is None:
+                return None
+            opener = gzip.open if f.suffix == ".gz" else open
+            with opener(f, "rt") as fh:
+                return [line.rstrip("\n").split("\t")[1] for line in fh if "\t" in line]
+        with h5py.File(p, "r") as h:
+            if p.suffix == ".h5":
+                return [x.decode() for x in h["matrix"]["features"]["name"][:]]
+            var = h["var"]
+            index = var.attrs.get("_index", "_index")
+            names = [x.decode() if isinstance(x, bytes) else str(x) for x in var[index][:]]
+            if looks_like_ensembl(names):
+                col = next((c for c in SYMBOL_COLUMNS if c in var), None)
+                if col is None:
+                    return names
+                node = var[col]
+                if isinstance(node, h5py.Group):  # categorical
+                    cats = node["categories"][:]
+                    codes = node["codes"][:]
+                    vals = [cats[c] if c >= 0 else b"" for c in codes]
+                else:
+                    vals = node[:]
+                return [x.decode() if isinstance(x, bytes) else str(x) for x in vals]
+            return names
+    except (OSError, KeyError, ValueError, TypeError, IndexError):
+        return None
+
+
+def car_feature_warnings(samples: Any) -> list[str]:
+    """Post-infusion scRNA samples whose matrix has no CAR feature: CAR T % will be
+    "not measurable". Valid (a plain reference was used), so a warning, not an error."""
+    from marrowtox.cart.constructs import features_for
+
+    out = []
+    for s, a, p, day, construct in zip(
+        samples["sample"],
+        samples["assay"],
+        samples["path"],
+        samples["day"],
+        samples["car_construct"],
+        strict=True,
+    ):
+        if a != "scrna" or int(day) <= 0:
+            continue
+        genes = scrna_genes(p)
+        wanted = features_for(construct or "")
+        if genes is not None and not set(wanted) & set(genes):
+            out.append(
+                f"post-infusion sample {s} (day {day}) has no CAR feature in its matrix "
+                f"(looked for {', '.join(wanted)}): CAR T % will be reported as not "
+                "measurable; build the count matrix with the CAR transgene added to the "
+                "reference, or use marrowtox car-bam on the cell-barcoded BAM"
+            )
+    return out
+
+
+def ensembl_problem(genes: list[str] | None) -> str | None:
+    from marrowtox.singlecell.genespace import SYMBOL_COLUMNS, looks_like_ensembl
+
+    if genes and looks_like_ensembl(genes):
+        return (
+            f"feature names are Ensembl gene ids (e.g. {genes[0]}) and no symbol column is "
+            f"in var (looked for {', '.join(SYMBOL_COLUMNS)})"
+        )
+    return None
+
+
 def _signature(*paths: str | None) -> list[Any]:
     out: list[Any] = []
     for p in paths:
@@ -207,9 +292,13 @@ def check_data_files(
     sheet: str,
     reference: dict[str, str] | None,
     cache_path: str | None = None,
-) -> None:
+    min_shared_genes: int | None = None,
+) -> list[str]:
     """Check every data file of the (validated) sample sheet; raise InputError on the first
-    problem. `samples` is load_samples' table (resolved paths, sheet row order)."""
+    problem. `samples` is load_samples' table (resolved paths, sheet row order).
+
+    Returns warnings for data that may still be right: scRNA samples that share fewer
+    than `min_shared_genes` genes (different panels or references)."""
     cache: dict[str, Any] = {}
     if cache_path and os.path.exists(cache_path):
         try:
@@ -230,8 +319,10 @@ def check_data_files(
         if cache.get(path) == key:
             continue
         if assay == "scrna":
-            problem = check_scrna(path)
-            expected = "raw UMI counts in an intact 10x HDF5, 10x matrix folder or .h5ad"
+            problem = check_scrna(path) or ensembl_problem(scrna_genes(path))
+            expected = (
+                "raw UMI counts in an intact 10x HDF5, 10x matrix folder or .h5ad, gene symbols"
+            )
         else:
             problem = check_alignment(path, contigs, panel) if contigs else None
             expected = "a BAM/CRAM aligned to the configured FASTA, covering the panel contigs"
@@ -245,3 +336,14 @@ def check_data_files(
         from marrowtox.atomic import write_text
 
         write_text(json.dumps(cache, indent=0, sort_keys=True), cache_path)
+    warnings: list[str] = car_feature_warnings(samples)
+    if min_shared_genes:
+        from marrowtox.singlecell.genespace import shared_gene_report
+
+        genes = {
+            str(s): g
+            for s, a, p in zip(samples["sample"], samples["assay"], samples["path"], strict=True)
+            if a == "scrna" and (g := scrna_genes(p)) is not None
+        }
+        warnings += shared_gene_report(genes, min_shared_genes)
+    return warnings

@@ -56,6 +56,51 @@ def _parse_cell(raw: str, types: list[str]) -> Any:
     return raw
 
 
+#: Characters that look like ASCII but are not (pasted from word processors, PDFs or
+#: spreadsheets); a day of "\u22127" must not read as text that merely looks like -7.
+LOOKALIKES = {
+    "\u2212": ("MINUS SIGN", "-"),
+    "\u2013": ("EN DASH", "-"),
+    "\u2014": ("EM DASH", "-"),
+    "\u2010": ("HYPHEN", "-"),
+    "\u2011": ("NON-BREAKING HYPHEN", "-"),
+    "\u00a0": ("NO-BREAK SPACE", "a plain space or nothing"),
+    "\u200b": ("ZERO WIDTH SPACE", "nothing"),
+    "\ufeff": ("BYTE ORDER MARK", "nothing"),
+    "\u2009": ("THIN SPACE", "a plain space or nothing"),
+    "\u00b7": ("MIDDLE DOT", "."),
+    "\uff0c": ("FULLWIDTH COMMA", ","),
+}
+
+
+def lookalike(text: str) -> tuple[str, str, str] | None:
+    """(character shown as U+XXXX, its name, what to type instead) of the first look-alike."""
+    for ch in text:
+        if ch in LOOKALIKES:
+            name, instead = LOOKALIKES[ch]
+            return f"U+{ord(ch):04X}", name, instead
+        if "\uff10" <= ch <= "\uff19":
+            return f"U+{ord(ch):04X}", "FULLWIDTH DIGIT", str(ord(ch) - 0xFF10)
+    return None
+
+
+def _check_separator(path: Path, columns: list[str], known: list[str], what: str) -> None:
+    """A comma- or semicolon-separated sheet read as TSV has one column named after the
+    whole header line: say so instead of reporting an unknown column 'patient,sample,..'."""
+    if len(columns) != 1:
+        return
+    header = columns[0]
+    for sep, name in ((",", "comma"), (";", "semicolon")):
+        parts = [c.strip() for c in header.split(sep)]
+        if len(parts) > 1 and sum(p in known for p in parts) >= 2:
+            raise InputError(
+                f"the {what} table is {name}-separated (header {header!r})",
+                file=path,
+                row=1,
+                expected="tab-separated columns (TSV); save the sheet as 'Text (Tab delimited)'",
+            )
+
+
 def _column_types(schema: dict[str, Any]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for col, spec in schema.get("properties", {}).items():
@@ -80,9 +125,10 @@ def read_table(path: str | Path, schema: dict[str, Any], what: str) -> pd.DataFr
         raise InputError(
             f"cannot parse {what} table: {exc}", file=path, expected="tab-separated text"
         ) from None
-    df.columns = [c.strip() for c in df.columns]
+    df.columns = [c.strip().lstrip("\ufeff") for c in df.columns]
     known = list(schema.get("properties", {}))
     required = list(schema.get("required", []))
+    _check_separator(path, list(df.columns), known, what)
     for col in df.columns:
         if col not in known:
             close = difflib.get_close_matches(col, known, n=1)
@@ -106,6 +152,17 @@ def read_table(path: str | Path, schema: dict[str, Any], what: str) -> pd.DataFr
     validator = jsonschema.Draft202012Validator(schema)
     records: list[dict[str, Any]] = []
     for i, raw in enumerate(df.to_dict(orient="records")):
+        for col, value in raw.items():
+            bad = lookalike(value)
+            if bad:
+                code, name, instead = bad
+                raise InputError(
+                    f"value {value!r} contains {code} {name}, which only looks like {instead!r}",
+                    file=path,
+                    row=data_row(i),
+                    column=col,
+                    expected=f"plain ASCII: type {instead!r} instead",
+                )
         rec = {k: _parse_cell(v.strip(), types.get(k, ["string"])) for k, v in raw.items()}
         # Optional empty cells are absent, not null, so "type: string" still validates.
         rec_js = {k: v for k, v in rec.items() if v is not None or k in required}
@@ -190,8 +247,23 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
         df[col] = df[col].fillna("")
     df["path"] = [resolve(path, p) for p in df["path"]]
     known = set(df["sample"])
+    from marrowtox.cart.constructs import DEFAULT as CONSTRUCTS
+    from marrowtox.cart.constructs import load as load_constructs
+
+    constructs = load_constructs()
     for i, row in df.iterrows():
         r = data_row(int(i))
+        if row["car_construct"] and row["car_construct"] not in constructs:
+            close = difflib.get_close_matches(row["car_construct"], list(constructs), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            products = ", ".join(f"{k} ({v.get('product', '')})" for k, v in constructs.items())
+            raise InputError(
+                f"unknown CAR construct {row['car_construct']!r}{hint}",
+                file=path,
+                row=r,
+                column="car_construct",
+                expected=f"one of {products} (defined in {CONSTRUCTS}), or empty",
+            )
         if row["normal"] and row["normal"] not in known:
             raise InputError(
                 f"normal sample '{row['normal']}' is not in the sheet",

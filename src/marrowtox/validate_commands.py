@@ -12,6 +12,9 @@ import yaml
 
 from marrowtox.errors import InputError
 
+#: Branch sections of config.yaml, each with workflow/schemas/config.<section>.schema.yaml.
+SECTIONS = ("singlecell", "cart", "signatures", "ch", "clinical", "report")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="check config and samples/labs/events tables")
@@ -42,6 +45,17 @@ def validate_config(config: dict, path: Path | str) -> None:
         raise InputError(
             err.message, file=path, column=key, expected="see workflow/schemas/config.schema.yaml"
         )
+    # each branch section against its own schema, as the workflow does
+    for section in SECTIONS:
+        name = f"config.{section}.schema.yaml"
+        validator = jsonschema.Draft202012Validator(load_schema(name))
+        for err in sorted(
+            validator.iter_errors(config.get(section) or {}), key=lambda e: list(e.path)
+        ):
+            key = ".".join(str(k) for k in (section, *err.path))
+            raise InputError(
+                err.message, file=path, column=key, expected=f"see workflow/schemas/{name}"
+            )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,8 +66,19 @@ def run(args: argparse.Namespace) -> int:
     tables = load_all(config, check_files=not args.no_file_check)
     if not args.no_file_check and config.get("check_file_contents", True):
         from marrowtox.preflight import check_data_files
+        from marrowtox.settings import section_defaults
 
-        check_data_files(tables.samples, config["samples"], config.get("reference"))
+        shared = (
+            (config.get("singlecell") or {})
+            .get("integrate", {})
+            .get(
+                "min_shared_genes", section_defaults("singlecell", "integrate")["min_shared_genes"]
+            )
+        )
+        for warning in check_data_files(
+            tables.samples, config["samples"], config.get("reference"), min_shared_genes=shared
+        ):
+            print(f"warning: {warning}")
     s = tables.samples
     print(
         f"ok: {s['patient'].nunique()} patients, {int((s['assay'] == 'scrna').sum())} scRNA and "

@@ -33,20 +33,25 @@ def repo_path(path):
     return os.path.join(workflow.basedir, path)
 
 
-config["singlecell"]["annotate"]["markers"] = repo_path(
-    config["singlecell"]["annotate"]["markers"]
-)
+_annotate = config["singlecell"]["annotate"]
+for _key in ("markers", "ontology"):
+    _annotate[_key] = repo_path(_annotate[_key])
+for _key in ("h5ad", "model", "label_map"):
+    if _annotate["reference"][_key]:
+        _annotate["reference"][_key] = repo_path(_annotate["reference"][_key])
 config["ch"]["rules"] = repo_path(config["ch"]["rules"])
 
 try:
     TABLES = load_all(config)
     if config.get("check_file_contents", True):
-        check_data_files(
+        for _warning in check_data_files(
             TABLES.samples,
             config["samples"],
             config["reference"],
             cache_path=os.path.join(".snakemake", "marrowtox-preflight.json"),
-        )
+            min_shared_genes=config["singlecell"]["integrate"]["min_shared_genes"],
+        ):
+            print(f"marrowtox warning: {_warning}", file=sys.stderr)
 except InputError as exc:
     # A one-line message naming file, row, column and expectation; no traceback.
     raise WorkflowError(f"invalid input: {exc}") from None
@@ -126,12 +131,13 @@ def all_targets():
     """
     sc, dna = scrna_samples(), dna_samples()
     targets = ["results/provenance.json"]
-    if sc and _branch("sc_annotate"):
+    if sc and _branch("sc_sample"):
         targets += ["results/singlecell/cohort.h5ad"]
         targets += expand(
             [
                 "results/singlecell/{sample}.qc.tsv",
                 "results/singlecell/{sample}.composition.tsv",
+                "results/singlecell/{sample}.annotation.tsv",
             ],
             sample=sc,
         )
@@ -193,6 +199,30 @@ def input_mb(input):
 def sc_mem_mb(wildcards, input, attempt):
     """Memory scaled with the input size (counts of ~20 cells per kB of gzip HDF5)."""
     return int(1500 + 8 * input_mb(input) * attempt)
+
+
+def reference_model():
+    """The CellTypist model of the reference route: given, trained here, or none."""
+    ref = config["singlecell"]["annotate"]["reference"]
+    if ref["model"]:
+        return ref["model"]
+    if ref["h5ad"]:
+        return "results/singlecell/reference/model.pkl"
+    return []
+
+
+def reference_label_map():
+    ref = config["singlecell"]["annotate"]["reference"]
+    return ref["label_map"] if reference_model() else []
+
+
+def annotate_params():
+    """The annotate settings a per-sample job uses (the reference is an input, and its
+    training settings belong to sc_reference: changing them reruns through the model).
+    """
+    return {
+        k: v for k, v in config["singlecell"]["annotate"].items() if k != "reference"
+    }
 
 
 ##### input functions of the cart rules #####

@@ -52,11 +52,72 @@ rule sc_doublets:
         "../../scripts/sc_doublets.py"
 
 
+rule sc_reference:
+    input:
+        reference=config["singlecell"]["annotate"]["reference"]["h5ad"] or [],
+    output:
+        model="results/singlecell/reference/model.pkl",
+        labels="results/singlecell/reference/labels.tsv",
+    log:
+        "logs/sc_reference/reference.log",
+    benchmark:
+        "benchmarks/sc_reference/reference.tsv"
+    conda:
+        "../../envs/singlecell.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input, attempt: int(2000 + 20 * input_mb(input) * attempt),
+        runtime=120,
+    params:
+        reference=config["singlecell"]["annotate"]["reference"],
+        seed=config["seed"],
+    script:
+        "../../scripts/sc_reference.py"
+
+
+rule sc_annotate:
+    input:
+        h5ad="results/singlecell/doublets/{sample}.h5ad",
+        markers=config["singlecell"]["annotate"]["markers"],
+        ontology=config["singlecell"]["annotate"]["ontology"],
+        model=reference_model(),
+        label_map=reference_label_map(),
+    output:
+        labels="results/singlecell/labels/{sample}.tsv",
+        table="results/singlecell/{sample}.annotation.tsv",
+    log:
+        "logs/sc_annotate/{sample}.log",
+    benchmark:
+        "benchmarks/sc_annotate/{sample}.tsv"
+    conda:
+        "../../envs/singlecell.yaml"
+    threads: 1
+    resources:
+        mem_mb=sc_mem_mb,
+        runtime=30,
+    params:
+        annotate=annotate_params(),
+        exclude_genes=config["singlecell"]["integrate"]["exclude_genes"],
+        organism=config["organism"],
+        seed=config["seed"],
+    script:
+        "../../scripts/sc_annotate.py"
+
+
 rule sc_integrate:
     input:
-        expand("results/singlecell/doublets/{sample}.h5ad", sample=scrna_samples()),
+        h5ad=expand("results/singlecell/doublets/{sample}.h5ad", sample=scrna_samples()),
+        labels=expand("results/singlecell/labels/{sample}.tsv", sample=scrna_samples()),
     output:
-        temp("results/singlecell/integrated.h5ad"),
+        cohort="results/singlecell/cohort.h5ad",
+        # one UMAP table per sample, read by sc_sample (a folder: one output, so the
+        # DAG stays linear in the number of samples)
+        cells=directory("results/singlecell/cells"),
+        umap=report(
+            "results/singlecell/plots/umap_celltypes.png",
+            caption="../report/umap_celltypes.rst",
+            category="Single cell",
+        ),
     log:
         "logs/sc_integrate/cohort.log",
     benchmark:
@@ -75,41 +136,10 @@ rule sc_integrate:
         "../../scripts/sc_integrate.py"
 
 
-rule sc_annotate:
-    input:
-        integrated="results/singlecell/integrated.h5ad",
-        markers=config["singlecell"]["annotate"]["markers"],
-    output:
-        cohort="results/singlecell/cohort.h5ad",
-        # one label table per sample, read by sc_sample (a folder: one output, so the
-        # DAG stays linear in the number of samples)
-        cells=directory("results/singlecell/cells"),
-        umap=report(
-            "results/singlecell/plots/umap_celltypes.png",
-            caption="../report/umap_celltypes.rst",
-            category="Single cell",
-        ),
-    log:
-        "logs/sc_annotate/cohort.log",
-    benchmark:
-        "benchmarks/sc_annotate/cohort.tsv"
-    conda:
-        "../../envs/singlecell.yaml"
-    threads: 1
-    resources:
-        mem_mb=lambda wc, input, attempt: int(2000 + 4 * input_mb(input) * attempt),
-        runtime=60,
-    params:
-        annotate=config["singlecell"]["annotate"],
-        organism=config["organism"],
-        seed=config["seed"],
-    script:
-        "../../scripts/sc_annotate.py"
-
-
 rule sc_sample:
     input:
         h5ad="results/singlecell/doublets/{sample}.h5ad",
+        labels="results/singlecell/labels/{sample}.tsv",
         cells="results/singlecell/cells",
     output:
         annotated="results/singlecell/annotated/{sample}.h5ad",

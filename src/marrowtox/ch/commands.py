@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from marrowtox.settings import add_schema_options, options_section, section_defaults
+
 RULES = Path(__file__).resolve().parents[3] / "resources" / "chip" / "rules.yaml"
 
 
@@ -24,8 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out-vcf", required=True, nargs="+", help="per sample, as --bam")
     p.add_argument("--out-tsv", required=True, nargs="+", help="per sample, as --bam")
     p.add_argument("--out-lod", required=True, nargs="+", help="per sample, as --bam")
-    p.add_argument("--chip-min-vaf", type=float, default=0.02)
-    p.add_argument("--low-vaf-min", type=float, default=0.01)
+    # every caller setting of the `ch` config section, with the schema's defaults
+    add_schema_options(p, "ch", skip=("rules", "panel_of_normals"))
     p.set_defaults(func=_call)
     p = sub.add_parser(
         "ch-annotate",
@@ -36,8 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gtf", required=True)
     p.add_argument("--rules", default=str(RULES))
     p.add_argument("--out", required=True, help="TSV")
-    p.add_argument("--chip-min-vaf", type=float, default=0.02)
-    p.add_argument("--low-vaf-min", type=float, default=0.01)
+    p.add_argument("--chip-min-vaf", type=float, default=_default("chip_min_vaf"))
+    p.add_argument("--low-vaf-min", type=float, default=_default("low_vaf_min"))
     p.set_defaults(func=_annotate)
     p = sub.add_parser(
         "ch-track", help="clones of one patient across timepoints (forced re-genotyping)"
@@ -50,16 +52,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lods", nargs="+", required=True)
     p.add_argument("--fasta", required=True)
     p.add_argument("--out", required=True)
+    add_schema_options(p, "ch", skip=("rules", "panel_of_normals"))
     p.set_defaults(func=_track)
+
+
+def _default(key: str):
+    return section_defaults("ch")[key]
 
 
 def _call(a: argparse.Namespace) -> int:
     """Calls each sample in turn in this process: a cohort of small panels then pays
     the interpreter start-up once rather than per sample."""
-    from marrowtox.ch.call import CallParams
+    from marrowtox.ch.config import params_from_config
     from marrowtox.ch.steps import call_step
     from marrowtox.errors import InputError
 
+    params = params_from_config(options_section(a, "ch"))
     n = len(a.bam)
     for opt in ("sample", "out_vcf", "out_tsv", "out_lod"):
         if len(getattr(a, opt)) != n:
@@ -75,7 +83,7 @@ def _call(a: argparse.Namespace) -> int:
             a.bed,
             a.gtf,
             a.rules,
-            CallParams(chip_min_vaf=a.chip_min_vaf, low_vaf_min=a.low_vaf_min),
+            params,
             a.out_vcf[i],
             a.out_tsv[i],
             a.out_lod[i],
@@ -95,10 +103,9 @@ def _annotate(a: argparse.Namespace) -> int:
 
 def _track(a: argparse.Namespace) -> int:
     from marrowtox.atomic import write_tsv
-    from marrowtox.ch.call import CallParams
+    from marrowtox.ch.config import params_from_config
     from marrowtox.ch.track import track
 
-    write_tsv(
-        track(a.patient, a.samples, a.days, a.calls, a.bams, a.lods, a.fasta, CallParams()), a.out
-    )
+    params = params_from_config(options_section(a, "ch"))
+    write_tsv(track(a.patient, a.samples, a.days, a.calls, a.bams, a.lods, a.fasta, params), a.out)
     return 0

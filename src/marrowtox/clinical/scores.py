@@ -67,7 +67,9 @@ def patient_scores(
     row["patient"] = patient
     empty_grid = pd.DataFrame(columns=["day", "anc", "interpolated", "missing"])
     ev = events if events is not None else None
-    if ev is not None:
+    # A patient with no row in events.tsv has no recorded events: CRS/ICANS stay missing
+    # ("not recorded" in the report), never grade 0.
+    if ev is not None and not ev.empty:
         row["crs_max_grade"] = max_grade(ev, "crs")
         row["icans_max_grade"] = max_grade(ev, "icans")
     if labs is None or labs.empty:

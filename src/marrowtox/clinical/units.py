@@ -25,7 +25,7 @@ class Analyte:
     max_plausible: float  # in canonical units; above it the value is an entry error
 
 
-# creatinine: 1 mg/dL = 88.42 umol/L; Hb: 1 g/dL = 10 g/L; CRP: 1 mg/dL = 10 mg/L.
+# creatinine: 1 mg/dL = 88.4 umol/L (molar mass 113.12 g/mol; the conventional factor); Hb: 1 g/dL = 10 g/L; CRP: 1 mg/dL = 10 mg/L.
 ANALYTES: dict[str, Analyte] = {
     "anc": Analyte(
         "/uL",
@@ -37,7 +37,7 @@ ANALYTES: dict[str, Analyte] = {
     "crp": Analyte("mg/dL", {"mg/dL": 1.0, "mg/L": 0.1}, 100.0),
     "ferritin": Analyte("ng/mL", {"ng/mL": 1.0, "ug/L": 1.0}, 500000.0),
     "ldh": Analyte("U/L", {"U/L": 1.0, "IU/L": 1.0}, 100000.0),
-    "creatinine": Analyte("mg/dL", {"mg/dL": 1.0, "umol/L": 1.0 / 88.42}, 30.0),
+    "creatinine": Analyte("mg/dL", {"mg/dL": 1.0, "umol/L": 1.0 / 88.4}, 30.0),
     "fibrinogen": Analyte("mg/dL", {"mg/dL": 1.0, "g/L": 100.0}, 2000.0),
     "d_dimer": Analyte("mg/L FEU", {"mg/L FEU": 1.0, "ug/mL FEU": 1.0, "ng/mL FEU": 1e-3}, 1000.0),
     "il6": Analyte("pg/mL", {"pg/mL": 1.0, "ng/L": 1.0}, 1e7),
@@ -91,6 +91,43 @@ def validate_labs(df: pd.DataFrame, path: str | Path) -> None:
                 column="value",
                 expected=f"at most {a.max_plausible:g} {a.canonical} after conversion (check the unit)",
             )
+    check_distribution(df, path)
+
+
+PLAUSIBLE = Path(__file__).resolve().parents[3] / "resources" / "labs" / "plausible_ranges.tsv"
+
+
+def check_distribution(df: pd.DataFrame, path: str | Path, ranges: str | Path = PLAUSIBLE) -> None:
+    """Refuse a column of values whose distribution does not fit its declared unit.
+
+    ANC of 0.4-8 labelled "/uL" is valid value by value, but graded as /uL it makes every
+    patient ICAHT grade 4: the table in resources/labs/plausible_ranges.tsv (with sources)
+    says what a declared unit's values look like.
+    """
+    table = pd.read_csv(ranges, sep="\t", comment="#")
+    analyte = df["analyte"].astype(str).str.lower()
+    for r in table.itertuples():
+        for unit in df.loc[analyte == r.analyte, "unit"].unique():
+            rows = np.flatnonzero(
+                (analyte == r.analyte).to_numpy() & (df["unit"] == unit).to_numpy()
+            )
+            if len(rows) < r.min_values:
+                continue
+            canon = (
+                df["value"].iloc[rows].astype(float).to_numpy() * ANALYTES[r.analyte].factors[unit]
+            )
+            p95, p05 = np.percentile(canon, 95), np.percentile(canon, 5)
+            if p95 < r.p95_min or p05 > r.p05_max:
+                seen = f"95th percentile {p95:g}" if p95 < r.p95_min else f"5th percentile {p05:g}"
+                raise InputError(
+                    f"{len(rows)} {r.analyte} values in {unit} have a {seen} {r.canonical_unit} "
+                    f"(first: {df['value'].iloc[rows[0]]!r}): {r.likely_cause}",
+                    file=path,
+                    row=data_row(int(rows[0])),
+                    column="unit",
+                    expected=f"{r.analyte} values whose 95th percentile is >= {r.p95_min:g} and "
+                    f"5th percentile <= {r.p05_max:g} {r.canonical_unit} ({r.source})",
+                )
 
 
 def normalise_labs(df: pd.DataFrame) -> pd.DataFrame:

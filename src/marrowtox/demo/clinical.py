@@ -124,9 +124,9 @@ def generate(out: Path, seed: int) -> None:
             creat = round(creat0 * (1 + 0.1 * sev * (d > 0)), 2)
             plt = round(b["plt"] * (1.0 if d <= 0 else 0.8 - 0.05 * d), 1)
             if p == "P04":
-                umol = round(creat * 88.42, 1)
+                umol = round(creat * 88.4, 1)
                 labs.append((p, d, "creatinine", umol, "umol/L"))
-                creat = umol / 88.42  # truth from the value as written
+                creat = umol / 88.4  # truth from the value as written
             else:
                 labs.append((p, d, "creatinine", creat, "mg/dL"))
             labs.append((p, d, "ldh", ldh, "U/L"))

@@ -130,7 +130,7 @@ def patient_report(
                 summary.append((label, v, ""))
             elif label.startswith("CRS"):
                 v = (
-                    ""
+                    "not recorded (no row for this patient in events.tsv)"
                     if pd.isna(row["crs_max_grade"])
                     else f"{html.fmt(row['crs_max_grade'])} / {html.fmt(row['icans_max_grade'])}"
                 )

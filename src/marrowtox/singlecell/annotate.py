@@ -1,51 +1,64 @@
-"""Marrow cell-type annotation from a shipped marker model, cluster-aware.
+"""Marrow cell types from a shipped marker model, scored in each sample's own gene space.
 
-Per-cell marker scores (scanpy.tl.score_genes, seeded; relative to matched control
-genes) are blended with the mean score of the cell's Leiden cluster: clusters carry the robust
-signal, cells keep the power to differ from their cluster (e.g. a CD8 T cell in a
-mixed T/NK cluster). A cell whose best type does not beat the runner-up by `margin`
-is "unknown". Sets with fewer than `min_genes` markers present are skipped and
-reported, never scored on one or two genes.
+Why per sample: labels must not change when a patient is added to the cohort, and a
+sample from another chemistry or panel must be judged on the genes it measured. Each
+sample is clustered on its own (HVG, PCA, kNN, Leiden; seeded) and per-cell marker
+scores (scanpy.tl.score_genes, relative to matched control genes of the same sample)
+are blended with the mean score of the cell's own-sample cluster: clusters carry the
+robust signal in shallow data, cells keep the power to differ from their cluster.
+
+A marker set with fewer than `min_genes` markers measured in the sample is "not
+assessable in this sample" and never becomes a label: a type is only called on
+evidence. The per-type table (markers used, missing, status) is written per sample.
+
+Confidence: a softmax over the blended scores of the assessable types with a stated
+temperature, so it reads as a probability; the reliability table in the closing note
+of issue 14 (bench/annotation_reliability.py) shows that the fraction correct rises
+with it. A cell whose best type does not beat the best type of another lineage by
+`margin`, or whose confidence is below `min_confidence`, is "unknown".
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import anndata as ad
 import numpy as np
 import pandas as pd
 import yaml
 
-from marrowtox.celltypes import CELL_TYPES, UNKNOWN
+from marrowtox.celltypes import CELL_TYPES, LINEAGE, UNKNOWN
 from marrowtox.errors import InputError
-
-#: Lineage of each type: the margin for "unknown" is taken against other lineages.
-LINEAGE = {
-    "HSC/MPP": "HSPC",
-    "LMPP": "HSPC",
-    "GMP/neutrophil": "myeloid",
-    "monocyte": "myeloid",
-    "DC": "myeloid",
-    "pDC": "myeloid",
-    "erythroid": "erythroid/MK",
-    "megakaryocyte/MEP": "erythroid/MK",
-    "pre-B/B": "B",
-    "plasma": "B",
-    "CD4 T": "T/NK",
-    "CD8 T": "T/NK",
-    "NK": "T/NK",
-    "stromal": "stromal",
-}
+from marrowtox.singlecell.genespace import safe_key
 
 
 @dataclass(frozen=True)
 class AnnotateParams:
-    min_genes: int = 3
-    cluster_weight: float = 0.75
-    margin: float = 0.1
+    """Settings of marker annotation; defaults and descriptions live in the schema
+    (workflow/schemas/config.singlecell.schema.yaml), built by `from_config`."""
+
+    min_genes: int
+    cluster_weight: float
+    margin: float
+    temperature: float
+    min_confidence: float
+    n_top_genes: int
+    n_pcs: int
+    n_neighbors: int
+    leiden_resolution: float
+    min_cells_per_gene: int
     seed: int = 0
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any], seed: int = 0) -> AnnotateParams:
+        """From the `singlecell.annotate` section (schema defaults filled in)."""
+        from marrowtox.settings import section_defaults
+
+        values = {**section_defaults("singlecell", "annotate"), **section}
+        names = {f.name for f in fields(cls)} - {"seed"}
+        return cls(**{k: values[k] for k in names}, seed=seed)
 
 
 def load_markers(path: str | Path, organism: str = "human") -> dict[str, list[str]]:
@@ -66,59 +79,135 @@ def load_markers(path: str | Path, organism: str = "human") -> dict[str, list[st
     return out
 
 
-def annotate(
-    adata: ad.AnnData, markers: dict[str, list[str]], params: AnnotateParams
-) -> tuple[ad.AnnData, list[str]]:
-    """Adds obs cell_type, cell_type_confidence and score_ct_<type>; returns skipped sets."""
+def assess_markers(
+    measured: pd.Index, markers: dict[str, list[str]], min_genes: int
+) -> pd.DataFrame:
+    """Per cell type: which markers the sample measured, and whether the set is scorable."""
+    rows = []
+    for name in CELL_TYPES:
+        genes = markers.get(name, [])
+        used = [g for g in genes if g in measured]
+        missing = [g for g in genes if g not in measured]
+        ok = len(used) >= min_genes
+        if not genes:
+            status = "no marker set in the model"
+        elif ok:
+            status = "scored"
+        else:
+            status = (
+                f"not assessable in this sample: {len(used)} of {len(genes)} markers "
+                f"measured (< {min_genes})"
+            )
+        rows.append(
+            {
+                "cell_type": name,
+                "markers_in_model": len(genes),
+                "markers_measured": len(used),
+                "markers_used": ",".join(used),
+                "markers_missing": ",".join(missing),
+                "assessable": ok,
+                "status": status,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def sample_clusters(adata: ad.AnnData, params: AnnotateParams) -> np.ndarray | None:
+    """Leiden clusters of one sample in its own embedding (X log-normalised, counts in
+    layers['counts']); None for samples too small to cluster (cells then stand alone)."""
     import scanpy as sc
 
-    present = set(adata.var_names)
-    used, skipped = {}, []
-    for name, genes in markers.items():
-        g = [x for x in genes if x in present]
-        if len(g) < params.min_genes:
-            skipped.append(f"{name} ({len(g)} of {len(genes)} markers present)")
-        else:
-            used[name] = g
+    if adata.n_obs < 3 * params.n_neighbors:
+        return None
+    n_cells = np.asarray((adata.layers["counts"] > 0).sum(axis=0)).ravel()
+    usable = (n_cells >= params.min_cells_per_gene) & ~adata.var_names.str.startswith(
+        ("MT-", "mt-")
+    )
+    view = adata[:, usable]
+    hvg = sc.pp.highly_variable_genes(
+        view,
+        n_top_genes=min(params.n_top_genes, int(usable.sum()) - 1),
+        flavor="seurat_v3",
+        layer="counts",
+        inplace=False,
+    )
+    genes = hvg.index[hvg["highly_variable"].to_numpy()]
+    sub = adata[:, genes].copy()
+    sc.pp.scale(sub, max_value=10)
+    n_pcs = min(params.n_pcs, sub.n_vars - 1, sub.n_obs - 1)
+    sc.tl.pca(sub, n_comps=n_pcs, random_state=params.seed)
+    sc.pp.neighbors(
+        sub,
+        n_neighbors=params.n_neighbors,
+        random_state=params.seed,
+        transformer="sklearn",
+    )
+    sc.tl.leiden(
+        sub,
+        resolution=params.leiden_resolution,
+        random_state=params.seed,
+        flavor="igraph",
+        n_iterations=2,
+        directed=False,
+    )
+    return sub.obs["leiden"].astype(str).to_numpy()
+
+
+def score_markers(
+    adata: ad.AnnData,
+    markers: dict[str, list[str]],
+    params: AnnotateParams,
+    clusters: np.ndarray | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-cell marker label, confidence and raw scores; and the per-type assessment.
+
+    `adata.X` is the sample's log-normalised matrix in its own gene space.
+    """
+    import scanpy as sc
+
+    assess = assess_markers(adata.var_names, markers, params.min_genes)
+    used = {r.cell_type: r.markers_used.split(",") for r in assess.itertuples() if r.assessable}
+    out = pd.DataFrame(index=adata.obs_names)
     if not used:
-        raise InputError(
-            "no marker set has enough genes in the data",
-            expected=f">= {params.min_genes} markers per set",
-        )
+        out["marker_label"] = UNKNOWN
+        out["marker_confidence"] = np.nan
+        return out, assess
     scores = {}
     for name, genes in used.items():
         sc.tl.score_genes(adata, genes, score_name="_tmp", random_state=params.seed, use_raw=False)
         scores[name] = adata.obs.pop("_tmp").to_numpy()
     s = pd.DataFrame(scores, index=adata.obs_names)
     # Raw scores, not z-scored across cells: z-scoring makes every type's score relative
-    # to the dataset, which breaks on samples dominated by one lineage (a CAR T product
+    # to the sample, which breaks on samples dominated by one lineage (a CAR T product
     # is almost all T cells). score_genes is already relative to matched control genes.
-    z = s
-    if "leiden" in adata.obs:
-        cluster_mean = z.groupby(adata.obs["leiden"].to_numpy()).transform("mean")
-        combined = (1 - params.cluster_weight) * z + params.cluster_weight * cluster_mean
+    if clusters is not None:
+        cluster_mean = s.groupby(clusters).transform("mean")
+        combined = (1 - params.cluster_weight) * s + params.cluster_weight * cluster_mean
     else:
-        combined = z
+        combined = s
     arr = combined.to_numpy()
     cols = np.array(combined.columns)
     order = np.argsort(-arr, axis=1)
     rows = np.arange(len(arr))
     best = arr[rows, order[:, 0]]
     labels = cols[order[:, 0]].astype(object)
+    # softmax with the stated temperature: a probability-like confidence
+    logits = (arr - best[:, None]) / params.temperature
+    prob = np.exp(logits)
+    prob /= prob.sum(axis=1, keepdims=True)
+    confidence = prob[rows, order[:, 0]]
     # "unknown" when the best type does not beat the best type of another lineage by
     # the margin: CD4 vs CD8 vs NK in shallow data is often close, the lineage is not.
-    group = np.array([LINEAGE.get(c, c) for c in cols])
+    group = np.array([LINEAGE[c] for c in cols])
     other = np.where(group[None, :] != group[order[:, 0]][:, None], arr, -np.inf).max(axis=1)
     other = np.where(np.isfinite(other), other, best - 1.0)
-    margin = best - other
-    labels[margin < params.margin] = UNKNOWN
-    within = best - arr[rows, order[:, 1]]
-    adata.obs["cell_type"] = pd.Categorical(labels, categories=[*CELL_TYPES, UNKNOWN])
-    # confidence: lead over the runner-up type (any lineage), squashed to 0.5-1
-    adata.obs["cell_type_confidence"] = 1.0 / (1.0 + np.exp(-within * 4))
+    unknown = (best - other < params.margin) | (confidence < params.min_confidence)
+    labels[unknown] = UNKNOWN
+    out["marker_label"] = labels
+    out["marker_confidence"] = confidence
     for name in used:
-        adata.obs[f"score_ct_{name}"] = s[name].to_numpy()
-    return adata, skipped
+        out[f"score_ct_{safe_key(name)}"] = s[name].to_numpy()
+    return out, assess
 
 
 def composition(obs: pd.DataFrame, sample: str) -> pd.DataFrame:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-MARKERS = Path(__file__).resolve().parents[3] / "resources" / "markers" / "marrow.yaml"
+from marrowtox.settings import add_schema_options, options_section
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,32 +31,64 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--keep", action="store_true", help="flag doublets but keep them")
     p.set_defaults(func=_doublets)
-    p = sub.add_parser("sc-integrate", help="merge, HVG, PCA, Harmony, UMAP, Leiden")
+    p = sub.add_parser(
+        "sc-integrate",
+        help="cohort embedding for display: merge, HVG, PCA, Harmony, UMAP, Leiden",
+    )
     p.add_argument(
         "--inputs", nargs="+", required=True, help="per-sample h5ad files (sample = file stem)"
     )
-    p.add_argument("--out", required=True)
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=_integrate)
-    p = sub.add_parser("sc-annotate", help="marrow cell types from the marker model")
-    p.add_argument("--integrated", required=True)
     p.add_argument(
-        "--outdir",
-        required=True,
-        help="writes cohort.h5ad, cells/<sample>.tsv and plots/umap_celltypes.png",
+        "--labels",
+        nargs="*",
+        default=[],
+        help="per-sample label tables of sc-annotate (same order)",
     )
-    p.add_argument("--markers", default=str(MARKERS))
-    p.add_argument("--organism", choices=["human", "mouse"], default="human")
-    p.set_defaults(func=_annotate)
+    p.add_argument("--out", required=True, help="cohort .h5ad")
+    p.add_argument("--out-cells", default=None, help="folder of per-sample UMAP tables")
+    p.add_argument("--umap", default=None, help="UMAP plot (.png)")
+    p.add_argument("--seed", type=int, default=0)
+    add_schema_options(p, "singlecell", "integrate")
+    p.set_defaults(func=_integrate)
     p = sub.add_parser(
-        "sc-sample", help="one sample's annotated h5ad and composition from the cohort labels"
+        "sc-annotate", help="one sample's marrow cell types (marker and reference routes)"
     )
     p.add_argument("--input", required=True, help="the sample's h5ad after doublet removal")
-    p.add_argument("--cells", required=True, help="the cells/ folder of sc-annotate")
+    p.add_argument("--sample", required=True)
+    p.add_argument("--out-labels", required=True, help="per-cell label table (.tsv)")
+    p.add_argument("--out-table", required=True, help="<sample>.annotation.tsv")
+    p.add_argument("--model", default="", help="CellTypist model (.pkl) of the reference route")
+    p.add_argument("--label-map", default="", help="YAML: reference label -> marrowtox type")
+    p.add_argument("--exclude-genes", nargs="*", default=schema_default("exclude_genes"))
+    p.add_argument("--organism", choices=["human", "mouse"], default="human")
+    p.add_argument("--seed", type=int, default=0)
+    add_schema_options(p, "singlecell", "annotate")
+    p.set_defaults(func=_annotate)
+    p = sub.add_parser("sc-reference", help="train the reference-route CellTypist model")
+    p.add_argument("--reference", required=True, help="labelled .h5ad with raw counts")
+    p.add_argument("--out-model", required=True)
+    p.add_argument("--out-labels", required=True, help="labels and cell counts used (.tsv)")
+    p.add_argument("--seed", type=int, default=0)
+    add_schema_options(
+        p, "singlecell", "annotate", "reference", skip=("h5ad", "model", "label_map")
+    )
+    p.set_defaults(func=_reference)
+    p = sub.add_parser(
+        "sc-sample", help="one sample's annotated h5ad and composition from its labels"
+    )
+    p.add_argument("--input", required=True, help="the sample's h5ad after doublet removal")
+    p.add_argument("--labels", required=True, help="the sample's label table of sc-annotate")
+    p.add_argument("--cells", required=True, help="the cells/ folder of sc-integrate")
     p.add_argument("--sample", required=True)
     p.add_argument("--out-h5ad", required=True)
     p.add_argument("--out-composition", required=True)
     p.set_defaults(func=_sample)
+
+
+def schema_default(key: str):
+    from marrowtox.settings import section_defaults
+
+    return section_defaults("singlecell", "integrate")[key]
 
 
 def _qc(a: argparse.Namespace) -> int:
@@ -93,36 +125,58 @@ def _integrate(a: argparse.Namespace) -> int:
     from marrowtox.singlecell.integrate import IntegrateParams
     from marrowtox.singlecell.steps import integrate_step
 
+    section = options_section(a, "singlecell", "integrate")
     integrate_step(
         a.inputs,
         [Path(p).name.split(".")[0] for p in a.inputs],
-        IntegrateParams(seed=a.seed),
+        IntegrateParams.from_config(section, a.seed),
         a.out,
+        exclude_genes=section["exclude_genes"],
+        labels=a.labels,
+        out_cells=a.out_cells,
+        umap_png=a.umap,
     )
     return 0
 
 
 def _annotate(a: argparse.Namespace) -> int:
+    from marrowtox.settings import resolve
     from marrowtox.singlecell.annotate import AnnotateParams
     from marrowtox.singlecell.steps import annotate_step
 
-    out = Path(a.outdir)
-    skipped = annotate_step(
-        a.integrated,
-        a.markers,
+    section = options_section(a, "singlecell", "annotate")
+    table = annotate_step(
+        a.input,
+        a.sample,
+        resolve(section["markers"]),
         a.organism,
-        AnnotateParams(),
-        str(out / "cohort.h5ad"),
-        str(out / "cells"),
-        str(out / "plots" / "umap_celltypes.png"),
+        AnnotateParams.from_config(section, a.seed),
+        a.out_labels,
+        a.out_table,
+        model_path=a.model or None,
+        label_map_path=resolve(a.label_map) if a.label_map else None,
+        exclude_genes=a.exclude_genes,
+        ontology_path=resolve(section["ontology"]),
     )
-    if skipped:
-        print("marker sets skipped: " + "; ".join(skipped))
+    for row in table.itertuples():
+        if not row.assessable:
+            print(f"{row.cell_type}: {row.status}")
+    return 0
+
+
+def _reference(a: argparse.Namespace) -> int:
+    from marrowtox.singlecell.reference import ReferenceParams
+    from marrowtox.singlecell.steps import reference_step
+
+    section = options_section(a, "singlecell", "annotate", "reference")
+    reference_step(
+        a.reference, ReferenceParams.from_config(section, a.seed), a.out_model, a.out_labels
+    )
     return 0
 
 
 def _sample(a: argparse.Namespace) -> int:
     from marrowtox.singlecell.steps import sample_step
 
-    sample_step(a.input, a.cells, a.sample, a.out_h5ad, a.out_composition)
+    sample_step(a.input, a.labels, a.cells, a.sample, a.out_h5ad, a.out_composition)
     return 0

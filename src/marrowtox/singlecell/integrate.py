@@ -12,29 +12,51 @@ Choices and why:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 import anndata as ad
 import numpy as np
 
+from marrowtox.singlecell.genespace import measured_mask
+
 
 @dataclass(frozen=True)
 class IntegrateParams:
-    n_top_genes: int = 2000
-    n_pcs: int = 30
-    n_neighbors: int = 15
-    leiden_resolution: float = 1.0
-    min_cells_per_gene: int = 3
-    harmony_key: str = "batch"
+    """Settings of the cohort embedding; defaults in the schema (`from_config`)."""
+
+    n_top_genes: int
+    n_pcs: int
+    n_neighbors: int
+    leiden_resolution: float
+    min_cells_per_gene: int
+    harmony_key: str
     seed: int = 0
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any], seed: int = 0) -> IntegrateParams:
+        """From the `singlecell.integrate` section (schema defaults filled in)."""
+        from marrowtox.settings import section_defaults
+
+        values = {**section_defaults("singlecell", "integrate"), **section}
+        names = {f.name for f in fields(cls)} - {"seed"}
+        return cls(**{k: values[k] for k in names}, seed=seed)
 
 
 def merge(adatas: Sequence[ad.AnnData], samples: Sequence[str]) -> ad.AnnData:
-    """Concatenate samples (outer join on genes); obs_names become <sample>:<barcode>."""
+    """Concatenate samples (outer join on genes); obs_names become <sample>:<barcode>.
+
+    Genes a sample never measured are zero in X but False in varm['measured'] (one
+    column per sample, named in uns['measured_samples']): downstream steps tell
+    "measured and absent" from "not measured" (marrowtox.singlecell.genespace).
+    """
     for a, s in zip(adatas, samples, strict=True):
         a.obs_names = [f"{s}:{b}" for b in a.obs_names]
     merged = ad.concat(list(adatas), join="outer", merge="same", fill_value=0)
     merged.X = merged.X.tocsr()
+    merged.varm["measured"] = measured_mask(adatas, merged.var_names)
+    merged.uns["measured_samples"] = list(samples)
+    merged.var["n_samples_measured"] = merged.varm["measured"].sum(axis=1)
     return merged
 
 
@@ -60,6 +82,10 @@ def _integrate(
     n_cells = np.asarray((adata.X > 0).sum(axis=0)).ravel()
     usable = (n_cells >= params.min_cells_per_gene) & ~adata.var_names.isin(list(exclude_genes))
     usable &= ~adata.var_names.str.startswith(("MT-", "mt-"))
+    if "measured" in adata.varm:
+        # HVGs and PCA on genes every sample measured: a gene missing from one panel
+        # would otherwise separate batches by design, not by biology.
+        usable &= np.asarray(adata.varm["measured"]).all(axis=1)
     # HVGs on the raw counts of the usable genes (inplace=False: only a result table).
     view = adata[:, usable]
     batch_key = params.harmony_key if adata.obs[params.harmony_key].nunique() > 1 else None

@@ -14,6 +14,7 @@ import numpy as np
 from scipy import sparse
 
 from marrowtox.errors import InputError
+from marrowtox.singlecell.genespace import to_symbols
 
 
 def _check_raw(x, path: str | Path, where: str) -> None:
@@ -34,7 +35,9 @@ def _check_raw(x, path: str | Path, where: str) -> None:
 
 
 def read_counts(path: str | Path) -> ad.AnnData:
-    """Raw counts as AnnData (cells x genes, CSR float32), unique symbols, ids in var."""
+    """Raw counts as AnnData (cells x genes, CSR float32), unique symbols, ids in var.
+
+    Ensembl-keyed matrices are mapped to symbols from a symbols column (genespace)."""
     import scanpy as sc
 
     p = Path(path)
@@ -69,10 +72,9 @@ def read_counts(path: str | Path) -> ad.AnnData:
     _check_raw(adata.X, p, where)
     adata.X = sparse.csr_matrix(adata.X, dtype=np.float32)
     adata.layers.clear()
+    adata = to_symbols(adata, str(p))
     if "gene_ids" not in adata.var:
         adata.var["gene_ids"] = adata.var_names.astype(str)
-    adata.var_names = adata.var_names.astype(str)
-    adata.var_names_make_unique()
     adata.obs_names = adata.obs_names.astype(str)
     keep = [c for c in ("gene_ids", "feature_types") if c in adata.var]
     adata.var = adata.var[keep].copy()

@@ -11,11 +11,12 @@ import pandas as pd
 
 from marrowtox.atomic import atomic_dir, atomic_path, write_tsv
 from marrowtox.errors import InputError
-from marrowtox.singlecell.annotate import AnnotateParams, annotate, composition, load_markers
+from marrowtox.singlecell.annotate import AnnotateParams, composition, load_markers
 from marrowtox.singlecell.doublets import call_doublets
 from marrowtox.singlecell.integrate import IntegrateParams, integrate, merge
 from marrowtox.singlecell.io import read_counts
 from marrowtox.singlecell.qc import QCParams, qc_plot, run_qc
+from marrowtox.singlecell.reference import ReferenceParams, train_model
 
 META = ("patient", "timepoint", "day", "batch")
 
@@ -73,79 +74,205 @@ def integrate_step(
     params: IntegrateParams,
     out: str,
     exclude_genes: Sequence[str] = (),
+    labels: Sequence[str] = (),
+    out_cells: str | None = None,
+    umap_png: str | None = None,
 ) -> None:
+    """The cohort object for display: merged counts with the measured-gene mask per
+    sample, Harmony embedding, cohort UMAP and Leiden, and each sample's own labels
+    (`labels`: the per-sample label tables of sc-annotate, in the order of `paths`).
+
+    Labels are never computed here: they come from each sample alone, so adding a
+    patient to the cohort changes the picture, not the labels. `out_cells` receives one
+    table per sample with its cells' cohort UMAP coordinates and cohort cluster.
+    """
     # no name keeps the per-sample objects alive: only the merged matrix stays in memory
     merged = merge([ad.read_h5ad(p) for p in paths], samples)
-    write_h5ad(integrate(merged, params, exclude_genes), out, compress=False)  # temp()
+    cohort = integrate(merged, params, exclude_genes)
+    if labels:
+        table = pd.concat(
+            [
+                _read_labels(p).rename(index=lambda b, s=s: f"{s}:{b}")
+                for p, s in zip(labels, samples, strict=True)
+            ]
+        )
+        missing = cohort.obs_names.difference(table.index)
+        if len(missing):
+            raise InputError(
+                f"{len(missing)} cells (e.g. {missing[0]}) have no label",
+                file=labels[0],
+                expected="the per-sample label tables of the same run (rerun sc_annotate)",
+            )
+        _attach_labels(cohort, table.loc[cohort.obs_names])
+    write_h5ad(cohort, out)
+    if umap_png:
+        umap_plot(cohort, umap_png)
+    if out_cells:
+        cells = pd.DataFrame(
+            {
+                "sample": cohort.obs["sample"].astype(str).to_numpy(),
+                "barcode": [str(n).split(":", 1)[1] for n in cohort.obs_names],
+                "leiden": cohort.obs["leiden"].astype(str).to_numpy(),
+                "umap_1": cohort.obsm["X_umap"][:, 0],
+                "umap_2": cohort.obsm["X_umap"][:, 1],
+            }
+        )
+        with atomic_dir(out_cells) as tmp:
+            for sample in sorted(set(samples)):
+                sub = cells[cells["sample"] == sample].drop(columns="sample")
+                # %.17g: coordinates round-trip exactly into the per-sample objects
+                sub.to_csv(tmp / f"{sample}.tsv", sep="\t", index=False, float_format="%.17g")
+
+
+LABEL_COLUMNS = (
+    "cell_type",
+    "cell_type_confidence",
+    "cell_type_route",
+    "cell_type_ontology_term_id",
+)
+
+
+def _read_labels(path: str) -> pd.DataFrame:
+    return pd.read_csv(
+        path,
+        sep="\t",
+        dtype={"barcode": str, "leiden_sample": str},
+        keep_default_na=False,
+        na_values=[""],
+    ).set_index("barcode")
+
+
+def _attach_labels(a: ad.AnnData, table: pd.DataFrame) -> None:
+    from marrowtox.celltypes import CELL_TYPES, UNKNOWN
+
+    a.obs["cell_type"] = pd.Categorical(
+        table["cell_type"].astype(str).to_numpy(), categories=[*CELL_TYPES, UNKNOWN]
+    )
+    a.obs["cell_type_confidence"] = table["cell_type_confidence"].to_numpy(dtype=float)
+    for col in ("cell_type_route", "cell_type_ontology_term_id", "leiden_sample"):
+        a.obs[col] = pd.Categorical(table[col].astype(str).to_numpy())
+    for col in table.columns:
+        if col.startswith("score_ct_"):
+            a.obs[col] = table[col].to_numpy(dtype=float)
+    for col in ("marker_label", "reference_label", "reference_type"):
+        if col in table:
+            a.obs[col] = pd.Categorical(table[col].astype(str).to_numpy())
+    for col in ("marker_confidence", "reference_confidence"):
+        if col in table:
+            a.obs[col] = table[col].to_numpy(dtype=float)
+
+
+def reference_step(reference: str, params: ReferenceParams, out_model: str, out_tsv: str) -> None:
+    """Train the CellTypist model of the reference route (sc_reference)."""
+    write_tsv(train_model(reference, params, out_model), out_tsv)
 
 
 def annotate_step(
-    integrated: str,
+    in_h5ad: str,
+    sample: str,
     markers_path: str,
     organism: str,
     params: AnnotateParams,
-    out_cohort: str,
-    out_cells: str,
-    umap_png: str,
-) -> list[str]:
-    """Annotate the cohort; write cohort.h5ad, the UMAP plot and, in the folder
-    `out_cells`, one table per sample of its cells' labels and UMAP coordinates.
+    out_labels: str,
+    out_table: str,
+    model_path: str | None = None,
+    label_map_path: str | None = None,
+    exclude_genes: Sequence[str] = (),
+    ontology_path: str | None = None,
+) -> pd.DataFrame:
+    """Annotate one sample on its own (its genes, its clusters, its control genes).
 
-    The per-sample objects are built by `sample_step`, one job per sample: one cohort
-    job with an output per sample would make Snakemake's DAG quadratic in the number
-    of samples (bench/dag.py).
+    Writes the per-cell label table and results/singlecell/<sample>.annotation.tsv (per
+    type: markers used and missing, assessable or not, cells called by each route);
+    returns the latter.
     """
-    cohort = ad.read_h5ad(integrated)
-    cohort, skipped = annotate(cohort, load_markers(markers_path, organism), params)
-    write_h5ad(cohort, out_cohort)
-    umap_plot(cohort, umap_png)
-    obs = cohort.obs
-    table = pd.DataFrame(
-        {
-            "sample": obs["sample"].astype(str).to_numpy(),
-            "barcode": [str(n).split(":", 1)[1] for n in cohort.obs_names],
-            "leiden": obs["leiden"].astype(str).to_numpy(),
-            "cell_type": obs["cell_type"].astype(str).to_numpy(),
-            "cell_type_confidence": obs["cell_type_confidence"].to_numpy(),
-            "umap_1": cohort.obsm["X_umap"][:, 0],
-            "umap_2": cohort.obsm["X_umap"][:, 1],
-        }
-    )
-    with atomic_dir(out_cells) as tmp:
-        for sample in sorted(obs["sample"].astype(str).unique()):
-            sub = table[table["sample"] == sample].drop(columns="sample")
-            # %.17g: coordinates round-trip exactly into the per-sample objects
-            sub.to_csv(tmp / f"{sample}.tsv", sep="\t", index=False, float_format="%.17g")
-    return skipped
+    import scanpy as sc
+
+    from marrowtox.singlecell import reference as ref
+    from marrowtox.singlecell.annotate import sample_clusters, score_markers
+    from marrowtox.singlecell.labels import combine, load_ontology, route_agreement
+
+    a = ad.read_h5ad(in_h5ad)
+    a.layers["counts"] = a.X.copy()
+    sc.pp.normalize_total(a, target_sum=1e4)
+    sc.pp.log1p(a)
+    keep = ~a.var_names.isin(list(exclude_genes))
+    clusters = sample_clusters(a[:, keep], params)
+    markers, assess = score_markers(a, load_markers(markers_path, organism), params, clusters)
+    reference, found, model_name = None, float("nan"), ""
+    if model_path:
+        if not label_map_path:
+            raise InputError(
+                "a reference model needs a label map",
+                expected="singlecell.annotate.reference.label_map: <YAML label -> type>",
+            )
+        model = ref.load_model(model_path)
+        label_map = ref.load_label_map(label_map_path)
+        ref.check_map_covers(model, label_map, label_map_path)
+        reference, found = ref.predict(a, model, label_map)
+        model_name = Path(model_path).name
+    final = combine(markers, reference, params.min_confidence)
+    ontology = load_ontology(ontology_path) if ontology_path else load_ontology()
+    table = pd.DataFrame(index=a.obs_names)
+    table["leiden_sample"] = clusters if clusters is not None else "0"
+    table = table.join(final)
+    table["cell_type_ontology_term_id"] = [ontology[t] for t in final["cell_type"].astype(str)]
+    table = table.join(markers)
+    if reference is not None:
+        table = table.join(reference)
+    write_tsv(table.rename_axis("barcode").reset_index(), out_labels)
+    called = final["cell_type"].astype(str)
+    assess.insert(0, "sample", sample)
+    assess["n_cells"] = [int((called == t).sum()) for t in assess["cell_type"]]
+    assess["n_by_markers"] = [
+        int(((called == t) & (final["cell_type_route"] == "markers")).sum())
+        for t in assess["cell_type"]
+    ]
+    assess["n_by_reference"] = [
+        int(((called == t) & (final["cell_type_route"] == "reference")).sum())
+        for t in assess["cell_type"]
+    ]
+    assess["reference_model"] = model_name
+    assess["reference_features_measured"] = found
+    assess["route_agreement"] = route_agreement(markers, reference)
+    assess["n_unknown"] = int((called == "unknown").sum())
+    assess["n_cells_sample"] = a.n_obs
+    write_tsv(assess, out_table)
+    return assess
 
 
 def sample_step(
-    per_sample: str, cells: str, sample: str, out_annotated: str, out_composition: str
+    per_sample: str,
+    labels: str,
+    cells: str,
+    sample: str,
+    out_annotated: str,
+    out_composition: str,
 ) -> None:
     """One sample's annotated object, from its own matrix (all its features, e.g. its CAR
-    construct, rather than the outer-joined cohort's) and its cells' cohort labels."""
+    construct, rather than the outer-joined cohort's), its own labels and its cells'
+    cohort UMAP coordinates."""
     import scanpy as sc
 
     a = ad.read_h5ad(per_sample)
+    table = _read_labels(labels)
     path = Path(cells) / f"{sample}.tsv"
-    labels = (
+    coords = (
         pd.read_csv(path, sep="\t", dtype={"barcode": str, "leiden": str}).set_index("barcode")
         if path.exists()
-        else pd.DataFrame(
-            columns=["leiden", "cell_type", "cell_type_confidence", "umap_1", "umap_2"]
-        )
+        else pd.DataFrame(columns=["leiden", "umap_1", "umap_2"])
     )
-    missing = a.obs_names.difference(labels.index)
-    if len(missing):
-        raise InputError(
-            f"{len(missing)} cells of {sample} (e.g. {missing[0]}) have no cohort label",
-            file=path,
-            expected="the cohort annotation of the same run (rerun sc_annotate)",
-        )
-    sub = labels.loc[a.obs_names]
-    for col in ("leiden", "cell_type"):
-        a.obs[col] = pd.Categorical(sub[col].astype(str).to_numpy())
-    a.obs["cell_type_confidence"] = sub["cell_type_confidence"].to_numpy(dtype=float)
+    for name, t in (("label table", table), ("cohort UMAP table", coords)):
+        missing = a.obs_names.difference(t.index)
+        if len(missing):
+            raise InputError(
+                f"{len(missing)} cells of {sample} (e.g. {missing[0]}) are not in the {name}",
+                file=labels if t is table else path,
+                expected="the tables of the same run (rerun sc_annotate and sc_integrate)",
+            )
+    _attach_labels(a, table.loc[a.obs_names])
+    sub = coords.loc[a.obs_names]
+    a.obs["leiden"] = pd.Categorical(sub["leiden"].astype(str).to_numpy())
     a.obsm["X_umap"] = sub[["umap_1", "umap_2"]].to_numpy(dtype=float)
     a.layers["counts"] = a.X.copy()
     sc.pp.normalize_total(a, target_sum=1e4)
@@ -180,7 +307,7 @@ def umap_plot(adata: ad.AnnData, path: str) -> None:
         ax.scatter(xy[m, 0], xy[m, 1], s=2, color=pal[c], label=c, rasterized=True)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title("Cohort UMAP (Harmony-integrated), cell types")
+    ax.set_title("Cohort UMAP (Harmony-integrated), per-sample cell types")
     ax.legend(markerscale=4, fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)
     fig.tight_layout()
     with atomic_path(path) as tmp:
@@ -192,4 +319,12 @@ def qc_summary(tables: Sequence[str]) -> pd.DataFrame:
     return pd.concat([pd.read_csv(t, sep="\t") for t in tables], ignore_index=True)
 
 
-__all__ = ["annotate_step", "doublet_step", "integrate_step", "qc_step", "sample_step", "np"]
+__all__ = [
+    "annotate_step",
+    "doublet_step",
+    "integrate_step",
+    "qc_step",
+    "reference_step",
+    "sample_step",
+    "np",
+]

@@ -1,0 +1,130 @@
+"""Settings of every step from one source: the workflow's JSON schemas.
+
+The schemas hold each setting's default and description. The workflow fills them
+in (snakemake.utils.validate) and the subcommands read the same defaults here, so a
+step run outside Snakemake behaves as the rule does.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMAS = REPO / "workflow" / "schemas"
+
+
+@cache
+def _schema(section: str) -> dict[str, Any]:
+    with open(SCHEMAS / f"config.{section}.schema.yaml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def _defaults(node: dict[str, Any]) -> Any:
+    if node.get("type") == "object" and "properties" in node:
+        out = {k: _defaults(v) for k, v in node["properties"].items()}
+        return {k: v for k, v in out.items() if v is not None}
+    return node.get("default")
+
+
+def section_defaults(section: str, *path: str) -> dict[str, Any]:
+    """Defaults of config[section][path...] as the schema states them."""
+    node = _schema(section)
+    for key in path:
+        node = node["properties"][key]
+    return _defaults(node)
+
+
+def describe(section: str, *path: str) -> str:
+    """The schema's description of one setting (for --help texts)."""
+    node = _schema(section)
+    for key in path:
+        node = node["properties"][key]
+    return str(node.get("description", ""))
+
+
+def resolve(path: str) -> str:
+    """A shipped resource given relative to the repository resolves from any directory."""
+    p = Path(path)
+    if not path or p.is_absolute() or p.exists():
+        return path
+    return str(REPO / p)
+
+
+_TYPES = {"integer": int, "number": float, "string": str}
+
+
+def add_schema_options(parser: Any, section: str, *path: str, skip: tuple[str, ...] = ()) -> None:
+    """One CLI option per setting of config[section][path...], with the schema's default
+    and description, so a subcommand accepts what the workflow accepts."""
+    import argparse
+
+    node = _schema(section)
+    for key in path:
+        node = node["properties"][key]
+    for key, spec in node["properties"].items():
+        if key in skip or spec.get("type") == "object":
+            continue
+        flag = "--" + key.replace("_", "-")
+        default = spec.get("default")
+        text = f"{spec.get('description', '')} (config {'.'.join((section, *path, key))}; default {default!r})"
+        kind = spec.get("type")
+        if kind == "boolean":
+            parser.add_argument(
+                flag, dest=key, action=argparse.BooleanOptionalAction, default=default, help=text
+            )
+        elif kind == "array":
+            parser.add_argument(flag, dest=key, nargs="*", default=default, help=text)
+        else:
+            parser.add_argument(flag, dest=key, type=_TYPES[kind], default=default, help=text)
+
+
+def options_section(args: Any, section: str, *path: str) -> dict[str, Any]:
+    """The settings of config[section][path...] read back from parsed options."""
+    node = _schema(section)
+    for key in path:
+        node = node["properties"][key]
+    return {k: getattr(args, k) for k in node["properties"] if hasattr(args, k)}
+
+
+SECTIONS = ("singlecell", "cart", "signatures", "ch", "clinical", "report")
+
+
+def _rows(node: dict[str, Any], prefix: str) -> list[str]:
+    rows = []
+    for key, spec in node.get("properties", {}).items():
+        name = f"{prefix}.{key}"
+        if spec.get("type") == "object" and "properties" in spec:
+            rows.append(f"| `{name}` | section | | {spec.get('description', '')} |")
+            rows += _rows(spec, name)
+            continue
+        default = spec.get("default")
+        shown = "" if default is None else f"`{default!r}`".replace("|", "\\|")
+        text = str(spec.get("description", "")).replace("|", "\\|")
+        rows.append(f"| `{name}` | {spec.get('type', '')} | {shown} | {text} |")
+    return rows
+
+
+def config_readme() -> str:
+    """config/README.md: every setting with type, default and description, from the
+    schemas (tests/test_settings.py checks the file is current)."""
+    out = [
+        "# Configuration reference",
+        "",
+        "Generated from `workflow/schemas/` by `marrowtox.settings.config_readme()`;",
+        "do not edit by hand. Every setting has its default in the schema; a key not",
+        "listed here is refused by `marrowtox validate` and by the workflow.",
+        "",
+    ]
+    top = yaml.safe_load((SCHEMAS / "config.schema.yaml").read_text(encoding="utf-8"))
+    out += ["## Top level", "", "| key | type | default | description |", "|---|---|---|---|"]
+    out += [r.replace("`.", "`") for r in _rows(top, "")]
+    for section in SECTIONS:
+        schema = _schema(section)
+        out += ["", f"## {section}", "", str(schema.get("description", "")), ""]
+        out += ["| key | type | default | description |", "|---|---|---|---|"]
+        out += _rows(schema, section)
+    return "\n".join(out) + "\n"
