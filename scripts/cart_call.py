@@ -3,21 +3,23 @@
 import sys
 
 from marrowtox.cart.calling import CarParams
-from marrowtox.cart.steps import car_step, default_sets
+from marrowtox.cart.steps import car_step
+from marrowtox.signatures.steps import gene_sets
 
 sys.stderr = open(snakemake.log[0], "w")
-c, s = snakemake.params.cart, snakemake.params.signatures
+i, c, s = snakemake.input, snakemake.params.cart, snakemake.params.signatures
 skipped = car_step(
-    snakemake.input[0],
+    i.h5ad,
     snakemake.wildcards.sample,
     snakemake.params.construct,
     c["features"],
     CarParams(c["fdr"], c["min_umis"]),
-    default_sets(s["hallmark_min_genes"], s["program_min_genes"]),
+    gene_sets(i.programs, i.hallmark, s["program_min_genes"], s["hallmark_min_genes"]),
     snakemake.params.organism,
     snakemake.params.seed,
     snakemake.output.h5ad,
     snakemake.output.summary,
     snakemake.output.cells,
+    constructs=i.constructs,
 )
 print("gene sets skipped: " + ("; ".join(skipped) or "none"), file=sys.stderr)

@@ -18,5 +18,5 @@ call_step(
     o.vcf,
     o.calls,
     o.lod,
-    snakemake.params.ch.get("panel_of_normals") or None,
+    i.pon or None,
 )

@@ -1,17 +1,17 @@
-"""Snakemake entry point: scores by cell type and index vs baseline (marrowtox.cart.aggregate)."""
+"""Snakemake entry point: scores by cell type and index vs baseline (marrowtox.signatures)."""
 
 import sys
 
-from marrowtox.cart.steps import default_sets, signatures_step
+from marrowtox.signatures.steps import gene_sets, signatures_step
 
 sys.stderr = open(snakemake.log[0], "w")
-s = snakemake.params.signatures
+i, s = snakemake.input, snakemake.params.signatures
 signatures_step(
-    snakemake.input.scored,
+    i.scored,
     snakemake.wildcards.sample,
-    list(snakemake.input.baselines),
+    list(i.baselines),
     snakemake.params.source,
-    default_sets(s["hallmark_min_genes"], s["program_min_genes"]),
+    gene_sets(i.programs, i.hallmark, s["program_min_genes"], s["hallmark_min_genes"]),
     snakemake.params.organism,
     snakemake.output[0],
 )

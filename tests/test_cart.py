@@ -101,7 +101,8 @@ def test_bam_counts_only_construct_unique_regions(tmp_path: Path) -> None:
 def test_real_car_t_product_not_measurable_but_scored(real_data: Path, tmp_path: Path) -> None:
     import scanpy as sc
 
-    from marrowtox.cart.steps import car_step, default_sets
+    from marrowtox.cart.steps import car_step
+    from marrowtox.signatures.steps import shipped_sets
     from marrowtox.singlecell.io import read_counts
 
     a = read_counts(real_data / "cart_product_scrna" / "ID38low.filtered_feature_bc_matrix.h5")
@@ -118,7 +119,7 @@ def test_real_car_t_product_not_measurable_but_scored(real_data: Path, tmp_path:
         "fmc63_41bbz",
         None,
         CarParams(),
-        default_sets(),
+        shipped_sets(),
         "human",
         0,
         str(out / "s.h5ad"),

@@ -196,7 +196,9 @@ def test_shared_gene_warning() -> None:
 
     full = [f"G{i}" for i in range(100)]
     panel = full[:10]
-    warnings = shared_gene_report({"s1": full, "s2": full, "s3": panel}, 50)
+    warnings = shared_gene_report({"s1": full, "s2": full, "s3": panel}, 50, 0.9)
+    # one reference with and without a CAR feature: nothing lost, no warning
+    assert shared_gene_report({"a": full, "b": [*full[:-1], "CAR_X"]}, 500, 0.9) == []
     assert len(warnings) == 1 and "share only 10 genes" in warnings[0]
     assert shared_gene_report({"s1": full, "s2": full}, 50) == []
 

@@ -21,7 +21,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "marrowtox.validate_commands",
     "marrowtox.singlecell.commands",
     "marrowtox.cart.commands",
+    "marrowtox.signatures.commands",
     "marrowtox.ch.commands",
+    "marrowtox.genotype.commands",
     "marrowtox.clinical.commands",
     "marrowtox.report.commands",
 )

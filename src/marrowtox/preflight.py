@@ -293,6 +293,7 @@ def check_data_files(
     reference: dict[str, str] | None,
     cache_path: str | None = None,
     min_shared_genes: int | None = None,
+    min_shared_fraction: float = 0.0,
 ) -> list[str]:
     """Check every data file of the (validated) sample sheet; raise InputError on the first
     problem. `samples` is load_samples' table (resolved paths, sheet row order).
@@ -345,5 +346,5 @@ def check_data_files(
             for s, a, p in zip(samples["sample"], samples["assay"], samples["path"], strict=True)
             if a == "scrna" and (g := scrna_genes(p)) is not None
         }
-        warnings += shared_gene_report(genes, min_shared_genes)
+        warnings += shared_gene_report(genes, min_shared_genes, min_shared_fraction)
     return warnings

@@ -68,15 +68,16 @@ def run(args: argparse.Namespace) -> int:
         from marrowtox.preflight import check_data_files
         from marrowtox.settings import section_defaults
 
-        shared = (
-            (config.get("singlecell") or {})
-            .get("integrate", {})
-            .get(
-                "min_shared_genes", section_defaults("singlecell", "integrate")["min_shared_genes"]
-            )
-        )
+        integrate = {
+            **section_defaults("singlecell", "integrate"),
+            **((config.get("singlecell") or {}).get("integrate") or {}),
+        }
         for warning in check_data_files(
-            tables.samples, config["samples"], config.get("reference"), min_shared_genes=shared
+            tables.samples,
+            config["samples"],
+            config.get("reference"),
+            min_shared_genes=integrate["min_shared_genes"],
+            min_shared_fraction=integrate["min_shared_fraction"],
         ):
             print(f"warning: {warning}")
     s = tables.samples

@@ -1,6 +1,9 @@
 rule cart_call:
     input:
-        "results/singlecell/annotated/{sample}.h5ad",
+        h5ad="results/singlecell/annotated/{sample}.h5ad",
+        constructs=config["cart"]["constructs"],
+        programs=config["signatures"]["programs"],
+        hallmark=config["signatures"]["hallmark"],
     output:
         h5ad="results/singlecell/{sample}.h5ad",
         summary="results/cart/{sample}.tsv",
@@ -17,8 +20,8 @@ rule cart_call:
         runtime=20,
     params:
         construct=lambda wc: SAMPLES.at[wc.sample, "car_construct"],
-        cart=config["cart"],
-        signatures=config["signatures"],
+        cart=setting("cart", "features", "fdr", "min_umis"),
+        signatures=setting("signatures", "program_min_genes", "hallmark_min_genes"),
         organism=config["organism"],
         seed=config["seed"],
     script:
@@ -29,6 +32,8 @@ rule signatures:
     input:
         scored="results/singlecell/{sample}.h5ad",
         baselines=signature_baselines,
+        programs=config["signatures"]["programs"],
+        hallmark=config["signatures"]["hallmark"],
     output:
         "results/signatures/{sample}.by_celltype.tsv",
     log:
@@ -47,7 +52,7 @@ rule signatures:
             if baseline_sample(SAMPLES.at[wc.sample, "patient"], "scrna")
             else "cohort"
         ),
-        signatures=config["signatures"],
+        signatures=setting("signatures", "program_min_genes", "hallmark_min_genes"),
         organism=config["organism"],
     script:
         "../../scripts/signatures.py"

@@ -5,6 +5,8 @@ rule ch_call:
         gtf=config["reference"]["gtf"],
         bed=config["reference"]["panel_bed"],
         rules=config["ch"]["rules"],
+        # optional panel of normals: a missing file stops the run before any job
+        pon=config["ch"]["panel_of_normals"] or [],
     output:
         vcf="results/ch/{sample}.vcf.gz",
         tbi="results/ch/{sample}.vcf.gz.tbi",
@@ -21,7 +23,7 @@ rule ch_call:
         mem_mb=lambda wc, input, attempt: int(1000 + 2 * input_mb(input) * attempt),
         runtime=lambda wc, input: int(10 + input_mb(input)),
     params:
-        ch=config["ch"],
+        ch=caller_settings(),
     script:
         "../../scripts/ch_call.py"
 

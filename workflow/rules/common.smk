@@ -40,6 +40,24 @@ for _key in ("h5ad", "model", "label_map"):
     if _annotate["reference"][_key]:
         _annotate["reference"][_key] = repo_path(_annotate["reference"][_key])
 config["ch"]["rules"] = repo_path(config["ch"]["rules"])
+if config["ch"]["panel_of_normals"]:
+    config["ch"]["panel_of_normals"] = repo_path(config["ch"]["panel_of_normals"])
+config["cart"]["constructs"] = repo_path(config["cart"]["constructs"])
+for _key in ("programs", "hallmark"):
+    config["signatures"][_key] = repo_path(config["signatures"][_key])
+
+
+def setting(section, *keys):
+    """Only the settings a rule uses, so changing another one does not rerun it."""
+    return {k: config[section][k] for k in keys}
+
+
+def caller_settings():
+    """The caller's numeric settings (its files, CHIP rules and PON, are inputs)."""
+    return {
+        k: v for k, v in config["ch"].items() if k not in ("rules", "panel_of_normals")
+    }
+
 
 try:
     TABLES = load_all(config)
@@ -50,6 +68,7 @@ try:
             config["reference"],
             cache_path=os.path.join(".snakemake", "marrowtox-preflight.json"),
             min_shared_genes=config["singlecell"]["integrate"]["min_shared_genes"],
+            min_shared_fraction=config["singlecell"]["integrate"]["min_shared_fraction"],
         ):
             print(f"marrowtox warning: {_warning}", file=sys.stderr)
 except InputError as exc:

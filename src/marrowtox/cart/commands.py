@@ -1,8 +1,10 @@
-"""`marrowtox car-call | car-bam | signatures`."""
+"""`marrowtox car-call | car-bam`."""
 
 from __future__ import annotations
 
 import argparse
+
+from marrowtox.settings import add_schema_options, resolve, section_defaults
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,8 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--construct", default="", help="key of resources/car_constructs.yaml")
     p.add_argument("--features", nargs="*", help="CAR feature names (override the construct)")
     p.add_argument("--empty-droplets", help="raw matrix of empty droplets (ambient estimate)")
-    p.add_argument("--fdr", type=float, default=0.01)
-    p.add_argument("--min-umis", type=int, default=3)
+    add_schema_options(p, "cart", skip=("features",))
+    add_schema_options(p, "signatures")
     p.add_argument("--organism", choices=["human", "mouse"], default="human")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out-h5ad", required=True)
@@ -26,21 +28,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bam", required=True)
     p.add_argument("--construct", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--min-mapq", type=int, default=30)
+    p.add_argument("--min-mapq", type=int, default=30, help="reads below it are not counted")
+    p.add_argument(
+        "--constructs",
+        default=section_defaults("cart")["constructs"],
+        help="CAR construct definitions (config cart.constructs)",
+    )
     p.set_defaults(func=_bam)
-    p = sub.add_parser("signatures", help="scores by cell type and HSPC index vs baseline")
-    p.add_argument("--h5ad", required=True, help="scored per-sample AnnData (car-call output)")
-    p.add_argument("--sample", required=True)
-    p.add_argument("--baseline", nargs="*", default=[], help="scored baseline AnnData(s)")
-    p.add_argument("--baseline-source", default="patient", choices=["patient", "cohort", "none"])
-    p.add_argument("--organism", choices=["human", "mouse"], default="human")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=_signatures)
 
 
 def _car(a: argparse.Namespace) -> int:
     from marrowtox.cart.calling import CarParams
-    from marrowtox.cart.steps import car_step, default_sets
+    from marrowtox.cart.steps import car_step
+    from marrowtox.signatures.steps import gene_sets
 
     skipped = car_step(
         a.h5ad,
@@ -48,13 +48,16 @@ def _car(a: argparse.Namespace) -> int:
         a.construct,
         a.features,
         CarParams(a.fdr, a.min_umis),
-        default_sets(),
+        gene_sets(
+            resolve(a.programs), resolve(a.hallmark), a.program_min_genes, a.hallmark_min_genes
+        ),
         a.organism,
         a.seed,
         a.out_h5ad,
         a.out_tsv,
         a.out_cells,
         a.empty_droplets,
+        resolve(a.constructs),
     )
     for s in skipped:
         print(f"gene set skipped: {s}")
@@ -66,20 +69,14 @@ def _bam(a: argparse.Namespace) -> int:
     from marrowtox.cart.bam import count_car_umis
     from marrowtox.cart.constructs import load
 
-    write_tsv(count_car_umis(a.bam, load()[a.construct], a.min_mapq), a.out)
-    return 0
+    constructs = load(resolve(a.constructs))
+    if a.construct not in constructs:
+        from marrowtox.errors import InputError
 
-
-def _signatures(a: argparse.Namespace) -> int:
-    from marrowtox.cart.steps import default_sets, signatures_step
-
-    signatures_step(
-        a.h5ad,
-        a.sample,
-        a.baseline,
-        a.baseline_source if a.baseline else "none",
-        default_sets(),
-        a.organism,
-        a.out,
-    )
+        raise InputError(
+            f"unknown CAR construct {a.construct!r}",
+            file=a.constructs,
+            expected="one of " + ", ".join(constructs),
+        )
+    write_tsv(count_car_umis(a.bam, constructs[a.construct], a.min_mapq), a.out)
     return 0

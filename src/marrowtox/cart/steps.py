@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import anndata as ad
 import pandas as pd
 
 from marrowtox.atomic import atomic_path, write_tsv
-from marrowtox.cart.aggregate import by_celltype
 from marrowtox.cart.calling import CarParams, call_car, summary
+from marrowtox.cart.constructs import DEFAULT as CONSTRUCTS
 from marrowtox.cart.constructs import features_for
-from marrowtox.cart.scoring import GENESET_DIR, load_sets, score_sets
-
-
-def default_sets(hallmark_min: int = 10, program_min: int = 2) -> dict[str, int]:
-    """Gene-set files and their minimum genes present (Hallmark sets: >= 10, as issue 3
-    asks; the curated T-cell programs hold 2-8 genes, so their minimum is lower)."""
-    return {
-        str(GENESET_DIR / "tcell_programs.gmt"): program_min,
-        str(GENESET_DIR / "hallmark_inflammation.v7.5.1.gmt"): hallmark_min,
-    }
+from marrowtox.signatures.scoring import load_sets, score_sets
 
 
 def car_step(
@@ -37,6 +27,7 @@ def car_step(
     out_summary: str,
     out_cells: str,
     empty_droplets: str | None = None,
+    constructs: str | None = None,
 ) -> list[str]:
     """CAR calls and per-cell scores; writes the final per-sample AnnData and tables."""
     adata = ad.read_h5ad(annotated)
@@ -45,7 +36,9 @@ def car_step(
         from marrowtox.singlecell.io import read_counts
 
         empties = read_counts(empty_droplets)
-    res = call_car(adata, features_for(construct, feature_override), params, empties)
+    res = call_car(
+        adata, features_for(construct, feature_override, constructs or CONSTRUCTS), params, empties
+    )
     if res.cells is not None:
         adata.obs["car_umis"] = res.cells["car_umis"].to_numpy()
         adata.obs["car_positive"] = res.cells["car_positive"].to_numpy()
@@ -75,24 +68,4 @@ def car_step(
     return skipped
 
 
-def signatures_step(
-    scored: str,
-    sample: str,
-    baselines: Sequence[str],
-    baseline_source: str,
-    gene_sets: dict[str, int],
-    organism: str,
-    out: str,
-) -> None:
-    adata = ad.read_h5ad(scored)
-    base_obs = None
-    if baselines:
-        base_obs = pd.concat([ad.read_h5ad(b, backed="r").obs for b in baselines])
-    score_cols = [
-        c for c in adata.obs.columns if c.startswith("score_") and not c.startswith("score_ct_")
-    ]
-    genes = {k: v[0] for k, v in load_sets(gene_sets, organism).items()}
-    write_tsv(by_celltype(sample, adata, score_cols, genes, base_obs, baseline_source), out)
-
-
-__all__ = ["car_step", "default_sets", "signatures_step", "Path"]
+__all__ = ["car_step", "Path"]

@@ -78,8 +78,12 @@ def measured_mask(adatas: Sequence[ad.AnnData], genes: pd.Index) -> np.ndarray:
     return np.column_stack([genes.isin(a.var_names) for a in adatas])
 
 
-def shared_gene_report(gene_lists: Mapping[str, Sequence[str]], minimum: int) -> list[str]:
-    """Warnings for pairs of samples that share fewer than `minimum` genes.
+def shared_gene_report(
+    gene_lists: Mapping[str, Sequence[str]], minimum: int, min_fraction: float = 0.0
+) -> list[str]:
+    """Warnings for pairs of samples that share fewer than `minimum` genes and less than
+    `min_fraction` of the larger sample's genes (two samples of one reference that differ
+    only by their CAR transgene feature lose nothing and are not warned about).
 
     Samples with identical gene lists (the same reference) are compared once, so a
     cohort of hundreds of samples on two chemistries costs a handful of comparisons.
@@ -92,7 +96,7 @@ def shared_gene_report(gene_lists: Mapping[str, Sequence[str]], minimum: int) ->
     for i, a in enumerate(keys):
         for b in keys[i + 1 :]:
             n = len(a & b)
-            if n < minimum:
+            if n < minimum and n < min_fraction * max(len(a), len(b)):
                 sa, sb = groups[a][0], groups[b][0]
                 out.append(
                     f"samples {sa} ({len(a)} genes) and {sb} ({len(b)} genes) share only {n} "

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import anndata as ad
 
-GENESET_DIR = Path(__file__).resolve().parents[3] / "resources" / "genesets"
-
 
 def read_gmt(path: str | Path) -> dict[str, list[str]]:
     out = {}

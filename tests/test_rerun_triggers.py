@@ -1,0 +1,78 @@
+"""Editing one setting or one shipped file reruns exactly the jobs that use it (issue 15).
+
+Dry runs (`snakemake -n`) on the finished demo run: which rules Snakemake would run,
+and why. Rules pass only the settings they use, and every file a step reads (gene
+sets, CAR constructs, CHIP rules, panel of normals, marker model) is a rule input.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import yaml
+from workflow_run import REPO, snakemake
+
+SC_RULES = {"sc_qc", "sc_doublets", "sc_annotate", "sc_integrate", "sc_sample"}
+
+
+def _planned(proc_out: str) -> dict[str, int]:
+    """Rule -> job count from the dry run's job stats table."""
+    stats = proc_out.split("Job stats:", 1)[1] if "Job stats:" in proc_out else ""
+    out = {}
+    for line in stats.splitlines():
+        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if m and m.group(1) not in ("total",):
+            out[m.group(1)] = int(m.group(2))
+    return out
+
+
+def _dry(work: Path, config: Path, *args: str) -> dict[str, int]:
+    proc = snakemake(work, "-n", "--configfile", str(config), *args)
+    return _planned(proc.stdout + proc.stderr)
+
+
+def test_nothing_to_do_after_the_run(demo_run) -> None:
+    work = demo_run["work"]
+    assert _dry(work, work / "config" / "config.yaml") == {}
+
+
+def test_changing_min_alt_reruns_only_ch_jobs(demo_run, tmp_path: Path) -> None:
+    work = demo_run["work"]
+    cfg = yaml.safe_load((work / "config" / "config.yaml").read_text())
+    cfg["ch"]["min_alt"] = cfg["ch"]["min_alt"] + 1
+    edited = tmp_path / "config.yaml"
+    edited.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    planned = _dry(work, edited, "--rerun-triggers", "params")
+    assert planned.get("ch_call") == 15, planned
+    assert not SC_RULES & set(planned), planned
+    assert "cart_call" not in planned and "signatures" not in planned, planned
+    assert "clinical_scores" not in planned, planned
+
+
+def test_editing_a_gene_set_reruns_signature_jobs(demo_run) -> None:
+    """A newer shipped GMT (mtime) reruns the jobs that read it, nothing upstream."""
+    work = demo_run["work"]
+    gmt = REPO / "resources" / "genesets" / "hallmark_inflammation.v7.5.1.gmt"
+    st = gmt.stat()
+    try:
+        os.utime(gmt, None)  # as if edited now
+        planned = _dry(work, work / "config" / "config.yaml", "--rerun-triggers", "mtime")
+    finally:
+        os.utime(gmt, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert planned.get("cart_call") == 15 and planned.get("signatures") == 15, planned
+    assert not SC_RULES & set(planned) and "ch_call" not in planned, planned
+
+
+def test_missing_panel_of_normals_refused_before_any_job(demo_run, tmp_path: Path) -> None:
+    work = demo_run["work"]
+    cfg = yaml.safe_load((work / "config" / "config.yaml").read_text())
+    cfg["ch"]["panel_of_normals"] = str(tmp_path / "absent_pon.vcf.gz")
+    edited = tmp_path / "config.yaml"
+    edited.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    proc = snakemake(work, "-n", "--configfile", str(edited), check=False)
+    assert proc.returncode != 0
+    assert "absent_pon.vcf.gz" in proc.stderr and "Missing input" in proc.stderr, proc.stderr[
+        -2000:
+    ]
