@@ -9,6 +9,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 from marrowtox.errors import InputError
+from marrowtox.layout import PATTERNS as OUT
 from marrowtox.preflight import check_data_files
 from marrowtox.samplesheet import load_all
 
@@ -68,7 +69,9 @@ try:
             config["reference"],
             cache_path=os.path.join(".snakemake", "marrowtox-preflight.json"),
             min_shared_genes=config["singlecell"]["integrate"]["min_shared_genes"],
-            min_shared_fraction=config["singlecell"]["integrate"]["min_shared_fraction"],
+            min_shared_fraction=config["singlecell"]["integrate"][
+                "min_shared_fraction"
+            ],
         ):
             print(f"marrowtox warning: {_warning}", file=sys.stderr)
 except InputError as exc:
@@ -149,44 +152,44 @@ def all_targets():
     grows branch by branch without a dangling target.
     """
     sc, dna = scrna_samples(), dna_samples()
-    targets = ["results/provenance.json"]
+    targets = [OUT["provenance"]]
     if sc and _branch("sc_sample"):
-        targets += ["results/singlecell/cohort.h5ad"]
+        targets += [OUT["cohort_h5ad"]]
         targets += expand(
             [
-                "results/singlecell/{sample}.qc.tsv",
-                "results/singlecell/{sample}.composition.tsv",
-                "results/singlecell/{sample}.annotation.tsv",
+                OUT["qc"],
+                OUT["composition"],
+                OUT["annotation"],
             ],
             sample=sc,
         )
     if sc and _branch("cart_call"):
         targets += expand(
             [
-                "results/singlecell/{sample}.h5ad",
-                "results/cart/{sample}.tsv",
-                "results/signatures/{sample}.by_celltype.tsv",
+                OUT["h5ad"],
+                OUT["cart"],
+                OUT["signatures"],
             ],
             sample=sc,
         )
     if dna and _branch("ch_call"):
         targets += expand(
             [
-                "results/ch/{sample}.vcf.gz",
-                "results/ch/{sample}.vcf.gz.tbi",
-                "results/ch/{sample}.calls.tsv",
+                OUT["vcf"],
+                OUT["tbi"],
+                OUT["calls"],
             ],
             sample=dna,
         )
         targets += expand(
-            "results/ch/{patient}.clones.tsv",
+            OUT["clones"],
             patient=sorted(SAMPLES.loc[dna, "patient"].unique()),
         )
     if _branch("clinical_scores"):
-        targets += expand("results/clinical/{patient}.scores.tsv", patient=patients())
+        targets += expand(OUT["scores"], patient=patients())
     if _branch("report_cohort"):
-        targets += ["results/cohort/patients.tsv", "results/reports/cohort.html"]
-        targets += expand("results/reports/{patient}.html", patient=patients())
+        targets += [OUT["patients"], OUT["cohort_report"]]
+        targets += expand(OUT["patient_report"], patient=patients())
     return targets
 
 
@@ -226,7 +229,7 @@ def reference_model():
     if ref["model"]:
         return ref["model"]
     if ref["h5ad"]:
-        return "results/singlecell/reference/model.pkl"
+        return OUT["reference_model"]
     return []
 
 
@@ -251,9 +254,9 @@ def signature_baselines(wildcards):
     """The patient's baseline marrow, else every baseline marrow of the cohort."""
     base = baseline_sample(SAMPLES.at[wildcards.sample, "patient"], "scrna")
     if base is not None:
-        return [f"results/singlecell/{base}.h5ad"]
+        return [OUT["h5ad"].format(sample=base)]
     return [
-        f"results/singlecell/{s}.h5ad"
+        OUT["h5ad"].format(sample=s)
         for s in scrna_samples()
         if SAMPLES.at[s, "day"] <= 0
     ]
@@ -266,7 +269,7 @@ def patient_dna(wildcards, kind):
     samples = patient_samples(wildcards.patient, "dna")
     if kind == "bam":
         return [SAMPLES.at[s, "path"] for s in samples]
-    return [f"results/ch/{s}.{kind}.tsv" for s in samples]
+    return [OUT[kind].format(sample=s) for s in samples]
 
 
 ##### input functions of the report rules #####
@@ -278,13 +281,13 @@ def report_sample_inputs(samples):
     for s in samples:
         if SAMPLES.at[s, "assay"] == "scrna" and _branch("cart_call"):
             files += [
-                f"results/singlecell/{s}.composition.tsv",
-                f"results/cart/{s}.tsv",
-                f"results/signatures/{s}.by_celltype.tsv",
-                f"results/singlecell/{s}.h5ad",
+                OUT["composition"].format(sample=s),
+                OUT["cart"].format(sample=s),
+                OUT["signatures"].format(sample=s),
+                OUT["h5ad"].format(sample=s),
             ]
         if SAMPLES.at[s, "assay"] == "dna" and _branch("ch_call"):
-            files += [f"results/ch/{s}.calls.tsv"]
+            files += [OUT["calls"].format(sample=s)]
     return files
 
 
@@ -292,11 +295,11 @@ def report_patient_inputs(patient):
     files = report_sample_inputs(patient_samples(patient, "scrna"))
     files += report_sample_inputs(patient_samples(patient, "dna"))
     if patient_samples(patient, "dna") and _branch("ch_track"):
-        files.append(f"results/ch/{patient}.clones.tsv")
+        files.append(fOUT["clones"])
     if _branch("clinical_scores"):
         files += [
-            f"results/clinical/{patient}.scores.tsv",
-            f"results/clinical/{patient}.anc_grid.tsv",
-            "results/clinical/labs.normalised.tsv",
+            fOUT["scores"],
+            OUT["anc_grid"].format(patient=patient),
+            OUT["labs"],
         ]
     return files

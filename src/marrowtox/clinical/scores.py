@@ -13,6 +13,7 @@ import pandas as pd
 
 from marrowtox.atomic import write_tsv
 from marrowtox.clinical import biomarkers, easix, hematotox, icaht, iec_hs
+from marrowtox.layout import PATTERNS
 from marrowtox.clinical.events import max_grade
 
 COLUMNS = [
@@ -148,15 +149,20 @@ def run_clinical(
         pe = events[events["patient"] == p] if events is not None else None
         row, grid, bio = patient_scores(p, pl, pe, params)
         rows.append(row)
-        write_tsv(pd.DataFrame([row], columns=COLUMNS), out / f"{p}.scores.tsv")
-        write_tsv(grid, out / f"{p}.anc_grid.tsv")
-        write_tsv(bio, out / f"{p}.biomarkers.tsv")
+        write_tsv(pd.DataFrame([row], columns=COLUMNS), out / layout_name("scores", patient=p))
+        write_tsv(grid, out / layout_name("anc_grid", patient=p))
+        write_tsv(bio, out / layout_name("biomarkers", patient=p))
     cohort = pd.DataFrame(rows, columns=COLUMNS)
-    write_tsv(cohort, out / "cohort.tsv")
+    write_tsv(cohort, out / layout_name("clinical_cohort"))
     norm = (
         labs
         if labs is not None
         else pd.DataFrame(columns=["patient", "day", "analyte", "value", "unit"])
     )
-    write_tsv(norm, out / "labs.normalised.tsv")
+    write_tsv(norm, out / layout_name("labs"))
     return cohort
+
+
+def layout_name(name: str, **wildcards: str) -> str:
+    """File name of a clinical output within the --out folder (marrowtox.layout)."""
+    return PATTERNS[name].format(**wildcards).rsplit("/", 1)[1]

@@ -1,0 +1,107 @@
+"""The output-path layout: one module says where every stable result lives.
+
+Rules, input functions (workflow/rules/common.smk), the report and the tests read the
+paths from here; tests/test_layout.py checks that every pattern is a rule output, so a
+path changed in one place and not the other fails a test instead of a user's script.
+Patterns are relative to the working directory, with Snakemake-style wildcards.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+RESULTS = "results"
+
+#: name -> path pattern (stable paths of design.md and the issues; users read them)
+PATTERNS: dict[str, str] = {
+    "qc": "results/singlecell/{sample}.qc.tsv",
+    "doublets": "results/singlecell/{sample}.doublets.tsv",
+    "labels": "results/singlecell/labels/{sample}.tsv",
+    "annotation": "results/singlecell/{sample}.annotation.tsv",
+    "composition": "results/singlecell/{sample}.composition.tsv",
+    "annotated": "results/singlecell/annotated/{sample}.h5ad",
+    "h5ad": "results/singlecell/{sample}.h5ad",
+    "cohort_h5ad": "results/singlecell/cohort.h5ad",
+    "reference_model": "results/singlecell/reference/model.pkl",
+    "cart": "results/cart/{sample}.tsv",
+    "cart_cells": "results/cart/{sample}.cells.tsv",
+    "signatures": "results/signatures/{sample}.by_celltype.tsv",
+    "vcf": "results/ch/{sample}.vcf.gz",
+    "tbi": "results/ch/{sample}.vcf.gz.tbi",
+    "calls": "results/ch/{sample}.calls.tsv",
+    "lod": "results/ch/{sample}.lod.tsv",
+    "clones": "results/ch/{patient}.clones.tsv",
+    "scores": "results/clinical/{patient}.scores.tsv",
+    "anc_grid": "results/clinical/{patient}.anc_grid.tsv",
+    "biomarkers": "results/clinical/{patient}.biomarkers.tsv",
+    "labs": "results/clinical/labs.normalised.tsv",
+    "clinical_cohort": "results/clinical/cohort.tsv",
+    "patients": "results/cohort/patients.tsv",
+    "patient_report": "results/reports/{patient}.html",
+    "cohort_report": "results/reports/cohort.html",
+    "provenance": "results/provenance.json",
+}
+
+
+def path(name: str, root: str | Path = RESULTS, **wildcards: str) -> Path:
+    """One output's path under `root` (the results folder), wildcards filled in."""
+    rel = PATTERNS[name].format(**wildcards)
+    return Path(root) / Path(rel).relative_to(RESULTS)
+
+
+class Results:
+    """Paths of the stable outputs under a results folder (readers of the report)."""
+
+    def __init__(self, root: str | Path = RESULTS) -> None:
+        self.root = Path(root)
+
+    def cart(self, s: str) -> Path:
+        return path("cart", self.root, sample=s)
+
+    def signatures(self, s: str) -> Path:
+        return path("signatures", self.root, sample=s)
+
+    def composition(self, s: str) -> Path:
+        return path("composition", self.root, sample=s)
+
+    def annotation(self, s: str) -> Path:
+        return path("annotation", self.root, sample=s)
+
+    def qc(self, s: str) -> Path:
+        return path("qc", self.root, sample=s)
+
+    def doublets(self, s: str) -> Path:
+        return path("doublets", self.root, sample=s)
+
+    def h5ad(self, s: str) -> Path:
+        return path("h5ad", self.root, sample=s)
+
+    def calls(self, s: str) -> Path:
+        return path("calls", self.root, sample=s)
+
+    def lod(self, s: str) -> Path:
+        return path("lod", self.root, sample=s)
+
+    def clones(self, p: str) -> Path:
+        return path("clones", self.root, patient=p)
+
+    def scores(self, p: str) -> Path:
+        return path("scores", self.root, patient=p)
+
+    def anc_grid(self, p: str) -> Path:
+        return path("anc_grid", self.root, patient=p)
+
+    def biomarkers(self, p: str) -> Path:
+        return path("biomarkers", self.root, patient=p)
+
+    @property
+    def labs(self) -> Path:
+        return path("labs", self.root)
+
+    @property
+    def patients(self) -> Path:
+        return path("patients", self.root)
+
+    @property
+    def provenance(self) -> Path:
+        return path("provenance", self.root)
