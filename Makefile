@@ -67,12 +67,12 @@ test: $(STAMP) sysdeps
 lint: $(STAMP)
 	$(BIN)/ruff check src scripts tests bench
 	$(BIN)/ruff format --check src scripts tests bench
-	$(BIN)/snakefmt --check Snakefile workflow/Snakefile workflow/rules
+	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint
 
 format: $(STAMP)
 	$(BIN)/ruff format src scripts tests bench
-	$(BIN)/snakefmt Snakefile workflow/Snakefile workflow/rules
+	$(BIN)/snakefmt Snakefile workflow/rules
 
 clean:
 	rm -rf results logs benchmarks .snakemake

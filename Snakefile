@@ -1,4 +1,19 @@
-# marrowtox: the workflow lives in workflow/Snakefile (Snakemake workflow catalog layout).
+# marrowtox: bone-marrow multi-omics after CAR T-cell therapy, linked to hematotoxicity.
+# See README.md; the contract of inputs and outputs is in docs/ and workflow/schemas/.
 
 
-include: "workflow/Snakefile"
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/singlecell.smk"
+include: "workflow/rules/cart.smk"
+include: "workflow/rules/clonal.smk"
+include: "workflow/rules/clinical.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets(),

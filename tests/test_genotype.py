@@ -266,14 +266,22 @@ def test_carrier_table_synthetic() -> None:
     mono = out[(out["variant"] == "V") & (out["cell_type"] == "Mono")].iloc[0]
     # 80 background UMIs without alt, 100 prior pseudo-UMIs at the floor: rate = floor
     assert mono["background_rate"] == pytest.approx(params.error_floor)
-    assert mono["mutant_fraction"] == 0.5
+    assert mono["alt_cell_fraction"] == 0.5
+    # corrected: 20 cells with 2 UMIs, 20 with 1; f = (obs - p0) / (d - p0) with
+    # p0 = mean 1-(1-r)^u, d = mean 1-(1-(0.5 + 0.5 r))^u, r = floor
+    r = params.error_floor
+    p0 = (1 - (1 - r) ** 2 + 1 - (1 - r)) / 2
+    pa = 0.5 + 0.5 * r
+    d = (1 - (1 - pa) ** 2 + 1 - (1 - pa)) / 2
+    assert mono["mutant_fraction"] == pytest.approx((0.5 - p0) / (d - p0), rel=1e-12)
+    assert mono["ci_low"] < mono["mutant_fraction"] < mono["ci_high"]
     # T cells have no other background type: their rate is the floor
     t_rate = out[(out["variant"] == "V") & (out["cell_type"] == "T")]["background_rate"].iloc[0]
     assert t_rate == pytest.approx(params.error_floor)
 
 
 def test_from_config_refuses_typos() -> None:
-    assert GenotypeParams.from_config({"min_mapq": "30"}).min_mapq == 30
+    assert GenotypeParams.from_config({"min_mapq": 30}).min_mapq == 30
     with pytest.raises(InputError, match="min_mapqq"):
         GenotypeParams.from_config({"min_mapqq": 30})
 

@@ -35,6 +35,7 @@ def _help(cmd: str) -> str:
         ("sc-annotate", "singlecell", ("annotate",), {"reference"}),
         ("sc-integrate", "singlecell", ("integrate",), set()),
         ("sc-reference", "singlecell", ("annotate", "reference"), {"h5ad", "model", "label_map"}),
+        ("sc-genotype", "singlecell", ("genotype",), {"hotspots"}),
     ],
 )
 def test_cli_exposes_every_schema_setting(cmd, section, path, skip) -> None:

@@ -337,6 +337,21 @@ def check_data_files(
         from marrowtox.atomic import write_text
 
         write_text(json.dumps(cache, indent=0, sort_keys=True), cache_path)
+    for i, b in enumerate(samples["bam"] if "bam" in samples else []):
+        if not b:
+            continue
+        from marrowtox.genotype.count import check_bam
+
+        try:
+            check_bam(b)
+        except InputError as exc:
+            raise InputError(
+                f"{b}: {exc.detail}",
+                file=sheet,
+                row=data_row(i),
+                column="bam",
+                expected=exc.expected,
+            ) from None
     warnings: list[str] = car_feature_warnings(samples)
     if min_shared_genes:
         from marrowtox.singlecell.genespace import shared_gene_report

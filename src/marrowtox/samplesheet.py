@@ -228,7 +228,7 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
     df = read_table(path, load_schema("samples.schema.yaml"), "sample")
     if df.empty:
         raise InputError("the sample sheet has no rows", file=path, expected="one row per sample")
-    for opt in ("batch", "normal", "chemistry", "car_construct"):
+    for opt in ("batch", "normal", "chemistry", "car_construct", "bam"):
         if opt not in df.columns:
             df[opt] = None
     dups = df["sample"][df["sample"].duplicated()]
@@ -243,9 +243,10 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
             expected="unique sample ids",
         )
     df["batch"] = [b if b else p for b, p in zip(df["batch"], df["patient"], strict=True)]
-    for col in ("normal", "chemistry", "car_construct"):
+    for col in ("normal", "chemistry", "car_construct", "bam"):
         df[col] = df[col].fillna("")
     df["path"] = [resolve(path, p) for p in df["path"]]
+    df["bam"] = [resolve(path, b) if b else "" for b in df["bam"]]
     known = set(df["sample"])
     from marrowtox.cart.constructs import DEFAULT as CONSTRUCTS
     from marrowtox.cart.constructs import load as load_constructs
@@ -300,6 +301,32 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
                 column="path",
                 expected="an existing file (relative paths are relative to the sheet)",
             )
+        b = row["bam"]
+        if b:
+            if row["assay"] != "scrna":
+                raise InputError(
+                    "a cell-barcoded BAM is only read for scrna rows",
+                    file=path,
+                    row=r,
+                    column="bam",
+                    expected="empty for dna rows (their path is the BAM)",
+                )
+            if not os.path.exists(b):
+                raise InputError(
+                    f"file not found: {b}",
+                    file=path,
+                    row=r,
+                    column="bam",
+                    expected="an existing BAM",
+                )
+            if _bam_index(b) is None:
+                raise InputError(
+                    f"no index next to {b}",
+                    file=path,
+                    row=r,
+                    column="bam",
+                    expected="a BAM index (.bai/.csi); run `samtools index`",
+                )
         if row["assay"] == "dna" and _bam_index(p) is None:
             raise InputError(
                 f"no index next to {p}",

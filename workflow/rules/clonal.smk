@@ -54,3 +54,60 @@ rule ch_track:
         ch=config["ch"],
     script:
         "../../scripts/ch_track.py"
+
+
+rule sc_genotype:
+    input:
+        bam=lambda wc: SAMPLES.at[wc.sample, "bam"],
+        labels="results/singlecell/labels/{sample}.tsv",
+        car_cells="results/cart/{sample}.cells.tsv",
+        calls=lambda wc: patient_dna_of_sample(wc, "calls"),
+        hotspots=config["singlecell"]["genotype"]["hotspots"] or [],
+    output:
+        counts="results/singlecell/genotypes/{sample}.tsv",
+        carriers="results/singlecell/genotypes/{sample}.carriers.tsv",
+    log:
+        "logs/sc_genotype/{sample}.log",
+    benchmark:
+        "benchmarks/sc_genotype/{sample}.tsv"
+    conda:
+        "../../envs/clonal.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input, attempt: int(1000 + 2 * input_mb(input) * attempt),
+        runtime=lambda wc, input: int(10 + input_mb(input) / 100),
+    params:
+        genotype={
+            k: v
+            for k, v in config["singlecell"]["genotype"].items()
+            if k != "hotspots"
+        },
+    script:
+        "../../scripts/sc_genotype.py"
+
+
+rule clone_cells:
+    input:
+        lambda wc: [
+            f"results/singlecell/genotypes/{s}.carriers.tsv"
+            for s in genotyped_samples(wc.patient)
+        ],
+    output:
+        "results/ch/{patient}.clone_cells.tsv",
+    log:
+        "logs/clone_cells/{patient}.log",
+    benchmark:
+        "benchmarks/clone_cells/{patient}.tsv"
+    conda:
+        "../../envs/clonal.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        samples=lambda wc: genotyped_samples(wc.patient),
+        days=lambda wc: [
+            int(SAMPLES.at[s, "day"]) for s in genotyped_samples(wc.patient)
+        ],
+    script:
+        "../../scripts/clone_cells.py"

@@ -44,6 +44,10 @@ config["ch"]["rules"] = repo_path(config["ch"]["rules"])
 if config["ch"]["panel_of_normals"]:
     config["ch"]["panel_of_normals"] = repo_path(config["ch"]["panel_of_normals"])
 config["cart"]["constructs"] = repo_path(config["cart"]["constructs"])
+if config["singlecell"]["genotype"]["hotspots"]:
+    config["singlecell"]["genotype"]["hotspots"] = repo_path(
+        config["singlecell"]["genotype"]["hotspots"]
+    )
 for _key in ("programs", "hallmark"):
     config["signatures"][_key] = repo_path(config["signatures"][_key])
 
@@ -185,6 +189,8 @@ def all_targets():
             OUT["clones"],
             patient=sorted(SAMPLES.loc[dna, "patient"].unique()),
         )
+        genotyped = [p for p in patients() if genotyped_samples(p)]
+        targets += expand(OUT["clone_cells"], patient=genotyped)
     if _branch("clinical_scores"):
         targets += expand(OUT["scores"], patient=patients())
     if _branch("report_cohort"):
@@ -272,6 +278,17 @@ def patient_dna(wildcards, kind):
     return [OUT[kind].format(sample=s) for s in samples]
 
 
+def genotyped_samples(patient):
+    """scRNA samples of a patient with a cell-barcoded BAM (clone-to-cell genotyping)."""
+    return [s for s in patient_samples(patient, "scrna") if SAMPLES.at[s, "bam"]]
+
+
+def patient_dna_of_sample(wildcards, kind):
+    """CH outputs of every DNA sample of the scRNA sample's patient (any timepoint)."""
+    patient = SAMPLES.at[wildcards.sample, "patient"]
+    return [OUT[kind].format(sample=s) for s in patient_samples(patient, "dna")]
+
+
 ##### input functions of the report rules #####
 
 
@@ -281,13 +298,15 @@ def report_sample_inputs(samples):
     for s in samples:
         if SAMPLES.at[s, "assay"] == "scrna" and _branch("cart_call"):
             files += [
+                OUT["qc"].format(sample=s),
+                OUT["doublets"].format(sample=s),
                 OUT["composition"].format(sample=s),
                 OUT["cart"].format(sample=s),
                 OUT["signatures"].format(sample=s),
                 OUT["h5ad"].format(sample=s),
             ]
         if SAMPLES.at[s, "assay"] == "dna" and _branch("ch_call"):
-            files += [OUT["calls"].format(sample=s)]
+            files += [OUT["calls"].format(sample=s), OUT["lod"].format(sample=s)]
     return files
 
 
@@ -295,10 +314,10 @@ def report_patient_inputs(patient):
     files = report_sample_inputs(patient_samples(patient, "scrna"))
     files += report_sample_inputs(patient_samples(patient, "dna"))
     if patient_samples(patient, "dna") and _branch("ch_track"):
-        files.append(fOUT["clones"])
+        files.append(OUT["clones"].format(patient=patient))
     if _branch("clinical_scores"):
         files += [
-            fOUT["scores"],
+            OUT["scores"].format(patient=patient),
             OUT["anc_grid"].format(patient=patient),
             OUT["labs"],
         ]

@@ -13,8 +13,8 @@ import pandas as pd
 
 from marrowtox.atomic import write_tsv
 from marrowtox.clinical import biomarkers, easix, hematotox, icaht, iec_hs
-from marrowtox.layout import PATTERNS
 from marrowtox.clinical.events import max_grade
+from marrowtox.layout import PATTERNS
 
 COLUMNS = [
     "patient",

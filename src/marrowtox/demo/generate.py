@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from marrowtox.atomic import write_tsv
-from marrowtox.demo import dna, scrna
+from marrowtox.demo import dna, scbam, scrna
 try:
     from marrowtox.demo import clinical
 except ImportError:  # noqa
@@ -23,7 +23,7 @@ from marrowtox.demo.cohort import COHORT
 
 SAMPLE_COLUMNS = [
     "patient", "sample", "assay", "timepoint", "day", "path",
-    "batch", "normal", "chemistry", "car_construct",
+    "batch", "normal", "chemistry", "car_construct", "bam",
 ]
 
 
@@ -34,6 +34,9 @@ def generate_cohort(out: Path, seed: int) -> dict[str, Path]:
     try:
         (tmp / "truth").mkdir()
         rows = scrna.generate(tmp, seed) + dna.generate(tmp, seed)
+        bams = scbam.generate(tmp, seed)  # cell-barcoded reads at the CH sites
+        for row in rows:
+            row["bam"] = bams.get(row["sample"], "")
         if clinical is not None:
             clinical.generate(tmp, seed)
         sheet = pd.DataFrame(rows)[SAMPLE_COLUMNS]

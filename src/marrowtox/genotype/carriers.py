@@ -1,9 +1,13 @@
 """Which cell types carry a clone: mutant-cell fractions and a test against background.
 
-Per variant and cell type, a cell counts as mutant when it has >= 1 alt UMI. That
-fraction is a lower bound of the carrier fraction: a heterozygous carrier covered by one
-UMI shows the reference allele half the time (more with allelic imbalance), so it is
-compared between cell types of one sample, not read as a clone size.
+Per variant and cell type, `alt_cell_fraction` is the share of covered cells with >= 1
+alt UMI. That share is a lower bound of the carrier fraction: a heterozygous carrier
+covered by one UMI shows the reference allele half the time, and ambient alt molecules
+push it up in non-carriers. `mutant_fraction` corrects both, cell by cell from its UMI
+count (`mutant_detection_probability`, the null probability below, `_unmix`), under a
+stated mutant allele fraction of expression (`mutant_allele_fraction`, 0.5 for a
+heterozygous, evenly expressed mutation; allelic imbalance biases it), with the Wilson
+interval mapped the same way.
 
 Why a background from cell types that cannot carry the clone (e.g. T/NK cells for a
 myeloid clone) rather than from base qualities: alt UMIs in non-carriers come mostly
@@ -46,6 +50,7 @@ SUMMARY_COLUMNS = [
     "cell_type",
     "cells_covered",
     "cells_alt",
+    "alt_cell_fraction",
     "mutant_fraction",
     "ci_low",
     "ci_high",
@@ -66,6 +71,25 @@ def background_rate(alt_umis: float, umis: float, error_floor: float, prior_umis
 def null_alt_cell_probability(umis: np.ndarray, rate: float) -> np.ndarray:
     """P(a non-carrier cell with `umis` UMIs shows >= 1 alt UMI) = 1 - (1 - rate)^umis."""
     return -np.expm1(np.asarray(umis, float) * np.log1p(-rate))
+
+
+def mutant_detection_probability(
+    umis: np.ndarray, rate: float, allele_fraction: float
+) -> np.ndarray:
+    """P(a mutant cell with `umis` UMIs shows >= 1 alt UMI): each UMI is the mutant allele
+    with probability `allele_fraction` (0.5 for a heterozygous, evenly expressed
+    mutation), else an ambient/error alt at `rate`."""
+    p_alt = allele_fraction + (1 - allele_fraction) * rate
+    return -np.expm1(np.asarray(umis, float) * np.log1p(-p_alt))
+
+
+def _unmix(observed: float, p_null: float, p_mutant: float) -> float:
+    """Mutant-cell fraction f from the share of cells with an alt UMI:
+    observed = f * p_mutant + (1 - f) * p_null, solved for f and clipped to [0, 1]
+    (applied to the Wilson bounds too: the map is monotone, so it keeps the coverage)."""
+    if p_mutant <= p_null:
+        return float("nan")
+    return float(min(1.0, max(0.0, (observed - p_null) / (p_mutant - p_null))))
 
 
 def carrier_table(
@@ -111,20 +135,25 @@ def carrier_table(
             )
             if covered:
                 lo, hi = wilson(np.array([n_alt]), np.array([covered]))
-                p0 = float(null_alt_cell_probability(g["umis"].to_numpy(), rate).mean())
+                umis = g["umis"].to_numpy()
+                p0 = float(null_alt_cell_probability(umis, rate).mean())
                 p = binomtest(n_alt, covered, p0, alternative="greater").pvalue
-                frac, ci_low, ci_high = n_alt / covered, float(lo[0]), float(hi[0])
+                obs = n_alt / covered
                 # exact bounds where the closed form leaves rounding residue (~1e-17)
-                ci_low = 0.0 if n_alt == 0 else ci_low
-                ci_high = 1.0 if n_alt == covered else ci_high
+                obs_lo = 0.0 if n_alt == 0 else float(lo[0])
+                obs_hi = 1.0 if n_alt == covered else float(hi[0])
+                d = float(
+                    mutant_detection_probability(umis, rate, params.mutant_allele_fraction).mean()
+                )
+                frac, ci_low, ci_high = (_unmix(x, p0, d) for x in (obs, obs_lo, obs_hi))
             else:
-                p = frac = ci_low = ci_high = float("nan")
+                p = obs = frac = ci_low = ci_high = float("nan")
             if covered < params.min_cells:
                 call = NOT_COVERED
             elif p < params.alpha:
                 call = CARRIER
             else:
                 call = NOT_CARRIER
-            rows.append((vid, t, covered, n_alt, frac, ci_low, ci_high, rate, float(p), call))
+            rows.append((vid, t, covered, n_alt, obs, frac, ci_low, ci_high, rate, float(p), call))
     out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     return out.astype({"cells_covered": "int64", "cells_alt": "int64"})

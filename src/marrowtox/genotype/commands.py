@@ -9,9 +9,9 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from marrowtox.celltypes import T_NK_TYPES
 from marrowtox.errors import InputError
 from marrowtox.genotype.count import GenotypeParams
+from marrowtox.settings import add_schema_options, options_section
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,7 +23,6 @@ TYPE_COLUMNS = ("cell_type", "celltype")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    d = GenotypeParams()
     p = sub.add_parser(
         "sc-genotype",
         help="per-cell ref/alt UMIs at CH sites from a 10x BAM; carrier call per cell type",
@@ -41,16 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sample", required=True, help="sample id (for the log)")
     p.add_argument("--out", required=True, help="long table: variant, barcode, UMI counts")
     p.add_argument("--out-summary", help="variant x cell type carrier table (needs cell types)")
-    p.add_argument("--min-mapq", type=int, default=d.min_mapq)
-    p.add_argument("--min-base-quality", type=int, default=d.min_base_quality)
-    p.add_argument("--min-cells", type=int, default=d.min_cells)
-    p.add_argument("--alpha", type=float, default=d.alpha, help="carrier test level")
     p.add_argument(
-        "--background-types",
-        nargs="*",
-        default=sorted(T_NK_TYPES),
-        help="cell types that cannot carry the clones (background alt rate); none: floor only",
+        "--car-cells", help="CAR calls of car-call (barcode, car_positive): adds a CAR T row"
     )
+    # every setting of singlecell.genotype, with the schema's defaults and descriptions
+    add_schema_options(p, "singlecell", "genotype", skip=("hotspots",))
     p.set_defaults(func=_genotype)
 
 
@@ -118,22 +112,13 @@ def read_barcodes(path: str | Path) -> tuple[list[str], pd.Series | None]:
 
 
 def _genotype(a: argparse.Namespace) -> int:
-    from marrowtox.atomic import write_tsv
-    from marrowtox.genotype.carriers import carrier_table
-    from marrowtox.genotype.count import check_bam, check_sites, count_sites, write_counts
-    from marrowtox.genotype.sites import merge_sites, sites_from_calls, sites_from_vcf
+    from marrowtox.genotype.steps import genotype_step
 
-    params = GenotypeParams.from_config(
-        {
-            "min_mapq": a.min_mapq,
-            "min_base_quality": a.min_base_quality,
-            "min_cells": a.min_cells,
-            "alpha": a.alpha,
-        }
-    )
+    section = options_section(a, "singlecell", "genotype")
+    section.pop("background_types", None)
+    params = GenotypeParams.from_config(section)
     if not a.vcf and not a.calls:
         raise InputError("no sites given", expected="--vcf and/or --calls")
-    contigs = check_bam(a.bam)
     cells, types = read_barcodes(a.barcodes)
     if a.out_summary and types is None:
         raise InputError(
@@ -141,30 +126,18 @@ def _genotype(a: argparse.Namespace) -> int:
             file=a.barcodes,
             expected="a table with barcode and cell_type columns",
         )
-    groups = []
-    for path in a.vcf:
-        s = sites_from_vcf(path)
-        check_sites(s, contigs, path)
-        groups.append(s)
-    for path in a.calls:
-        s = sites_from_calls([path])
-        check_sites(s, contigs, path)
-        groups.append(s)
-    sites = merge_sites(groups)
-    stats: dict[str, int] = {}
-    counts = count_sites(a.bam, sites, cells, params, stats)
-    log.info(
-        "%s: %d sites, %d cells listed, %d (variant, cell) rows; reads %s",
+    stats = genotype_step(
+        a.bam,
+        cells,
+        types,
+        a.calls,
+        a.vcf,
+        params,
+        a.background_types,
+        a.out,
+        a.out_summary,
         a.sample,
-        len(sites),
-        len(cells),
-        len(counts),
-        ", ".join(f"{k} {v}" for k, v in stats.items()),
+        car_cells=a.car_cells,
     )
-    write_counts(counts, a.out)
-    if a.out_summary:
-        summary = carrier_table(
-            counts, types, a.background_types, params, [s.variant for s in sites]
-        )
-        write_tsv(summary, a.out_summary)
+    log.info("%s: reads %s", a.sample, ", ".join(f"{k} {v}" for k, v in stats.items()))
     return 0

@@ -61,41 +61,40 @@ STAT_KEYS = (
 
 @dataclass(frozen=True)
 class GenotypeParams:
-    """Settings of clone-to-cell genotyping (counting and carrier calls).
+    """Settings of clone-to-cell genotyping (counting and carrier calls); defaults and
+    descriptions in the schema (singlecell.genotype), read by `from_config`.
 
-    Defaults: MAPQ 20 and base quality 20 as the bulk CH caller (MAPQ 20 keeps STAR's
-    unique alignments, 255, and drops its multi-mappers, <= 3); `min_cells`, `alpha`,
-    `error_floor` and `prior_umis` are explained in marrowtox.genotype.carriers.
+    MAPQ 20 and base quality 20 as the bulk CH caller (MAPQ 20 keeps STAR's unique
+    alignments, 255, and drops its multi-mappers, <= 3); `min_cells`, `alpha`,
+    `error_floor`, `prior_umis` and `mutant_allele_fraction` are explained in
+    marrowtox.genotype.carriers.
     """
 
     min_mapq: int = 20
     min_base_quality: int = 20
     min_cells: int = 10
-    alpha: float = 0.01
-    error_floor: float = 1e-3
+    alpha: float = 0.001
+    error_floor: float = 0.01
     prior_umis: float = 100.0
+    mutant_allele_fraction: float = 0.5
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None = None) -> GenotypeParams:
-        """Settings of a `genotype` config section; missing keys keep the defaults.
+        """Settings of the `singlecell.genotype` section; missing keys take the schema's
+        defaults. Unknown keys are an error (the schema refuses them in the workflow)."""
+        from marrowtox.settings import section_defaults
 
-        Unknown keys are an error, so a typo such as `min_mapqq` is not silently ignored.
-        """
         config = dict(config or {})
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(config) - set(known))
+        known = {f.name for f in fields(cls)}
+        schema = section_defaults("singlecell", "genotype")
+        unknown = sorted(set(config) - known - set(schema))
         if unknown:
             raise InputError(
                 f"unknown genotype setting(s) {', '.join(unknown)}",
-                expected=f"one of {', '.join(known)}",
+                expected=f"one of {', '.join(sorted(known))}",
             )
-        values = {}
-        for k, v in config.items():
-            if v is None:
-                continue
-            kind = int if known[k].type in ("int", int) else float
-            values[k] = kind(v)
-        return cls(**values)
+        values = {**schema, **{k: v for k, v in config.items() if v is not None}}
+        return cls(**{k: values[k] for k in known})
 
 
 def check_bam(bam_path: str | Path, tag_reads: int = TAG_CHECK_READS) -> dict[str, int]:

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
 from marrowtox.atomic import write_tsv
-from marrowtox.report import html, plots
+from marrowtox.report import flags, html, marrow, plots, timeline
 from marrowtox.report.cohort_table import build as build_table
 from marrowtox.report.inputs import Results, read_tsv
+from marrowtox.report.names import Names
 
 
 def _h5ad_obs(path: Path) -> tuple[pd.DataFrame | None, np.ndarray | None]:
@@ -32,8 +32,97 @@ def write_cohort_table(samples: pd.DataFrame, results: str | Path, out: str | Pa
     return table
 
 
-def _label(patient: str, patients: list[str], pseudonymise: bool) -> str:
-    return html.pseudonym(patient, patients) if pseudonymise else patient
+def _summary(row: pd.Series | None, cohort: pd.DataFrame | None) -> list[tuple[str, str, str]]:
+    """Summary rows (label, value, place in the cohort) from the cohort table row."""
+    summary: list[tuple[str, str, str]] = []
+    if row is None or cohort is None:
+        return summary
+
+    def rank(col: str) -> str:
+        vals = pd.to_numeric(cohort[col], errors="coerce")
+        v = pd.to_numeric(pd.Series([row[col]]), errors="coerce").iloc[0]
+        if pd.isna(v) or vals.notna().sum() < 2:
+            return ""
+        return f"cohort median {html.fmt(vals.median())} (rank {int((vals < v).sum()) + 1} of {int(vals.notna().sum())})"
+
+    for label, col in (
+        ("Marrow CAR T % of cells (first post-infusion)", "bm_cart_pct"),
+        ("CAR T % of T cells (first post-infusion)", "bm_cart_pct_of_t"),
+        ("CAR T activation score", "cart_activation_score"),
+        ("HSPC % baseline / first post-infusion", None),
+        ("HSPC IFN-gamma index", "hspc_ifng_index"),
+        ("Early ICAHT grade", "icaht_early_grade"),
+        ("Late ICAHT grade", "icaht_late_grade"),
+        ("CAR-HEMATOTOX", None),
+        ("EASIX baseline", "easix_baseline"),
+        ("CRS / ICANS max grade", None),
+        ("CHIP clones / max VAF / emergent", None),
+    ):
+        if col:
+            summary.append((label, html.fmt(row[col]), rank(col)))
+        elif label.startswith("HSPC %"):
+            b, a = html.fmt(row["hspc_pct_baseline"]), html.fmt(row["hspc_pct_post"])
+            v = "" if not (b or a) else f"{b or 'not measured'} / {a or 'not measured'}"
+            summary.append((label, v, ""))
+        elif label.startswith("CAR-HEMATOTOX"):
+            v = (
+                ""
+                if pd.isna(row["car_hematotox_score"])
+                else f"{html.fmt(row['car_hematotox_score'])} ({row['car_hematotox_risk']} risk)"
+            )
+            summary.append((label, v, ""))
+        elif label.startswith("CRS"):
+            v = (
+                "not recorded (no row for this patient in events.tsv)"
+                if pd.isna(row["crs_max_grade"])
+                else f"{html.fmt(row['crs_max_grade'])} / {html.fmt(row['icans_max_grade'])}"
+            )
+            summary.append((label, v, ""))
+        else:
+            v = (
+                ""
+                if pd.isna(row["ch_n_chip"])
+                else (
+                    f"{html.fmt(row['ch_n_chip'])} / {html.fmt(100 * float(row['ch_max_vaf']), 1)}% / "
+                    f"{html.fmt(row['ch_n_emergent'])}"
+                )
+            )
+            summary.append((label, v, ""))
+    return summary
+
+
+def _clone_rows(clones: pd.DataFrame | None, names: Names) -> list[dict[str, str]]:
+    rows = []
+    if clones is None:
+        return rows
+    for _, c in clones.sort_values(["gene", "pos", "day"]).iterrows():
+        detected = str(c["detected"]).lower() == "true"
+        rows.append(
+            {
+                "gene": c["gene"],
+                "hgvsp": c.get("hgvsp", ""),
+                "sample": names.sample(c["sample"]),
+                "day": html.fmt(c["day"]),
+                "depth": html.fmt(c["depth"]),
+                "alt": html.fmt(c["alt_count"]),
+                "vaf": html.fmt(100 * c["vaf"], 2),
+                "lod": html.fmt(100 * c["lod_vaf"], 2),
+                "ci": f"{html.fmt(100 * c['vaf_ci_low'], 2)}-{html.fmt(100 * c['vaf_ci_high'], 2)}",
+                "detected": "yes" if detected else "no (below LOD)",
+                "status": c["status"],
+            }
+        )
+    return rows
+
+
+def _lod_range(res: Results, dna: list[str]) -> str:
+    """'per-target LOD 0.71-0.75% VAF' over a patient's DNA samples ('' if unknown)."""
+    vals = [t["lod_vaf"] for s in dna if (t := read_tsv(res.lod(s))) is not None]
+    lods = pd.concat(vals) if vals else pd.Series(dtype=float)
+    lods = pd.to_numeric(lods, errors="coerce").dropna()
+    if lods.empty:
+        return ""
+    return f"per-target LOD {100 * lods.min():.2f}-{100 * lods.max():.2f}% VAF"
 
 
 def patient_report(
@@ -45,12 +134,19 @@ def patient_report(
     pseudonymise: bool = False,
     products: dict | None = None,
 ) -> None:
+    """One patient's self-contained HTML report.
+
+    Every marrow timepoint is shown (not only the first after infusion), and with
+    `pseudonymise` every id is replaced through one Names object, in the HTML and in
+    the text drawn into figures alike.
+    """
     res = Results(results)
-    patients = sorted(samples["patient"].unique())
+    names = Names(samples, pseudonymise)
+    label = names.patient(patient)
     ps = samples[samples["patient"] == patient].sort_values(["day", "assay"])
     sc = ps[ps["assay"] == "scrna"]
-    post = sc[sc["day"] > 0]
-    post_s = post["sample"].iloc[0] if not post.empty else None
+    dna = ps[ps["assay"] == "dna"]
+    has_dna = not dna.empty
     cohort = read_tsv(res.patients)
     row = (
         cohort.set_index("patient").loc[patient]
@@ -62,128 +158,95 @@ def patient_report(
     labs = labs if labs is not None and not labs.empty else None
     ev = events[events["patient"] == patient] if events is not None else None
     scores = read_tsv(res.scores(patient))
-    early = scores.loc[0, "icaht_early_grade"] if scores is not None else None
+    srow = scores.iloc[0] if scores is not None and not scores.empty else None
+    clones = read_tsv(res.clones(patient)) if has_dna else None
+    tps = marrow.timepoints(sc, res, names)
     comps = {s: c for s in sc["sample"] if (c := read_tsv(res.composition(s))) is not None}
-    obs, xy = _h5ad_obs(res.h5ad(post_s)) if post_s else (None, None)
-    cart = read_tsv(res.cart(post_s)) if post_s else None
-    sig = read_tsv(res.signatures(post_s)) if post_s else None
-    clones = read_tsv(res.clones(patient))
+    sigs = {s: read_tsv(res.signatures(s)) for s in sc["sample"]}
+    carts = [(names.timepoint(s), read_tsv(res.cart(s))) for s in sc["sample"]]
+    umap_panels = []
+    for s in sc["sample"]:
+        obs, xy = _h5ad_obs(res.h5ad(s))
+        umap_panels.append((names.timepoint(s), obs, xy))
+    marrow_days = [
+        (int(d), "/".join(dict.fromkeys(str(t) for t in g["timepoint"])))
+        for d, g in ps.groupby("day", sort=True)
+    ]
+    tl = timeline.TimelineData(
+        title=f"{label}: blood counts, events, marrow and clones (day 0 = CAR T infusion)",
+        labs=labs,
+        grid=read_tsv(res.anc_grid(patient)),
+        events=ev if ev is not None and not ev.empty else None,
+        scores=srow,
+        marrow=tps,
+        clones=clones,
+        marrow_days=marrow_days,
+        has_dna=has_dna,
+    )
+    has_any = labs is not None or (ev is not None and not ev.empty) or not ps.empty
+    sample_labels = {s: names.timepoint(s) for s in sc["sample"]}
     figs = {
-        "blood": html.data_uri(
-            plots.blood_counts(labs, read_tsv(res.anc_grid(patient)), ev, early)
-        ),
-        "composition": html.data_uri(plots.composition(comps)),
-        "umap": html.data_uri(plots.umap(obs, xy, f"{post_s}" if post_s else "")),
-        "heatmap": html.data_uri(plots.inflammation_heatmap(sig)),
-        "programs": html.data_uri(plots.cart_programs(cart)),
-        "vaf": html.data_uri(plots.vaf_trajectories(clones)),
+        "timeline": html.data_uri(timeline.figure(tl)) if has_any else None,
+        "composition": html.data_uri(plots.composition(comps, sample_labels)),
+        "umap": html.data_uri(plots.umaps(umap_panels)),
+        "heatmap": html.data_uri(plots.inflammation_heatmap(sigs, sample_labels)),
+        "programs": html.data_uri(plots.cart_programs(carts)),
         "biomarkers": html.data_uri(plots.biomarker_trajectories(labs)),
     }
-    cart_reason = "no post-infusion scRNA sample"
-    if cart is not None:
+    cart_reason = "no scRNA sample"
+    present = [c for _, c in carts if c is not None]
+    if present:
+        status = {str(c.loc[0, "car_status"]) for c in present}
         cart_reason = (
-            str(cart.loc[0, "car_status"])
-            if cart.loc[0, "car_status"] != "measured"
-            else "no CAR T cells called"
+            "no CAR T cells called at any timepoint"
+            if status == {"measured"}
+            else "; ".join(sorted(status - {"measured"}))
         )
-    has_dna = (ps["assay"] == "dna").any()
-    ch_reason = "no DNA sample for this patient" if not has_dna else "no clone detected"
-    summary = []
-    if row is not None:
-
-        def rank(col: str) -> str:
-            vals = pd.to_numeric(cohort[col], errors="coerce")
-            v = pd.to_numeric(pd.Series([row[col]]), errors="coerce").iloc[0]
-            if pd.isna(v) or vals.notna().sum() < 2:
-                return ""
-            return f"cohort median {html.fmt(vals.median())} (rank {int((vals < v).sum()) + 1} of {int(vals.notna().sum())})"
-
-        for label, col in (
-            ("Marrow CAR T % (first post-infusion)", "bm_cart_pct"),
-            ("CAR T % of T cells", "bm_cart_pct_of_t"),
-            ("CAR T activation score", "cart_activation_score"),
-            ("HSPC % baseline / post", None),
-            ("HSPC IFN-gamma index", "hspc_ifng_index"),
-            ("Early ICAHT grade", "icaht_early_grade"),
-            ("Late ICAHT grade", "icaht_late_grade"),
-            ("CAR-HEMATOTOX", None),
-            ("EASIX baseline", "easix_baseline"),
-            ("CRS / ICANS max grade", None),
-            ("CHIP clones / max VAF / emergent", None),
-        ):
-            if col:
-                summary.append((label, html.fmt(row[col]), rank(col)))
-            elif label.startswith("HSPC %"):
-                summary.append(
-                    (
-                        label,
-                        f"{html.fmt(row['hspc_pct_baseline'])} / {html.fmt(row['hspc_pct_post'])}",
-                        "",
-                    )
-                )
-            elif label.startswith("CAR-HEMATOTOX"):
-                v = (
-                    ""
-                    if pd.isna(row["car_hematotox_score"])
-                    else f"{html.fmt(row['car_hematotox_score'])} ({row['car_hematotox_risk']} risk)"
-                )
-                summary.append((label, v, ""))
-            elif label.startswith("CRS"):
-                v = (
-                    "not recorded (no row for this patient in events.tsv)"
-                    if pd.isna(row["crs_max_grade"])
-                    else f"{html.fmt(row['crs_max_grade'])} / {html.fmt(row['icans_max_grade'])}"
-                )
-                summary.append((label, v, ""))
-            else:
-                v = (
-                    ""
-                    if pd.isna(row["ch_n_chip"])
-                    else (
-                        f"{html.fmt(row['ch_n_chip'])} / {html.fmt(100 * float(row['ch_max_vaf']), 1)}% / "
-                        f"{html.fmt(row['ch_n_emergent'])}"
-                    )
-                )
-                summary.append((label, v, ""))
-    clone_rows = []
-    if clones is not None:
-        for _, c in clones.sort_values(["gene", "day"]).iterrows():
-            clone_rows.append(
-                {
-                    "gene": c["gene"],
-                    "hgvsp": c.get("hgvsp", ""),
-                    "sample": c["sample"],
-                    "day": c["day"],
-                    "vaf": html.fmt(100 * c["vaf"], 2),
-                    "lod": html.fmt(100 * c["lod_vaf"], 2),
-                    "ci": f"{html.fmt(100 * c['vaf_ci_low'], 2)}-{html.fmt(100 * c['vaf_ci_high'], 2)}",
-                    "status": c["status"],
-                }
-            )
-    iec = ""
-    if scores is not None and scores.loc[0, "iec_hs_flag"] == "candidate":
-        iec = str(scores.loc[0, "iec_hs_reason"])
-    label = _label(patient, patients, pseudonymise)
+    ch_reason = "no DNA sample for this patient"
+    if has_dna:
+        lod = _lod_range(res, list(dna["sample"]))
+        ch_reason = (
+            "no clone table"
+            if clones is None
+            else f"no clone detected ({lod})"
+            if lod
+            else "no clone detected"
+        )
+    flag_list, quiet = flags.patient_flags(clones, scores, has_dna, names)
+    icaht_notes = (
+        "" if srow is None or pd.isna(srow.get("icaht_notes")) else str(srow["icaht_notes"])
+    )
+    comp_cols, comp_rows = marrow.composition_table(comps, names)
     sample_list = [
-        {"sample": s if not pseudonymise else f"{label} {a} day {d}", "assay": a, "day": d}
+        # a pseudonymised label already says assay and day
+        {"sample": names.sample(s), "detail": "" if pseudonymise else f"{a}, day {d}"}
         for s, a, d in zip(ps["sample"], ps["assay"], ps["day"], strict=True)
     ]
     construct = ps["car_construct"].dropna().astype(str)
     product = (products or {}).get(patient) or (
         construct[construct != ""].iloc[0] if (construct != "").any() else "not recorded"
     )
+    scrub = names.scrub
     html.render_patient(
         out,
         patient=label,
-        product=product,
+        product=scrub(product),
         samples=sample_list,
-        summary=summary,
-        missing=(row["missing"] if row is not None and isinstance(row["missing"], str) else ""),
+        summary=_summary(row, cohort),
+        missing=scrub(row["missing"])
+        if row is not None and isinstance(row["missing"], str)
+        else "",
         figs=figs,
-        cart_reason=cart_reason,
-        ch_reason=ch_reason,
-        clones=clone_rows,
-        iec_hs=iec,
+        flags=[flags.Flag(f.level, scrub(f.title), scrub(f.text)) for f in flag_list],
+        quiet=[scrub(q) for q in quiet],
+        icaht_notes=scrub(icaht_notes),
+        marrow=[{k: scrub(v) for k, v in r.items()} for r in marrow.timepoint_rows(tps)],
+        comp_cols=comp_cols,
+        comp_rows=comp_rows,
+        qc=[{k: scrub(v) for k, v in r.items()} for r in marrow.qc_rows(sc, res, names)],
+        cart_reason=scrub(cart_reason),
+        ch_reason=scrub(ch_reason),
+        clones=_clone_rows(clones, names),
         footer=html.footer(res.provenance),
     )
 
@@ -192,6 +255,8 @@ def _spearman(df: pd.DataFrame, x: str, y: str) -> str:
     d = df[[x, y]].apply(pd.to_numeric, errors="coerce").dropna()
     if len(d) < 3:
         return f"n = {len(d)}: too few patients for a correlation"
+    from scipy.stats import spearmanr  # ~1 s to import: only the cohort report needs it
+
     rho, p = spearmanr(d[x], d[y])
     return f"Spearman rho = {rho:.2f}, n = {len(d)}, p = {p:.3g}"
 
@@ -202,10 +267,15 @@ def cohort_report(
     res = Results(results)
     table = read_tsv(res.patients)
     patients = sorted(samples["patient"].unique())
+    names = Names(samples, pseudonymise)
     shown = table.copy()
     if pseudonymise:
-        shown["patient"] = [html.pseudonym(p, patients) for p in shown["patient"]]
+        shown["patient"] = [names.patient(p) for p in shown["patient"]]
         shown["bm_cart_sample"] = ""
+        # free text (the `missing` column names samples): every id replaced
+        for c in shown.columns:
+            if shown[c].dtype == object:
+                shown[c] = [v if not isinstance(v, str) else names.scrub(v) for v in shown[c]]
     stats = {
         "cart": _spearman(table, "bm_cart_pct", "icaht_early_grade"),
         "hspc": _spearman(table, "hspc_ifng_index", "days_anc_le_500_d0_30"),
@@ -259,7 +329,7 @@ def cohort_report(
             .drop_duplicates(["chrom", "pos", "ref", "alt"])
             .iterrows()
         ):
-            who = html.pseudonym(p, patients) if pseudonymise else p
+            who = names.patient(p)
             first = det[(det["chrom"] == c["chrom"]) & (det["pos"] == c["pos"])]["day"].min()
             emergent.append(f"{who}: {c['gene']} {c['hgvsp']} first detected on day {first}")
     n_dna = int(table["n_dna_samples"].gt(0).sum())

@@ -20,12 +20,15 @@ CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;color:#222;background:#fafafa}
 header{background:#0b3d5c;color:#fff;padding:14px 24px}header h1{margin:0;font-size:20px}
 main{padding:12px 24px;max-width:1150px}section{background:#fff;border:1px solid #ddd;border-radius:6px;
-margin:12px 0;padding:10px 16px}h2{font-size:15px;margin:4px 0 8px;color:#0b3d5c}
+margin:12px 0;padding:10px 16px;overflow-x:auto}h2{font-size:15px;margin:4px 0 8px;color:#0b3d5c}
 table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ddd;padding:3px 6px;text-align:right}
 th{background:#f0f3f6}td.l,th.l{text-align:left}.nm{color:#a33;font-style:italic}.grid{display:flex;
 flex-wrap:wrap;gap:12px}.box{border:1px solid #0b3d5c;border-radius:6px;padding:8px 12px;background:#f3f8fb}
 .kv td{border:none;text-align:left;padding:1px 8px}img{max-width:100%}footer{font-size:11px;color:#555;
-padding:8px 24px 24px}.warn{color:#8a5a00}
+padding:8px 24px 24px}.warn{color:#8a5a00}.cap{font-size:11px;color:#555;margin:4px 0}
+.flags{display:flex;flex-wrap:wrap;gap:8px}.flag{border-radius:5px;padding:6px 10px;font-size:12px;
+max-width:520px;border-left:5px solid #999;background:#f4f4f4}.flag.high{border-color:#D55E00;background:#fdf0e8}
+.flag.warn{border-color:#E69F00;background:#fdf7e6}.scroll{overflow-x:auto}.flag.info{border-color:#56B4E9;background:#eef6fb}
 """
 
 ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
@@ -36,8 +39,10 @@ def data_uri(png: bytes | None) -> str | None:
 
 
 def pseudonym(patient: str, patients: list[str]) -> str:
-    """Stable pseudonym: position in the sorted patient list (no identifier leaks)."""
-    return f"Patient {sorted(patients).index(patient) + 1:03d}"
+    """Stable pseudonym (kept here for callers; the naming lives in report/names.py)."""
+    from marrowtox.report.names import pseudonym as _pseudonym
+
+    return _pseudonym(patient, patients)
 
 
 def fmt(v, digits: int = 2) -> str:
@@ -64,22 +69,37 @@ PATIENT = ENV.from_string(
 <html lang="en"><head><meta charset="utf-8"><title>marrowtox report: {{ patient }}</title>
 <style>{{ css }}</style></head><body>
 <header><h1>marrowtox: {{ patient }}</h1><div>Product: {{ product }} &middot; infusion = day 0 &middot;
-marrow samples: {% for s in samples %}{{ s.sample }} ({{ s.assay }}, day {{ s.day }}){% if not loop.last %}, {% endif %}{% endfor %}</div></header>
+marrow samples: {% for s in samples %}{{ s.sample }}{% if s.detail %} ({{ s.detail }}){% endif %}{% if not loop.last %}, {% endif %}{% endfor %}</div></header>
 <main>
+<section id="timeline"><h2>Timeline: blood counts, events, marrow and clones</h2>{% if figs.timeline %}
+<img alt="Timeline of {{ patient }}: ANC with ICAHT windows, platelets, hemoglobin, events, CAR T % and HSPC % at every marrow timepoint, clone VAFs" src="{{ figs.timeline }}">
+<p class="cap">ANC on a log scale above 100/uL (linear below, so values near 0 stay readable); lines at 1500, 1000, 500 and 100/uL; shaded: days with ANC &le; 500 and &le; 100/uL on the daily grid the ICAHT grade is computed from (day 0-60; x = interpolated day). Top bars: early ICAHT window (day 0-30) and late window (from day 31) with their grades{% if icaht_notes %} ({{ icaht_notes }}){% endif %}. Dashed vertical lines: marrow sampling days. Clones: filled = detected with 95% CI; open = not detected, drawn at the limit of detection (LOD); dashed line = 2% VAF (CHIP).</p>
+{% else %}<p class="nm">not measured: no labs, events or marrow data for this patient</p>{% endif %}</section>
+<section id="flags" class="box"><h2>Flags</h2>{% if flags %}<div class="flags">{% for f in flags %}<div class="flag {{ f.level }}"><b>{{ f.title }}</b><br>{{ f.text }}</div>{% endfor %}</div>{% else %}<p>No flag raised from the data available.</p>{% endif %}
+{% if quiet %}<p class="cap">Checked without a flag: {{ quiet | join("; ") }}.</p>{% endif %}
+<p class="cap">Expanding clone: detected at every DNA timepoint, VAF rising at each step, last VAF &ge; 2&times; the first with non-overlapping 95% CIs. Emergent clone: not detected at baseline although the baseline LOD was below the VAF reached later, detected later. Flags are prompts for review, not diagnoses.</p></section>
 <section class="box"><h2>Summary and place in the cohort</h2><table class="kv">
 {% for k, v, c in summary %}<tr><td>{{ k }}</td><td><b>{{ v if v != "" else "not measured" }}</b></td><td>{{ c }}</td></tr>{% endfor %}
-</table>{% if missing %}<p class="nm">Not measured: {{ missing }}</p>{% endif %}
-{% if iec_hs %}<p class="warn">IEC-HS: {{ iec_hs }}</p>{% endif %}</section>
-{{ figure("Blood counts, events and ICAHT grade", figs.blood, "no labs for this patient") }}
-<div class="grid">
-{{ figure("Marrow composition before vs after infusion", figs.composition, "no scRNA sample") }}
-{{ figure("UMAP of the first post-infusion marrow, CAR T cells marked", figs.umap, "no post-infusion scRNA sample") }}
-</div>
-{{ figure("Inflammation scores by cell type vs baseline", figs.heatmap, "no post-infusion scRNA sample with a baseline") }}
-{{ figure("CAR T program scores", figs.programs, cart_reason) }}
-{{ figure("Clonal hematopoiesis: VAF trajectories", figs.vaf, ch_reason) }}
-{% if clones %}<section><h2>Clones</h2><table><tr><th class="l">gene</th><th class="l">protein</th><th class="l">sample</th><th>day</th><th>VAF %</th><th>95% CI</th><th>LOD %</th><th class="l">status</th></tr>
-{% for c in clones %}<tr><td class="l">{{ c.gene }}</td><td class="l">{{ c.hgvsp }}</td><td class="l">{{ c.sample }}</td><td>{{ c.day }}</td><td>{{ c.vaf }}</td><td>{{ c.ci }}</td><td>{{ c.lod }}</td><td class="l">{{ c.status }}</td></tr>{% endfor %}</table></section>{% endif %}
+</table>{% if missing %}<p class="nm">Not measured: {{ missing }}</p>{% endif %}</section>
+<section id="marrow"><h2>Marrow at every timepoint</h2>{% if marrow %}<table>
+<tr><th class="l">sample</th><th>day</th><th>cells</th><th>HSPC n (% of cells)</th><th>T cells</th><th>CAR T cells</th><th>CAR T % of cells</th><th>CAR T % of T cells</th><th class="l">CAR call threshold</th><th>HSPC IFN-&gamma; index</th><th class="l">not measured</th></tr>
+{% for r in marrow %}<tr class="tp"><td class="l">{{ r.sample }}</td><td>{{ r.day }}</td><td>{{ r.cells }}</td><td>{{ r.hspc }}</td><td>{{ r.t }}</td><td>{{ r.car }}</td><td>{{ r.car_pct_cells }}</td><td>{{ r.car_pct_t }}</td><td class="l">{{ r.threshold }}</td><td>{{ r.ifng }}</td><td class="l nm">{{ r.note }}</td></tr>{% endfor %}</table>
+<p class="cap">Cells: cells after QC and doublet removal with a cell type. HSPC: HSC/MPP + LMPP. CAR T % before infusion is a negative control. HSPC IFN-&gamma; index: Hallmark interferon-gamma response of HSPC vs baseline marrow, in baseline SDs.</p>
+{% else %}<p class="nm">not measured: no scRNA marrow sample</p>{% endif %}</section>
+{{ figure("Marrow composition at every timepoint", figs.composition, "no scRNA sample") }}
+{% if comp_rows %}<section><h2>Cells per type (n, % of cells)</h2><table><tr><th class="l">cell type</th>{% for c in comp_cols %}<th>{{ c }}</th>{% endfor %}</tr>
+{% for r in comp_rows %}<tr>{% for v in r %}<td{% if loop.first %} class="l"{% endif %}>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table></section>{% endif %}
+{{ figure("UMAP of every marrow timepoint, CAR T cells and HSPC marked", figs.umap, "no annotated scRNA sample") }}
+{{ figure("Inflammation scores by cell type vs baseline (n = cells of that type)", figs.heatmap, "no scRNA sample with a baseline") }}
+{{ figure("CAR T program scores at every timepoint with CAR T cells", figs.programs, cart_reason) }}
+<section id="clones"><h2>Clonal hematopoiesis</h2>{% if clones %}<table><tr><th class="l">gene</th><th class="l">protein</th><th class="l">sample</th><th>day</th><th>depth</th><th>alt reads</th><th>VAF %</th><th>95% CI</th><th>LOD %</th><th class="l">detected</th><th class="l">status</th></tr>
+{% for c in clones %}<tr><td class="l">{{ c.gene }}</td><td class="l">{{ c.hgvsp }}</td><td class="l">{{ c.sample }}</td><td>{{ c.day }}</td><td>{{ c.depth }}</td><td>{{ c.alt }}</td><td>{{ c.vaf }}</td><td>{{ c.ci }}</td><td>{{ c.lod }}</td><td class="l">{{ c.detected }}</td><td class="l">{{ c.status }}</td></tr>{% endfor %}</table>
+<p class="cap">Status as called by the clone tracker (expanding/shrinking: 95% CIs of the first and last timepoint do not overlap). Every clone is re-genotyped at every DNA timepoint; LOD: VAF detectable at that depth.</p>
+{% else %}<p class="nm">not measured: {{ ch_reason }}</p>{% endif %}</section>
+<section id="qc"><h2>Single-cell QC</h2>{% if qc %}<table><tr><th class="l">sample</th><th>day</th><th>cells before QC</th><th>after QC</th><th class="l">failing (a cell may fail several)</th><th class="l">doublets</th><th>cells analysed</th><th>total counts kept</th><th>genes kept</th><th>% in top-20 genes kept</th><th class="l">mito %</th><th>MADs</th><th class="l">note</th></tr>
+{% for q in qc %}<tr><td class="l">{{ q.sample }}</td><td>{{ q.day }}</td><td>{{ q.before }}</td><td>{{ q.after }}</td><td class="l">{{ q.fails }}</td><td class="l">{{ q.doublets }}</td><td>{{ q.final }}</td><td>{{ q.counts }}</td><td>{{ q.genes }}</td><td>{{ q.top20 }}</td><td class="l">{{ q.mt }}</td><td>{{ q.nmads }}</td><td class="l nm">{{ q.note }}</td></tr>{% endfor %}</table>
+<p class="cap">Thresholds are the ones applied to this sample (MAD-based on log counts, log genes and % counts in the top 20 genes; mitochondrial % capped), from the per-sample QC table.</p>
+{% else %}<p class="nm">not measured: no scRNA sample</p>{% endif %}</section>
 {{ figure("Endothelial and inflammatory biomarkers", figs.biomarkers, "no biomarker measurements") }}
 </main><footer>{{ footer }}</footer></body></html>"""
 )
@@ -89,8 +109,8 @@ COHORT = ENV.from_string(
     + """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>marrowtox cohort report</title><style>{{ css }}</style></head><body>
 <header><h1>marrowtox cohort report</h1><div>{{ n }} patients</div></header><main>
-<section><h2>Patients</h2><table><tr>{% for c in columns %}<th class="l">{{ c }}</th>{% endfor %}</tr>
-{% for r in rows %}<tr>{% for v in r %}<td class="l">{{ v }}</td>{% endfor %}</tr>{% endfor %}</table>
+<section><h2>Patients</h2><div class="scroll"><table><tr>{% for c in columns %}<th class="l">{{ c }}</th>{% endfor %}</tr>
+{% for r in rows %}<tr>{% for v in r %}<td class="l">{{ v }}</td>{% endfor %}</tr>{% endfor %}</table></div>
 <p>Empty cells: not measured (see the <i>missing</i> column).</p></section>
 <div class="grid">
 <section><h2>Marrow CAR T % vs early ICAHT grade</h2><p>{{ stats.cart }}</p>{% if figs.cart %}<img alt="CAR T vs ICAHT" src="{{ figs.cart }}">{% endif %}</section>

@@ -30,87 +30,20 @@ plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.righ
 GRADE_SHADE = {1: "#F0E442", 2: "#E69F00", 3: "#D55E00", 4: "#CC79A7"}
 
 
-def png(fig) -> bytes:
+def png(fig, dpi: int = 85) -> bytes:
+    """PNG bytes without metadata chunks (no software string, no titles, no ids)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=85, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     return buf.getvalue()
 
 
-def blood_counts(
-    labs: pd.DataFrame | None, grid: pd.DataFrame | None, events: pd.DataFrame | None, early_grade
-) -> bytes | None:
-    if labs is None or labs.empty or not (labs["analyte"] == "anc").any():
-        return None
-    fig, axes = plt.subplots(3, 1, figsize=(8, 5.6), sharex=True)
-    anc = labs[labs["analyte"] == "anc"]
-    ax = axes[0]
-    if early_grade is not None and not pd.isna(early_grade) and int(early_grade) > 0:
-        ax.axvspan(
-            0,
-            30,
-            color=GRADE_SHADE[int(early_grade)],
-            alpha=0.18,
-            lw=0,
-            label=f"early ICAHT grade {int(early_grade)} (day 0-30)",
-        )
-    ax.semilogy(
-        anc["day"],
-        anc["value"].clip(lower=10),
-        "o",
-        ms=2.5,
-        color=OKABE_ITO[4],
-        label="ANC measured",
-    )
-    if grid is not None and not grid.empty:
-        g = grid[grid["interpolated"].astype(bool)]
-        ax.semilogy(
-            g["day"], g["anc"].clip(lower=10), "x", ms=3, color=OKABE_ITO[8], label="interpolated"
-        )
-    ax.axhline(500, color=OKABE_ITO[5], ls="--", lw=1, label="500/uL")
-    ax.axhline(100, color=OKABE_ITO[6], ls=":", lw=1, label="100/uL")
-    ax.set_ylabel("ANC (/uL)")
-    ax.legend(fontsize=7, ncol=3, loc="lower right", frameon=False)
-    for ax, analyte, label, color in (
-        (axes[1], "plt", "platelets (10^9/L)", OKABE_ITO[2]),
-        (axes[2], "hb", "hemoglobin (g/dL)", OKABE_ITO[0]),
-    ):
-        sub = labs[labs["analyte"] == analyte]
-        ax.plot(sub["day"], sub["value"], "o-", ms=2.5, lw=1, color=color)
-        ax.set_ylabel(label)
-    if events is not None:
-        for _, e in events.iterrows():
-            if e["event"] in (
-                "infusion",
-                "crs",
-                "icans",
-                "gcsf",
-                "transfusion",
-                "next_therapy",
-                "death",
-            ):
-                for a in axes:
-                    a.axvline(e["day"], color="#999999", lw=0.6, alpha=0.6)
-                g = "" if pd.isna(e.get("grade")) else f" G{int(e['grade'])}"
-                axes[0].annotate(
-                    f"{e['event']}{g}",
-                    (e["day"], 1.0),
-                    xycoords=("data", "axes fraction"),
-                    fontsize=6,
-                    rotation=90,
-                    va="top",
-                    ha="right",
-                    color="#555555",
-                )
-    axes[2].set_xlabel("day relative to infusion")
-    return png(fig)
-
-
-def composition(comps: dict[str, pd.DataFrame]) -> bytes | None:
+def composition(comps: dict[str, pd.DataFrame], labels: dict[str, str]) -> bytes | None:
+    """Grouped bars, one colour per marrow timepoint; `labels` names the samples."""
     if not comps:
         return None
     frame = pd.DataFrame(
-        {s: c.set_index("cell_type")["fraction"] * 100 for s, c in comps.items()}
+        {labels[s]: c.set_index("cell_type")["fraction"] * 100 for s, c in comps.items()}
     ).fillna(0)
     frame = frame.loc[frame.sum(axis=1) > 0]
     fig, ax = plt.subplots(figsize=(8, 3.4))
@@ -124,90 +57,133 @@ def composition(comps: dict[str, pd.DataFrame]) -> bytes | None:
             lbl.set_fontweight("bold")
             lbl.set_color(OKABE_ITO[5])
     ax.set_ylabel("% of marrow cells")
-    ax.set_title("Marrow composition by sample (HSPC in bold)")
+    ax.set_title("Marrow composition at every timepoint (HSPC in bold)")
     ax.legend(fontsize=7, frameon=False)
     return png(fig)
 
 
-def umap(obs: pd.DataFrame | None, xy: np.ndarray | None, title: str) -> bytes | None:
-    if obs is None or xy is None:
+def umaps(panels: list[tuple[str, pd.DataFrame, np.ndarray]]) -> bytes | None:
+    """One UMAP per marrow timepoint (its own embedding), CAR T cells and HSPC marked."""
+    panels = [p for p in panels if p[1] is not None and p[2] is not None]
+    if not panels:
         return None
-    fig, ax = plt.subplots(figsize=(5, 4.2))
-    ax.scatter(xy[:, 0], xy[:, 1], s=2, color="#BBBBBB", rasterized=True, label="other cells")
-    car = (
-        obs["car_positive"].to_numpy(dtype=bool)
-        if "car_positive" in obs
-        else np.zeros(len(obs), bool)
-    )
-    ax.scatter(
-        xy[car, 0], xy[car, 1], s=7, color=OKABE_ITO[5], label=f"CAR T cells (n={int(car.sum())})"
-    )
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_title(title)
-    ax.legend(fontsize=7, frameon=False, loc="best")
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 3.4), squeeze=False)
+    for ax, (title, obs, xy) in zip(axes[0], panels, strict=True):
+        n = len(obs)
+        car = (
+            obs["car_positive"].to_numpy(dtype=bool) if "car_positive" in obs else np.zeros(n, bool)
+        )
+        types = (
+            obs["cell_type"].astype(str).to_numpy() if "cell_type" in obs else np.array([""] * n)
+        )
+        hspc = np.isin(types, ["HSC/MPP", "LMPP"])
+        ax.scatter(xy[:, 0], xy[:, 1], s=1.5, color="#CCCCCC", rasterized=True)
+        ax.scatter(
+            xy[hspc, 0], xy[hspc, 1], s=5, color=OKABE_ITO[4], label=f"HSPC (n={int(hspc.sum())})"
+        )
+        ax.scatter(
+            xy[car, 0], xy[car, 1], s=5, color=OKABE_ITO[5], label=f"CAR T (n={int(car.sum())})"
+        )
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"{title}\n{n} cells", fontsize=8)
+        ax.legend(fontsize=6.5, frameon=False, loc="lower left", markerscale=2)
     return png(fig)
 
 
-def inflammation_heatmap(sig: pd.DataFrame | None) -> bytes | None:
-    if sig is None or sig.empty:
+def inflammation_heatmap(sigs: dict[str, pd.DataFrame], labels: dict[str, str]) -> bytes | None:
+    """Hallmark inflammation index vs baseline, one panel per marrow timepoint.
+
+    Each row ends with the number of cells of that type in that sample: an index from
+    12 cells is not the same evidence as one from 400; a type without an index (e.g.
+    CAR T cells, absent from the baseline) stays as a grey row with its count. The
+    patient's own baseline marrow scored against itself is 0 by construction and is
+    left out.
+    """
+    mats = []
+    for s, sig in sigs.items():
+        if sig is None or sig.empty:
+            continue
+        sub = sig[sig["gene_set"].str.startswith("HALLMARK_")]
+        idx = sub["index_vs_baseline"].astype(float)
+        if idx.isna().all() or np.allclose(idx.dropna(), 0):
+            continue
+        mat = sub.pivot_table(
+            index="cell_type", columns="gene_set", values="index_vs_baseline", dropna=False
+        )
+        n = sub.groupby("cell_type")["n_cells"].max()
+        mat.columns = [c.removeprefix("HALLMARK_").replace("_", " ").lower() for c in mat.columns]
+        mats.append((labels[s], mat, n))
+    if not mats:
         return None
-    sub = sig[sig["gene_set"].str.startswith("HALLMARK_") & sig["index_vs_baseline"].notna()]
-    if sub.empty:
-        return None
-    mat = sub.pivot_table(index="cell_type", columns="gene_set", values="index_vs_baseline")
-    mat.columns = [c.removeprefix("HALLMARK_").replace("_", " ").lower() for c in mat.columns]
-    fig, ax = plt.subplots(figsize=(7, 0.32 * len(mat) + 1.5))
-    lim = float(np.nanmax(np.abs(mat.to_numpy()))) or 1.0
-    im = ax.imshow(mat.to_numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
-    ax.set_yticks(range(len(mat)), mat.index)
-    ax.set_xticks(range(len(mat.columns)), mat.columns, rotation=30, ha="right")
-    fig.colorbar(im, ax=ax, label="index vs baseline (baseline SDs)")
-    ax.set_title("Inflammation by cell type vs baseline marrow")
+    types = sorted({ct for _, m, _ in mats for ct in m.index})
+    cols = sorted({c for _, m, _ in mats for c in m.columns})
+    lim = max(float(np.nanmax(np.abs(m.to_numpy()))) for _, m, _ in mats) or 1.0
+    fig, axes = plt.subplots(
+        1,
+        len(mats),
+        figsize=(2.9 * len(mats) + 2.6, 0.28 * len(types) + 2.2),
+        squeeze=False,
+        sharey=True,
+        gridspec_kw={"wspace": 0.5},
+    )
+    cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="#E4E4E4")
+    im = None
+    for ax, (title, mat, n) in zip(axes[0], mats, strict=True):
+        m = mat.reindex(index=types, columns=cols)
+        im = ax.imshow(m.to_numpy(), cmap=cmap, vmin=-lim, vmax=lim, aspect="auto")
+        ax.set_yticks(range(len(types)), types, fontsize=7)
+        ax.set_xticks(range(len(cols)), cols, rotation=35, ha="right", fontsize=7)
+        for i, ct in enumerate(types):
+            # grey row = no index (too few cells here or none in the baseline): say so
+            none = ct not in n.index or bool(m.loc[ct].isna().all())
+            text = f"n={int(n[ct])}" if ct in n.index else "n=0"
+            ax.annotate(
+                text + (" (no index)" if none else ""),
+                (1.0, i),
+                xycoords=("axes fraction", "data"),
+                xytext=(3, 0),
+                textcoords="offset points",
+                fontsize=6,
+                va="center",
+                color="#444444",
+            )
+        ax.set_title(title, fontsize=8)
+    fig.colorbar(
+        im,
+        ax=list(axes[0]),
+        label="index vs baseline (baseline SDs)",
+        shrink=0.8,
+        pad=0.16 / len(mats) ** 0.5,
+    )
     return png(fig)
 
 
-def cart_programs(cart: pd.DataFrame | None) -> bytes | None:
-    if cart is None:
+def cart_programs(carts: list[tuple[str, pd.DataFrame]]) -> bytes | None:
+    """Mean program score of the CAR T cells, one bar group per timepoint with CAR T."""
+    series = []
+    for label, cart in carts:
+        if cart is None:
+            continue
+        cols = [c for c in cart.columns if c.startswith("cart_score_")]
+        vals = cart.loc[0, cols].astype(float)
+        if vals.isna().all():
+            continue
+        n = cart.loc[0, "n_car_t"]
+        series.append((f"{label} (n={int(n)} CAR T)", cols, vals.to_numpy()))
+    if not series:
         return None
-    cols = [c for c in cart.columns if c.startswith("cart_score_")]
-    vals = cart.loc[0, cols].astype(float)
-    if vals.isna().all():
-        return None
-    fig, ax = plt.subplots(figsize=(5, 2.6))
-    names = [c.removeprefix("cart_score_").replace("_", " ") for c in cols]
-    ax.barh(names, vals.to_numpy(), color=OKABE_ITO[4])
+    fig, ax = plt.subplots(figsize=(6, 1.0 + 0.3 * len(series[0][1]) * len(series) ** 0.5))
+    names = [c.removeprefix("cart_score_").replace("_", " ") for c in series[0][1]]
+    y = np.arange(len(names))
+    h = 0.8 / len(series)
+    for i, (label, _, vals) in enumerate(series):
+        ax.barh(y + i * h, vals, h, color=OKABE_ITO[[4, 5, 2, 6][i % 4]], label=label)
+    ax.set_yticks(y + h * (len(series) - 1) / 2, names)
+    ax.invert_yaxis()
     ax.axvline(0, color="black", lw=0.6)
     ax.set_xlabel("mean program score of CAR T cells")
-    return png(fig)
-
-
-def vaf_trajectories(clones: pd.DataFrame | None) -> bytes | None:
-    if clones is None or clones.empty:
-        return None
-    fig, ax = plt.subplots(figsize=(6, 3.4))
-    for i, (key, g) in enumerate(clones.groupby(["gene", "hgvsp"], dropna=False, sort=True)):
-        g = g.sort_values("day")
-        c = OKABE_ITO[i % len(OKABE_ITO)]
-        lo = (g["vaf"] - g["vaf_ci_low"]).clip(lower=0)
-        hi = (g["vaf_ci_high"] - g["vaf"]).clip(lower=0)
-        label = f"{key[0]} {key[1]} ({g['status'].iloc[0]})"
-        ax.errorbar(
-            g["day"],
-            100 * g["vaf"],
-            yerr=[100 * lo, 100 * hi],
-            fmt="o-",
-            color=c,
-            ms=4,
-            lw=1.2,
-            capsize=2,
-            label=label,
-        )
-        ax.plot(g["day"], 100 * g["lod_vaf"], "_", color=c, ms=12, alpha=0.6)
-    ax.set_xlabel("day relative to infusion")
-    ax.set_ylabel("VAF (%)")
-    ax.set_title("Clone VAF with 95% CI (dashes: limit of detection)")
-    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
     return png(fig)
 
 
@@ -225,6 +201,12 @@ def biomarker_trajectories(labs: pd.DataFrame | None) -> bytes | None:
             ax.set_title(f"{n}: not measured", fontsize=8)
             continue
         ax.semilogy(s["day"], s["value"], "o-", ms=3, lw=1, color=OKABE_ITO[4])
+        # plain-text log tick labels: the default 10^x labels go through mathtext,
+        # which took most of a report's rendering time
+        ax.yaxis.set_major_formatter(matplotlib.ticker.LogFormatter())
+        ax.yaxis.set_minor_formatter(
+            matplotlib.ticker.LogFormatter(labelOnlyBase=False, minor_thresholds=(1.2, 0.6))
+        )
         ax.set_title(f"{n} ({s['unit'].iloc[0]})", fontsize=8)
     fig.supxlabel("day relative to infusion")
     fig.tight_layout()
