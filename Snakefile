@@ -10,6 +10,7 @@ include: "workflow/rules/singlecell.smk"
 include: "workflow/rules/cart.smk"
 include: "workflow/rules/clonal.smk"
 include: "workflow/rules/clinical.smk"
+include: "workflow/rules/cohort.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -34,6 +34,7 @@ def cohort(demo_data: Path, tmp_path: Path) -> Path:
     (d / "ref").mkdir(parents=True)
     sheet = pd.read_csv(demo_data / "samples.tsv", sep="\t", dtype=str, keep_default_na=False)
     sheet["path"] = [str(demo_data / p) for p in sheet["path"]]
+    sheet["bam"] = [str(demo_data / b) if isinstance(b, str) and b else "" for b in sheet["bam"]]
     sheet.to_csv(d / "samples.tsv", sep="\t", index=False)
     for t in ("labs.tsv", "events.tsv"):
         shutil.copy(demo_data / t, d / t)
@@ -550,3 +551,13 @@ def test_post_infusion_sample_without_car_feature_warned(
     assert main(["validate", "--config", str(cohort / "config.yaml")]) == 0
     out = capsys.readouterr().out
     assert "P02_D28_sc" in out and "no CAR feature" in out and "not measurable" in out
+
+
+def test_no_mitochondrial_genes_for_organism_warned(cohort: Path, capsys) -> None:
+    """Human data run with organism: mouse: no mt- gene, QC's mito criterion is blind."""
+    cfg = yaml.safe_load((cohort / "config.yaml").read_text())
+    cfg["organism"] = "mouse"
+    (cohort / "config.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["validate", "--config", str(cohort / "config.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "no mitochondrial gene (mt-*)" in out and "organism 'mouse'" in out

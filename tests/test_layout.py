@@ -17,6 +17,7 @@ def _rule_outputs() -> set[str]:
         text = smk.read_text(encoding="utf-8")
         for block in re.findall(r"\n    output:\n((?:        .*\n|\n)+?)    \w+:", text):
             out |= set(re.findall(r'"(results/[^"]+)"', block))
+            out |= {PATTERNS[k] for k in re.findall(r'OUT\["(\w+)"\]', block)}
     return out
 
 

@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "marrowtox.ch.commands",
     "marrowtox.genotype.commands",
     "marrowtox.clinical.commands",
+    "marrowtox.cohort.commands",
     "marrowtox.report.commands",
 )
 

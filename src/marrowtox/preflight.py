@@ -237,6 +237,28 @@ def scrna_genes(path: str) -> list[str] | None:
         return None
 
 
+def mito_warnings(samples: Any, organism: str) -> list[str]:
+    """scRNA matrices without a single mitochondrial gene for the configured organism:
+    QC's mitochondrial criterion then sees 0% everywhere and keeps dying cells (a
+    targeted panel without MT genes is valid, hence a warning; the wrong organism or
+    Ensembl ids are the usual cause)."""
+    from marrowtox.singlecell.organism import mt_prefix
+
+    prefix = mt_prefix(organism)
+    out = []
+    for s, a, p in zip(samples["sample"], samples["assay"], samples["path"], strict=True):
+        if a != "scrna":
+            continue
+        genes = scrna_genes(p)
+        if genes and not any(g.startswith(prefix) for g in genes):
+            out.append(
+                f"scRNA sample {s} has no mitochondrial gene ({prefix}*) for organism "
+                f"{organism!r}: the QC mitochondrial criterion cannot remove dying cells "
+                "(check `organism` in config.yaml, or the panel)"
+            )
+    return out
+
+
 def car_feature_warnings(samples: Any) -> list[str]:
     """Post-infusion scRNA samples whose matrix has no CAR feature: CAR T % will be
     "not measurable". Valid (a plain reference was used), so a warning, not an error."""
@@ -294,6 +316,7 @@ def check_data_files(
     cache_path: str | None = None,
     min_shared_genes: int | None = None,
     min_shared_fraction: float = 0.0,
+    organism: str = "human",
 ) -> list[str]:
     """Check every data file of the (validated) sample sheet; raise InputError on the first
     problem. `samples` is load_samples' table (resolved paths, sheet row order).
@@ -352,7 +375,7 @@ def check_data_files(
                 column="bam",
                 expected=exc.expected,
             ) from None
-    warnings: list[str] = car_feature_warnings(samples)
+    warnings: list[str] = car_feature_warnings(samples) + mito_warnings(samples, organism)
     if min_shared_genes:
         from marrowtox.singlecell.genespace import shared_gene_report
 

@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
             config.get("reference"),
             min_shared_genes=integrate["min_shared_genes"],
             min_shared_fraction=integrate["min_shared_fraction"],
+            organism=config.get("organism", "human"),
         ):
             print(f"warning: {warning}")
     s = tables.samples

@@ -193,6 +193,9 @@ def all_targets():
         targets += expand(OUT["clone_cells"], patient=genotyped)
     if _branch("clinical_scores"):
         targets += expand(OUT["scores"], patient=patients())
+    if _branch("cohort_stats") and has_labs() and TABLES.events is not None:
+        targets += [OUT[k] for k in ("cohort_associations", "cohort_correlations")]
+        targets += [OUT["cohort_survival"]]
     if _branch("report_cohort"):
         targets += [OUT["patients"], OUT["cohort_report"]]
         targets += expand(OUT["patient_report"], patient=patients())

@@ -1,0 +1,388 @@
+"""Lab values with censoring ("<5", "<LLOQ", ">1000") and how they enter each statistic.
+
+An immunoassay reports "<5 pg/mL" when the analyte is below its lower limit of
+quantification. Writing 5 (or 2.5, or 0) in its place invents a number: for a cytokine
+that is undetectable in most patients before infusion, the substitute decides the AUC.
+So a censored value is kept as what it is: a value known only to lie below (left) or
+above (right) a limit, and every statistic says how it uses it.
+
+How censored values enter each statistic (the rule implemented by `rank_codes`):
+
+* Rank statistics (AUC, Mann-Whitney U, Spearman rho) use ranks only, so censored values
+  can take part without being given a number. Per analysis (one marker, one window, one
+  endpoint; or one pair of variables for Spearman) let L be the highest left-censoring
+  limit and U the lowest right-censoring limit among the values in that analysis. Then
+  - a left-censored value "<l" ranks below every observed value >= L and ties with every
+    value below L, observed or censored ("<5" ties with "<5", with "<2" and with an
+    observed 3; it ranks below an observed 5 or 7 when L = 5);
+  - a right-censored value ">u" ranks above every observed value <= U and ties with
+    every value above U;
+  - observed values between L and U keep their order.
+  With a single limit per analyte (the usual case) this is exactly "ranks below every
+  observed value above its limit, ties with everything below that limit". With several
+  limits, observed values below the highest limit are re-censored to it first (counted
+  in `n_recensored`): the rule of Helsel (Statistics for Censored Environmental Data,
+  2nd ed., Wiley 2012, ch. 9 on rank tests with multiple reporting limits), which keeps
+  the ranking a valid total order; the pairwise alternative (Gehan, Biometrika 1965;
+  52:203) is not a ranking and cannot be passed to scipy/sklearn.
+  If L > U no order exists between the two censored groups: the analysis reports a
+  reason instead of a number.
+* A published cut-off ("EASIX > 4.67"): a censored value is classified only when its
+  whole interval lies on one side ("<3" is below a cut-off of 4.67; "<10" is unknown and
+  left out, counted in `n_censored`). See `cutoff_side`.
+* Cox regression cannot take a censored covariate: patients whose marker is censored are
+  left out and counted in the survival table's `n_censored` (marrowtox.cohort.survival).
+* Derived values (Ang-2/Ang-1, EASIX) propagate censoring only where the direction is
+  known (marrowtox.cohort.windows.derive_ratio); otherwise the derived value is missing.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from marrowtox.errors import InputError, data_row
+
+PANEL = Path(__file__).resolve().parents[3] / "resources" / "biomarkers.tsv"
+
+LEFT = "left"
+RIGHT = "right"
+#: limit tokens written instead of a number ("<LLOQ"); the limit comes from the row's
+#: lloq (for "<") or uloq (for ">") column.
+LIMIT_TOKENS = {"lloq", "loq", "lod", "uloq"}
+#: specimens accepted in the labs' specimen column; marrow_plasma is the marrow aspirate
+#: supernatant, the others are peripheral blood.
+SPECIMENS = ("serum", "edta_plasma", "citrate_plasma", "whole_blood", "marrow_plasma")
+MARROW = "marrow_plasma"
+VALUE_EXPECTED = (
+    "a non-negative number, '<5' / '>1000' (censored at that limit), or '<LLOQ' / '>ULOQ' "
+    "with the limit in the lloq / uloq column"
+)
+_CENSORED = re.compile(r"^([<>])\s*(.+)$")
+
+
+@dataclass(frozen=True)
+class LabValue:
+    """One lab result: an observed `value`, or a `censor`ed one known only by its `limit`."""
+
+    value: float | None
+    censor: str | None = None  # "left" (below limit), "right" (above limit) or None
+    limit: float | None = None
+
+    @property
+    def is_censored(self) -> bool:
+        return self.censor is not None
+
+
+def _number(text: str) -> float:
+    v = float(text)
+    if not math.isfinite(v) or v < 0:
+        raise ValueError(f"{text!r} is not a finite, non-negative number")
+    return v
+
+
+def parse_value(text: str, lloq: float | None = None, uloq: float | None = None) -> LabValue:
+    """Parse one cell of the labs' value column.
+
+    "12.5" -> observed; "<5", "< 5" -> left-censored at 5; ">1000" -> right-censored at
+    1000; "<LLOQ" -> left-censored at `lloq` (">ULOQ" at `uloq`), which must be given:
+    a censored value without its limit cannot be ranked. "<=" and ">=" are refused: the
+    boundary matters for ranking and labs report "<" for "below the limit".
+    Raises ValueError with a message for the caller to place in an InputError.
+    """
+    s = text.strip()
+    if not s:
+        raise ValueError("empty value")
+    m = _CENSORED.match(s)
+    if m is None:
+        try:
+            return LabValue(_number(s))
+        except ValueError:
+            raise ValueError(f"cannot read {text!r} as a lab value") from None
+    sign, rest = m.group(1), m.group(2).strip()
+    if rest.startswith("="):
+        raise ValueError(f"{text!r}: '<=' / '>=' are not accepted; write '<' or '>'")
+    censor = LEFT if sign == "<" else RIGHT
+    if rest.lower() in LIMIT_TOKENS:
+        limit = lloq if censor == LEFT else uloq
+        if limit is None or (isinstance(limit, float) and math.isnan(limit)):
+            column = "lloq" if censor == LEFT else "uloq"
+            raise ValueError(f"{text!r} needs its limit in the {column} column")
+        return LabValue(None, censor, float(limit))
+    try:
+        return LabValue(None, censor, _number(rest))
+    except ValueError:
+        raise ValueError(f"cannot read {text!r} as a censored lab value") from None
+
+
+@dataclass(frozen=True)
+class RankCodes:
+    """Integer codes whose order is the censoring-aware ranking of `rank_codes`."""
+
+    codes: np.ndarray | None  # None when no ranking exists (left limit above right limit)
+    n_censored: int
+    n_recensored: int
+    reason: str | None = None
+
+
+def rank_codes(value: np.ndarray, censor: np.ndarray, limit: np.ndarray) -> RankCodes:
+    """Codes 0..K with the tie structure of the module's rule (module docstring).
+
+    Rank statistics are invariant to any order-preserving recoding, so AUC, Mann-Whitney
+    and Spearman computed on these codes are the censoring-aware statistics; no censored
+    value is ever given its limit (or any other number) as a value.
+    """
+    value = np.asarray(value, dtype=float)
+    censor = np.asarray(censor, dtype=object)
+    limit = np.asarray(limit, dtype=float)
+    left = censor == LEFT
+    right = censor == RIGHT
+    obs = ~(left | right)
+    n_cens = int(left.sum() + right.sum())
+    lo = float(limit[left].max()) if left.any() else -math.inf
+    hi = float(limit[right].min()) if right.any() else math.inf
+    if lo > hi:
+        return RankCodes(
+            None,
+            n_cens,
+            0,
+            f"left-censoring limit {lo:g} above right-censoring limit {hi:g}: no ranking",
+        )
+    low_group = left | (obs & (value < lo))
+    high_group = right | (obs & (value > hi))
+    middle = obs & ~low_group & ~high_group
+    n_re = int((obs & ~middle).sum())
+    codes = np.zeros(len(value), dtype=np.int64)
+    if middle.any():
+        uniq, inv = np.unique(value[middle], return_inverse=True)
+        codes[middle] = inv + 1
+        top = len(uniq) + 1
+    else:
+        top = 1
+    codes[high_group] = top
+    return RankCodes(codes, n_cens, n_re)
+
+
+def cutoff_side(
+    value: np.ndarray, censor: np.ndarray, limit: np.ndarray, op: str, threshold: float
+) -> np.ndarray:
+    """1.0 where the value is beyond the cut-off, 0.0 where not, NaN where unknown.
+
+    A left-censored "<l" is known to be below any threshold t >= l, so for op ">" it is 0
+    when l <= t (values < l <= t) and unknown otherwise; for ">=", 0 when l <= t too.
+    Right-censored ">u" is beyond t for ">" when u >= t, for ">=" when u >= t.
+    """
+    value = np.asarray(value, dtype=float)
+    censor = np.asarray(censor, dtype=object)
+    limit = np.asarray(limit, dtype=float)
+    out = np.full(len(value), np.nan)
+    obs = ~np.isin(censor, [LEFT, RIGHT])
+    if op == ">":
+        out[obs] = (value[obs] > threshold).astype(float)
+    elif op == ">=":
+        out[obs] = (value[obs] >= threshold).astype(float)
+    else:
+        raise ValueError(f"unknown cut-off operator {op!r}")
+    left = censor == LEFT
+    right = censor == RIGHT
+    out[left & (limit <= threshold)] = 0.0
+    out[right & (limit >= threshold)] = 1.0
+    return out
+
+
+def load_panel(path: str | Path = PANEL) -> pd.DataFrame:
+    """The biomarker panel (resources/biomarkers.tsv), indexed by analyte name."""
+    panel = pd.read_csv(path, sep="\t", comment="#", dtype=str, keep_default_na=False)
+    return panel.set_index("name", drop=False)
+
+
+def alias_map(panel: pd.DataFrame) -> dict[str, str]:
+    """Lower-cased name or alias -> analyte name."""
+    out: dict[str, str] = {}
+    for name, aliases in zip(panel["name"], panel["aliases"], strict=True):
+        out[name.lower()] = name
+        for a in aliases.split(","):
+            if a.strip():
+                out[a.strip().lower()] = name
+    return out
+
+
+LABS_REQUIRED = ("patient", "day", "analyte", "value", "unit")
+LABS_OPTIONAL = ("specimen", "lloq", "uloq")
+
+
+def read_tsv(path: str | Path, what: str) -> pd.DataFrame:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} table not found", file=path, expected="an existing TSV file")
+    try:
+        df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"cannot parse {what} table: {exc}", file=path, expected="tab-separated text"
+        ) from None
+    df.columns = [c.strip().lstrip("\ufeff") for c in df.columns]
+    return df
+
+
+def check_columns(
+    df: pd.DataFrame,
+    path: str | Path,
+    required: tuple[str, ...],
+    optional: tuple[str, ...] | None,
+) -> None:
+    """Unknown or missing columns are errors before any work (a misspelt 'specimen'
+    would otherwise silently put marrow values with blood values). `optional` None:
+    any further column is allowed (a scores table carries many)."""
+    for col in required:
+        if col not in df.columns:
+            raise InputError(
+                "required column is missing",
+                file=path,
+                row=1,
+                column=col,
+                expected=f"header with columns {list(required)}",
+            )
+    if optional is not None:
+        for col in df.columns:
+            if col not in required and col not in optional:
+                raise InputError(
+                    "unknown column",
+                    file=path,
+                    row=1,
+                    column=col,
+                    expected=f"columns {list(required) + list(optional)}",
+                )
+
+
+def _int_cell(text: str, path: str | Path, i: int, column: str) -> int:
+    try:
+        return int(text.strip(), 10)
+    except ValueError:
+        raise InputError(
+            f"invalid value {text!r}",
+            file=path,
+            row=data_row(i),
+            column=column,
+            expected="an integer (e.g. -7 or 28)",
+        ) from None
+
+
+def _float_cell(text: str, path: str | Path, i: int, column: str) -> float | None:
+    if not text.strip():
+        return None
+    try:
+        return _number(text.strip())
+    except ValueError:
+        raise InputError(
+            f"invalid value {text!r}",
+            file=path,
+            row=data_row(i),
+            column=column,
+            expected="a non-negative number or empty",
+        ) from None
+
+
+def read_labs(path: str | Path, panel: pd.DataFrame) -> pd.DataFrame:
+    """Read a long labs table with censored values; every row checked before any work.
+
+    Columns: patient, day, analyte, value, unit, and optional specimen, lloq, uloq.
+    Analytes may be written as any alias of resources/biomarkers.tsv; units must be the
+    panel's canonical unit or one that marrowtox.clinical.units converts (values and
+    limits are converted alike). Returns patient, day, analyte, specimen, value, censor,
+    limit with value NaN for censored rows and censor "" for observed ones.
+    """
+    from marrowtox.clinical.units import ANALYTES
+
+    df = read_tsv(path, "labs")
+    check_columns(df, path, LABS_REQUIRED, LABS_OPTIONAL)
+    aliases = alias_map(panel)
+    canonical_unit = dict(zip(panel["name"], panel["unit"], strict=True))
+    default_specimen = dict(zip(panel["name"], panel["specimen_default"], strict=True))
+    n = len(df)
+    patient = df["patient"].str.strip().to_numpy(dtype=object)
+    day = np.empty(n, dtype=np.int64)
+    analyte = np.empty(n, dtype=object)
+    specimen = np.empty(n, dtype=object)
+    value = np.full(n, np.nan)
+    censor = np.full(n, "", dtype=object)
+    limit = np.full(n, np.nan)
+    has_spec = "specimen" in df.columns
+    lloqs = df["lloq"].tolist() if "lloq" in df.columns else [""] * n
+    uloqs = df["uloq"].tolist() if "uloq" in df.columns else [""] * n
+    for i, (p, d, a, v, u) in enumerate(
+        zip(patient, df["day"], df["analyte"], df["value"], df["unit"], strict=True)
+    ):
+        if not p:
+            raise InputError("empty patient id", file=path, row=data_row(i), column="patient")
+        day[i] = _int_cell(d, path, i, "day")
+        name = aliases.get(a.strip().lower())
+        if name is None:
+            raise InputError(
+                f"unknown analyte {a!r}",
+                file=path,
+                row=data_row(i),
+                column="analyte",
+                expected="a name or alias of resources/biomarkers.tsv, e.g. "
+                + ", ".join(panel["name"][:8]),
+            )
+        analyte[i] = name
+        canonical = canonical_unit[name]
+        unit = u.strip()
+        if unit == canonical:
+            factor = 1.0
+        elif name in ANALYTES and unit in ANALYTES[name].factors:
+            factor = ANALYTES[name].factors[unit]
+        else:
+            accepted = [canonical] + (list(ANALYTES[name].factors) if name in ANALYTES else [])
+            raise InputError(
+                f"unit {unit!r} not accepted for {name}",
+                file=path,
+                row=data_row(i),
+                column="unit",
+                expected="one of " + ", ".join(dict.fromkeys(accepted)),
+            )
+        spec = df["specimen"].iat[i].strip() if has_spec else ""
+        if not spec:
+            spec = default_specimen[name]
+        elif spec not in SPECIMENS:
+            raise InputError(
+                f"unknown specimen {spec!r}",
+                file=path,
+                row=data_row(i),
+                column="specimen",
+                expected="one of " + ", ".join(SPECIMENS) + " (or empty: the panel's default)",
+            )
+        specimen[i] = spec
+        lo = _float_cell(lloqs[i], path, i, "lloq")
+        hi = _float_cell(uloqs[i], path, i, "uloq")
+        try:
+            lv = parse_value(v, lo, hi)
+        except ValueError as exc:
+            raise InputError(
+                str(exc), file=path, row=data_row(i), column="value", expected=VALUE_EXPECTED
+            ) from None
+        if lv.censor is None:
+            value[i] = float(lv.value) * factor
+        else:
+            censor[i] = lv.censor
+            limit[i] = float(lv.limit) * factor
+    out = pd.DataFrame(
+        {
+            "patient": patient,
+            "day": day,
+            "analyte": analyte,
+            "specimen": specimen,
+            "value": value,
+            "censor": censor,
+            "limit": limit,
+        }
+    )
+    return out.sort_values(["patient", "analyte", "specimen", "day"], kind="stable").reset_index(
+        drop=True
+    )

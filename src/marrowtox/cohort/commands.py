@@ -1,0 +1,200 @@
+"""`marrowtox cohort-stats`: associations, correlations and survival tables of a cohort."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported by the handler: --help stays fast
+    from marrowtox.cohort.survival import CoxSpec
+
+#: Cox markers reported by default (absent ones get a row saying so): baseline EASIX from
+#: the scores table (log2, as Pennisi 2021 report it), CAR-HEMATOTOX (0-7, per point),
+#: and the inflammation markers of CAR-HEMATOTOX and CRS before lymphodepletion.
+DEFAULT_COX = (
+    "easix_baseline",
+    "car_hematotox_score:linear",
+    "ferritin@baseline",
+    "crp@baseline",
+    "il6@baseline",
+)
+DEFAULT_TIMES = (30, 90, 180, 365)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "cohort-stats",
+        help="marker x window x endpoint AUC/Mann-Whitney/BH, marrow-plasma correlations, "
+        "OS, NRM (competing risks) and Cox",
+    )
+    p.add_argument(
+        "--labs",
+        type=Path,
+        required=True,
+        help="long labs table: patient, day, analyte, value, unit [, specimen, lloq, uloq]; "
+        "values may be censored ('<5', '>1000', '<LLOQ' with an lloq column)",
+    )
+    p.add_argument("--events", type=Path, required=True, help="events.tsv [, cause on death rows]")
+    p.add_argument(
+        "--scores",
+        type=Path,
+        help="per-patient scores (e.g. results/clinical/cohort.tsv): icaht_early_grade, "
+        "icaht_late_grade, easix_baseline, car_hematotox_score ...",
+    )
+    p.add_argument("--windows", type=Path, help="YAML: name -> {anchor, days: [first, last]}")
+    p.add_argument("--panel", type=Path, help="biomarker panel TSV (resources/biomarkers.tsv)")
+    p.add_argument("--seed", type=int, default=1, help="bootstrap seed (default 1)")
+    p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples per AUC")
+    p.add_argument("--conf-level", type=float, default=0.95)
+    p.add_argument(
+        "--min-per-group", type=int, default=3, help="fewer positives or negatives: no statistic"
+    )
+    p.add_argument("--min-pairs", type=int, default=5, help="fewer pairs: no Spearman rho")
+    p.add_argument("--min-events", type=int, default=5, help="fewer events: no survival estimate")
+    p.add_argument(
+        "--times", type=float, nargs="+", default=list(DEFAULT_TIMES), help="days to report"
+    )
+    p.add_argument(
+        "--cox",
+        nargs="*",
+        default=list(DEFAULT_COX),
+        help="markers for Cox: analyte@window[@specimen] or a scores column; ':linear' "
+        "for no log2 (default: %(default)s)",
+    )
+    p.add_argument("--out-associations", type=Path, required=True)
+    p.add_argument("--out-correlations", type=Path, required=True)
+    p.add_argument("--out-survival", type=Path, required=True)
+    p.set_defaults(func=run)
+
+
+def parse_cox(text: str, windows: set[str], scores_window: str) -> CoxSpec:
+    """'il6@baseline', 'il6@baseline@serum', 'easix_baseline', 'car_hematotox_score:linear'."""
+    from marrowtox.cohort.censored import SPECIMENS
+    from marrowtox.cohort.survival import CoxSpec
+    from marrowtox.errors import InputError
+
+    body, _, scale = text.partition(":")
+    if scale not in ("", "linear", "log2"):
+        raise InputError(f"--cox {text!r}: unknown scale {scale!r}", expected="':linear' or none")
+    parts = body.split("@")
+    if len(parts) == 1:
+        marker, window, specimen = parts[0], scores_window, None
+    elif len(parts) in (2, 3):
+        marker, window = parts[0], parts[1]
+        specimen = parts[2] if len(parts) == 3 else None
+        if window not in windows:
+            raise InputError(
+                f"--cox {text!r}: unknown window {window!r}",
+                expected="one of " + ", ".join(sorted(windows)),
+            )
+        if specimen is not None and specimen not in (*SPECIMENS, "derived"):
+            raise InputError(
+                f"--cox {text!r}: unknown specimen {specimen!r}",
+                expected="one of " + ", ".join(SPECIMENS),
+            )
+    else:
+        raise InputError(f"--cox {text!r}", expected="analyte@window[@specimen] or a scores column")
+    if not marker:
+        raise InputError(f"--cox {text!r}: empty marker", expected="analyte@window")
+    return CoxSpec(marker, window, specimen, log2=scale != "linear")
+
+
+def run(a: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from marrowtox.atomic import write_tsv
+    from marrowtox.cohort import associations as assoc
+    from marrowtox.cohort.censored import PANEL, load_panel, read_labs
+    from marrowtox.cohort.survival import survival_table
+    from marrowtox.cohort.windows import load_windows, read_events, read_scores, window_values
+    from marrowtox.errors import InputError
+
+    # every input is read and checked before any statistic is computed
+    for opt, v, lo in (
+        ("--n-boot", a.n_boot, 1),
+        ("--min-per-group", a.min_per_group, 1),
+        ("--min-pairs", a.min_pairs, 3),
+        ("--min-events", a.min_events, 1),
+    ):
+        if v < lo:
+            raise InputError(f"{opt} {v}", expected=f"an integer >= {lo}")
+    if not 0 < a.conf_level < 1:
+        raise InputError(f"--conf-level {a.conf_level}", expected="a number between 0 and 1")
+    panel = load_panel(a.panel or PANEL)
+    windows = load_windows(a.windows)
+    names = {w.name for w in windows}
+    cox_specs = [parse_cox(t, names, assoc.SCORES_WINDOW) for t in a.cox]
+    labs = read_labs(a.labs, panel)
+    events = read_events(a.events)
+    numeric = (*assoc.SCORE_MARKERS, *(c for c, _ in assoc.SCORE_ENDPOINTS.values()))
+    scores = read_scores(a.scores, numeric) if a.scores else None
+    known = set(events["patient"]) | (set(scores["patient"]) if scores is not None else set())
+    if labs.empty or not set(labs["patient"]) & known:
+        raise InputError(
+            "no patient of the labs table appears in the events or scores table",
+            file=a.labs,
+            column="patient",
+            expected="the same patient ids in labs, events and scores",
+        )
+
+    values = window_values(labs, events, windows, panel)
+    if scores is not None:
+        values = pd.concat([values, assoc.score_values(scores)], ignore_index=True)
+    order = tuple(w.name for w in windows) + (assoc.SCORES_WINDOW,)
+    endpoints = assoc.endpoint_table(events, scores)
+    table = assoc.associations(
+        values,
+        endpoints,
+        seed=a.seed,
+        n_boot=a.n_boot,
+        min_per_group=a.min_per_group,
+        conf_level=a.conf_level,
+        window_order=order,
+    )
+    corr = assoc.correlations(values, min_pairs=a.min_pairs, window_order=order)
+    strata = None
+    if scores is not None and "car_hematotox_score" in scores.columns:
+        c = next(c for c in assoc.CUTOFFS if c.marker == "car_hematotox_score")
+        s = scores["car_hematotox_score"].dropna()
+        strata = pd.Series(["high" if v >= c.threshold else "low" for v in s], index=s.index)
+    surv = survival_table(
+        events,
+        values,
+        cox_specs,
+        times=a.times,
+        min_events=a.min_events,
+        conf_level=a.conf_level,
+        strata=strata,
+        strata_name="car_hematotox_risk",
+        default_specimen=dict(zip(panel["name"], panel["specimen_default"], strict=True)),
+    )
+    write_tsv(table, a.out_associations)
+    write_tsv(corr, a.out_correlations)
+    write_tsv(surv, a.out_survival)
+    n_stat = int(table["auc"].notna().sum())
+    print(
+        f"cohort-stats: {len(table)} association rows ({n_stat} with statistics), "
+        f"{len(corr)} correlations, {len(surv)} survival rows"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run `cohort-stats` on its own (until it is listed in marrowtox.cli.COMMAND_MODULES)."""
+    from marrowtox.errors import InputError
+
+    parser = argparse.ArgumentParser(prog="marrowtox")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    register(sub)
+    args = parser.parse_args(["cohort-stats", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return run(args)
+    except InputError as exc:
+        print(f"marrowtox cohort-stats: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

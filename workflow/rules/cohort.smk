@@ -1,0 +1,24 @@
+rule cohort_stats:
+    input:
+        # raw tables: the statistics keep specimen and censored values ("<5")
+        labs=config["labs"] or [],
+        events=config["events"] or [],
+        scores=OUT["clinical_cohort"],
+    output:
+        associations=OUT["cohort_associations"],
+        correlations=OUT["cohort_correlations"],
+        survival=OUT["cohort_survival"],
+    log:
+        "logs/cohort_stats/cohort.log",
+    benchmark:
+        "benchmarks/cohort_stats/cohort.tsv"
+    conda:
+        "../../envs/clinical.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        seed=config["seed"],
+    script:
+        "../../scripts/cohort_stats.py"
