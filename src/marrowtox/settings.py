@@ -71,6 +71,7 @@ def add_schema_options(parser: Any, section: str, *path: str, skip: tuple[str, .
         flag = "--" + key.replace("_", "-")
         default = spec.get("default")
         text = f"{spec.get('description', '')} (config {'.'.join((section, *path, key))}; default {default!r})"
+        text = text.replace("%", "%%")  # argparse formats help strings with %
         kind = spec.get("type")
         if kind == "boolean":
             parser.add_argument(

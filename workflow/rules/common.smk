@@ -76,6 +76,7 @@ try:
             min_shared_fraction=config["singlecell"]["integrate"][
                 "min_shared_fraction"
             ],
+            organism=config["organism"],
         ):
             print(f"marrowtox warning: {_warning}", file=sys.stderr)
 except InputError as exc:
