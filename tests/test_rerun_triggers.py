@@ -52,14 +52,17 @@ def test_changing_min_alt_reruns_only_ch_jobs(demo_run, tmp_path: Path) -> None:
 
 
 def test_editing_a_gene_set_reruns_signature_jobs(demo_run) -> None:
-    """A newer shipped GMT (mtime) reruns the jobs that read it, nothing upstream."""
+    """An edited shipped GMT reruns the jobs that read it, nothing upstream (the file is
+    restored afterwards)."""
     work = demo_run["work"]
     gmt = REPO / "resources" / "genesets" / "hallmark_inflammation.v7.5.1.gmt"
+    original = gmt.read_bytes()
     st = gmt.stat()
     try:
-        os.utime(gmt, None)  # as if edited now
-        planned = _dry(work, work / "config" / "config.yaml", "--rerun-triggers", "mtime")
+        gmt.write_bytes(original + b"MARROWTOX_TEST_SET\ttest\tCD34\tGATA2\n")
+        planned = _dry(work, work / "config" / "config.yaml")
     finally:
+        gmt.write_bytes(original)
         os.utime(gmt, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert planned.get("cart_call") == 15 and planned.get("signatures") == 15, planned
     assert not SC_RULES & set(planned) and "ch_call" not in planned, planned
@@ -73,6 +76,6 @@ def test_missing_panel_of_normals_refused_before_any_job(demo_run, tmp_path: Pat
     edited.write_text(yaml.safe_dump(cfg, sort_keys=False))
     proc = snakemake(work, "-n", "--configfile", str(edited), check=False)
     assert proc.returncode != 0
-    assert "absent_pon.vcf.gz" in proc.stderr and "Missing input" in proc.stderr, proc.stderr[
-        -2000:
-    ]
+    err = proc.stderr
+    assert "absent_pon.vcf.gz" in err and "ch.panel_of_normals" in err, err[-2000:]
+    assert "file not found" in err

@@ -22,6 +22,11 @@ rule cart_call:
         construct=lambda wc: SAMPLES.at[wc.sample, "car_construct"],
         cart=setting("cart", "features", "fdr", "min_umis"),
         signatures=setting("signatures", "program_min_genes", "hallmark_min_genes"),
+        files=file_digest(
+            config["cart"]["constructs"],
+            config["signatures"]["programs"],
+            config["signatures"]["hallmark"],
+        ),
         organism=config["organism"],
         seed=config["seed"],
     script:
@@ -53,6 +58,9 @@ rule signatures:
             else "cohort"
         ),
         signatures=setting("signatures", "program_min_genes", "hallmark_min_genes"),
+        files=file_digest(
+            config["signatures"]["programs"], config["signatures"]["hallmark"]
+        ),
         organism=config["organism"],
     script:
         "../../scripts/signatures.py"

@@ -52,6 +52,40 @@ for _key in ("programs", "hallmark"):
     config["signatures"][_key] = repo_path(config["signatures"][_key])
 
 
+# Every configured file must exist before any job: a job whose outputs are up to date
+# would otherwise never notice that, say, a panel of normals was mistyped.
+for _key, _path in (
+    ("singlecell.annotate.markers", _annotate["markers"]),
+    ("singlecell.annotate.ontology", _annotate["ontology"]),
+    ("singlecell.annotate.reference.h5ad", _annotate["reference"]["h5ad"]),
+    ("singlecell.annotate.reference.model", _annotate["reference"]["model"]),
+    ("singlecell.annotate.reference.label_map", _annotate["reference"]["label_map"]),
+    ("singlecell.genotype.hotspots", config["singlecell"]["genotype"]["hotspots"]),
+    ("cart.constructs", config["cart"]["constructs"]),
+    ("signatures.programs", config["signatures"]["programs"]),
+    ("signatures.hallmark", config["signatures"]["hallmark"]),
+    ("ch.rules", config["ch"]["rules"]),
+    ("ch.panel_of_normals", config["ch"]["panel_of_normals"]),
+):
+    if _path and not os.path.isfile(_path):
+        raise WorkflowError(
+            f"invalid input: config key '{_key}': file not found: {_path} "
+            "(expected an existing file; relative paths are relative to the working "
+            "directory or the repository)"
+        )
+
+
+def file_digest(*paths):
+    """Content digest of shipped files, passed as a rule parameter: editing a gene set or
+    a construct table reruns exactly the jobs that read it (Snakemake's mtime trigger
+    does not fire for inputs outside the working directory's metadata)."""
+    h = hashlib.sha256()
+    for p in paths:
+        with open(p, "rb") as fh:
+            h.update(fh.read())
+    return h.hexdigest()[:16]
+
+
 def setting(section, *keys):
     """Only the settings a rule uses, so changing another one does not rerun it."""
     return {k: config[section][k] for k in keys}
