@@ -76,7 +76,7 @@ for _key, _path in (
 
 
 def file_digest(*paths):
-    """Content digest of shipped files, passed as a rule parameter: editing a gene set or
+    """Content digest of shipped files, passed as a job parameter, so that editing a gene set or
     a construct table reruns exactly the jobs that read it (Snakemake's mtime trigger
     does not fire for inputs outside the working directory's metadata)."""
     h = hashlib.sha256()
