@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pysam
@@ -109,21 +110,26 @@ def chr_prefix_hint(name: str, names: Iterable[str]) -> str:
     return f" ('{alt}' exists: chr-prefix mismatch)" if alt in set(names) else ""
 
 
-def check_inputs(bam_path: str, fasta_path: str, targets: list[tuple[str, int, int, str]]) -> None:
-    """Contig names must agree between BAM, FASTA and BED (incl. chr prefixes)."""
+def open_indexed_bam(
+    bam_path: str | Path, index_hint: str = "a .bai next to the BAM (samtools index)"
+) -> pysam.AlignmentFile:
+    """An open, indexed BAM, or an InputError naming the file (unreadable or no index);
+    shared by the CH caller and the per-cell genotyper."""
     try:
-        bam = pysam.AlignmentFile(bam_path, "rb")
+        bam = pysam.AlignmentFile(str(bam_path), "rb")
     except (OSError, ValueError) as exc:
         raise InputError(
             f"cannot read BAM ({exc})", file=bam_path, expected="a BGZF-compressed BAM"
         ) from None
-    with bam:
-        if not bam.has_index():
-            raise InputError(
-                "BAM has no index",
-                file=bam_path,
-                expected="a .bai next to the BAM (samtools index)",
-            )
+    if not bam.has_index():
+        bam.close()
+        raise InputError("BAM has no index", file=bam_path, expected=index_hint)
+    return bam
+
+
+def check_inputs(bam_path: str, fasta_path: str, targets: list[tuple[str, int, int, str]]) -> None:
+    """Contig names must agree between BAM, FASTA and BED (incl. chr prefixes)."""
+    with open_indexed_bam(bam_path) as bam:
         bam_contigs = set(bam.references)
     fa_contigs = set(pysam.FastaFile(fasta_path).references)
     for chrom, _, _, name in targets:

@@ -103,21 +103,10 @@ def check_bam(bam_path: str | Path, tag_reads: int = TAG_CHECK_READS) -> dict[st
     Checked before counting so that a wrong file fails in a second with a message, not
     after an hour with an empty table.
     """
-    import pysam
+    from marrowtox.ch.pileup import open_indexed_bam
 
-    try:
-        bam = pysam.AlignmentFile(str(bam_path), "rb")
-    except (OSError, ValueError) as exc:
-        raise InputError(
-            f"cannot read BAM ({exc})", file=bam_path, expected="a BGZF-compressed BAM"
-        ) from None
-    with bam:
-        if not bam.has_index():
-            raise InputError(
-                "BAM has no index",
-                file=bam_path,
-                expected="a coordinate-sorted BAM with its .bai (samtools sort; samtools index)",
-            )
+    hint = "a coordinate-sorted BAM with its .bai (samtools sort; samtools index)"
+    with open_indexed_bam(bam_path, hint) as bam:
         contigs = dict(zip(bam.references, bam.lengths, strict=True))
         seen = {tag: 0 for tag in (CELL_TAG, UMI_TAG, *RAW_TAGS.values())}
         n = 0
