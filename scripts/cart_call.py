@@ -21,5 +21,6 @@ skipped = car_step(
     snakemake.output.summary,
     snakemake.output.cells,
     constructs=i.constructs,
+    genotypes=(i.genotypes, i.sites) if i.get("genotypes") else None,
 )
 print("gene sets skipped: " + ("; ".join(skipped) or "none"), file=sys.stderr)

@@ -2,15 +2,13 @@
 
 import sys
 
+from marrowtox.singlecell.doublets import DoubletParams
 from marrowtox.singlecell.steps import doublet_step
 
 sys.stderr = open(snakemake.log[0], "w")
-d = snakemake.params.doublets
 doublet_step(
     snakemake.input[0],
     snakemake.output.h5ad,
-    d["expected_rate"],
-    snakemake.params.seed,
-    d["remove"],
+    DoubletParams.from_config(snakemake.params.doublets, snakemake.params.seed),
     snakemake.output.tsv,
 )

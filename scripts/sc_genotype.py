@@ -1,4 +1,4 @@
-"""Snakemake entry point: clone-to-cell genotyping of one scRNA sample (marrowtox.genotype)."""
+"""Snakemake entry point: per-cell allele counts of one scRNA sample (marrowtox.genotype)."""
 
 import sys
 
@@ -6,20 +6,19 @@ from marrowtox.genotype.count import GenotypeParams
 from marrowtox.genotype.steps import genotype_step, labels_cells
 
 sys.stderr = open(snakemake.log[0], "w")
-i, g = snakemake.input, dict(snakemake.params.genotype)
-background = g.pop("background_types")
-cells, types = labels_cells(i.labels)
+i = snakemake.input
+cells, _ = labels_cells(i.labels)
 stats = genotype_step(
     i.bam,
     cells,
-    types,
+    None,
     list(i.calls),
     [i.hotspots] if i.hotspots else [],
-    GenotypeParams.from_config(g),
-    background,
+    GenotypeParams.from_config(snakemake.params.genotype),
+    (),
     snakemake.output.counts,
-    snakemake.output.carriers,
+    None,
     snakemake.wildcards.sample,
-    car_cells=i.car_cells,
+    out_sites=snakemake.output.sites,
 )
 print(", ".join(f"{k} {v}" for k, v in stats.items()), file=sys.stderr)

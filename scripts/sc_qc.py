@@ -7,10 +7,7 @@ from marrowtox.singlecell.qc import QCParams
 from marrowtox.singlecell.steps import qc_step
 
 sys.stderr = open(snakemake.log[0], "w")
-q = snakemake.params.qc
-params = QCParams(
-    q["nmads"], q["nmads_mt"], q["max_pct_mt"], q["min_genes"], mt_prefix(snakemake.params.organism)
-)
+params = QCParams.from_config(snakemake.params.qc, mt_prefix(snakemake.params.organism))
 qc_step(
     snakemake.input[0],
     snakemake.wildcards.sample,

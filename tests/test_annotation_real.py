@@ -16,6 +16,7 @@ import pytest
 
 from marrowtox.celltypes import COARSE, UNKNOWN
 from marrowtox.singlecell.annotate import AnnotateParams
+from marrowtox.singlecell.doublets import DoubletParams
 from marrowtox.singlecell.reference import ReferenceParams, load_label_map
 from marrowtox.singlecell.steps import (
     annotate_step,
@@ -51,7 +52,7 @@ def _prepare(raw: Path, sample: str, work: Path) -> Path:
         str(work / f"{sample}.qc.png"),
     )
     out = work / f"{sample}.h5ad"
-    doublet_step(str(qc_h5ad), str(out), 0.06, 0, True)
+    doublet_step(str(qc_h5ad), str(out), DoubletParams.from_config({}))
     return out
 
 

@@ -368,6 +368,74 @@ def test_command_writes_tables(tmp_path: Path) -> None:
     ]
 
 
+def test_cell_genotype_columns() -> None:
+    """ref / alt / NA per cell: one alt UMI makes 'alt', reference only 'ref', nothing (or a
+    third allele only) NA, never 'ref'; a site no read reaches is all NA."""
+    from marrowtox.genotype.cells import cell_genotypes
+
+    counts = pd.DataFrame(
+        [
+            ["DNMT3A_R882H", "a", 3, 1, 0],
+            ["DNMT3A_R882H", "b", 2, 0, 0],
+            ["DNMT3A_R882H", "c", 0, 0, 1],
+            ["DNMT3A_R882H", "x", 0, 5, 0],  # a barcode not among the cells
+        ],
+        columns=COLUMNS,
+    )
+    g = cell_genotypes(counts, ["a", "b", "c", "d"], ["DNMT3A_R882H", "JAK2_V617F"])
+    assert list(g.columns) == ["geno_DNMT3A_R882H", "geno_JAK2_V617F"]
+    col = g["geno_DNMT3A_R882H"]
+    assert col["a"] == "alt" and col["b"] == "ref"
+    assert pd.isna(col["c"]) and pd.isna(col["d"])
+    assert g["geno_JAK2_V617F"].isna().all()
+    assert list(col.cat.categories) == ["ref", "alt"]
+
+
+def test_carriers_from_tables_equal_one_pass(tmp_path: Path) -> None:
+    """The workflow splits counting (sc_genotype) from carrier calls (sc_carriers, after the
+    CAR calls): the split gives the same table as `sc-genotype --out-summary` in one pass,
+    and the sites table lists every site, also one no read reaches."""
+    from marrowtox.genotype.steps import carriers_step, genotype_step, read_sites
+
+    bam = _hand_bam(tmp_path)
+    labels = tmp_path / "labels.tsv"
+    labels.write_text("barcode\tcell_type\n" + "".join(f"{c}\tmonocyte\n" for c in CELLS))
+    vcf = tmp_path / "sites.vcf"
+    vcf.write_text(
+        f"##fileformat=VCFv4.2\n##contig=<ID={CONTIG},length={CONTIG_LEN}>\n"
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        f"{CONTIG}\t{SNV_POS + 1}\tSNV1\t{REF_SEQ[SNV_POS]}\t{SNV_ALT}\t.\tPASS\t.\n"
+        f"{CONTIG}\t{CONTIG_LEN - 5}\tFAR\t{REF_SEQ[CONTIG_LEN - 6]}\t"
+        f"{'A' if REF_SEQ[CONTIG_LEN - 6] != 'A' else 'C'}\t.\tPASS\t.\n"
+    )
+    params = GenotypeParams.from_config({"min_cells": 1})
+    types = pd.Series("monocyte", index=CELLS, dtype=object)
+    one = tmp_path / "one.tsv"
+    genotype_step(
+        str(bam), CELLS, types, [], [str(vcf)], params, (), str(tmp_path / "c1.tsv"), str(one), "s"
+    )
+    counts, sites, two = tmp_path / "c2.tsv", tmp_path / "sites.tsv", tmp_path / "two.tsv"
+    genotype_step(
+        str(bam),
+        CELLS,
+        None,
+        [],
+        [str(vcf)],
+        params,
+        (),
+        str(counts),
+        None,
+        "s",
+        out_sites=str(sites),
+    )
+    assert len(read_sites(str(sites))) == 2
+    carriers_step(str(counts), str(sites), str(labels), params, (), str(two), "s")
+    a, b = pd.read_csv(one, sep="\t"), pd.read_csv(two, sep="\t")
+    pd.testing.assert_frame_equal(a, b)
+    assert (b.loc[b["cells_covered"] == 0, "call"] == "not covered").all()
+    assert (b["cells_covered"] == 0).sum() == 1
+
+
 # --- real data: vartrix toy BAM (real 10x reads and tags) -----------------------------------
 
 

@@ -98,3 +98,38 @@ def test_tet2_clone_flagged_in_car_t_cells(joined: pd.DataFrame) -> None:
         & (joined["cells_covered"] >= MIN_CELLS)
     ]
     assert (others["call"] != "carrier").all(), others[["sample", "variant", "call"]]
+
+
+def test_per_cell_genotype_columns_in_sample_h5ad(demo_run) -> None:
+    """results/singlecell/<sample>.h5ad carries geno_<gene>_<protein> (ref/alt/NA) that
+    agree with the long counts table, for every site including the unreached one."""
+    import anndata as ad
+
+    sheet = pd.read_csv(demo_run["demo"] / "samples.tsv", sep="\t", keep_default_na=False)
+    genotyped = sheet.loc[sheet["bam"] != "", "sample"].tolist()
+    assert genotyped
+    for s in genotyped[:2]:
+        obs = ad.read_h5ad(demo_run["results"] / "singlecell" / f"{s}.h5ad", backed="r").obs
+        base = demo_run["results"] / "singlecell" / "genotypes"
+        counts = pd.read_csv(base / f"{s}.tsv", sep="\t", dtype={"barcode": str})
+        sites = pd.read_csv(base / f"{s}.sites.tsv", sep="\t")
+        cols = [c for c in obs.columns if c.startswith("geno_")]
+        assert cols == [f"geno_{v}" for v in sites["variant"]]
+        assert not any("/" in c for c in cols)
+        for v in sites["variant"]:
+            col = obs[f"geno_{v}"]
+            assert set(col.dropna().unique()) <= {"ref", "alt"}
+            rows = counts[(counts["variant"] == v) & counts["barcode"].isin(obs.index)]
+            alt = set(rows.loc[rows["alt_umis"] > 0, "barcode"])
+            assert set(col.index[col == "alt"]) == alt, (s, v)
+            assert col.isna().sum() == len(obs) - ((rows["alt_umis"] + rows["ref_umis"]) > 0).sum()
+
+
+def test_samples_without_bam_have_no_genotype_columns(demo_run) -> None:
+    import anndata as ad
+
+    sheet = pd.read_csv(demo_run["demo"] / "samples.tsv", sep="\t", keep_default_na=False)
+    plain = sheet.loc[(sheet["assay"] == "scrna") & (sheet["bam"] == ""), "sample"].tolist()
+    assert plain
+    obs = ad.read_h5ad(demo_run["results"] / "singlecell" / f"{plain[0]}.h5ad", backed="r").obs
+    assert not [c for c in obs.columns if c.startswith("geno_")]

@@ -36,6 +36,8 @@ def _help(cmd: str) -> str:
         ("sc-integrate", "singlecell", ("integrate",), set()),
         ("sc-reference", "singlecell", ("annotate", "reference"), {"h5ad", "model", "label_map"}),
         ("sc-genotype", "singlecell", ("genotype",), {"hotspots"}),
+        ("sc-qc", "singlecell", ("qc",), set()),
+        ("sc-doublets", "singlecell", ("doublets",), set()),
     ],
 )
 def test_cli_exposes_every_schema_setting(cmd, section, path, skip) -> None:
@@ -57,6 +59,17 @@ def test_caller_defaults_match_schema() -> None:
         assert f.name in schema, f"CallParams.{f.name} has no schema entry"
         assert f.default == schema[f.name], f.name
     assert params_from_config({"min_depth": 50}).min_depth == 50
+
+
+def test_qc_dataclass_defaults_match_schema() -> None:
+    """QCParams' field defaults (used by unit tests) are the schema's, not a drifted copy."""
+    from marrowtox.singlecell.qc import QCParams
+
+    schema = section_defaults("singlecell", "qc")
+    for f in dataclasses.fields(QCParams):
+        if f.name != "mt_prefix":
+            assert f.default == schema[f.name], f.name
+    assert QCParams.from_config({"min_genes": 10}).min_genes == 10
 
 
 def test_workflow_config_matches_schema_keys() -> None:

@@ -24,7 +24,7 @@ from marrowtox.singlecell.annotate import (
     sample_clusters,
     score_markers,
 )
-from marrowtox.singlecell.doublets import call_doublets
+from marrowtox.singlecell.doublets import DoubletParams, call_doublets
 from marrowtox.singlecell.io import read_counts
 from marrowtox.singlecell.organism import to_mouse
 from marrowtox.singlecell.qc import QCParams, run_qc
@@ -83,7 +83,7 @@ def test_qc_removes_low_quality_and_keeps_good_cells(sample) -> None:
 def test_doublets_flagged_per_sample(sample) -> None:
     a, truth = sample
     kept, _ = run_qc(a.copy(), QCParams(), "s")
-    flagged = call_doublets(kept, 0.06, 0, remove=False)
+    flagged = call_doublets(kept, DoubletParams.from_config({"remove": False}))
     t = truth.loc[flagged.obs_names, "doublet"].to_numpy()
     pred = flagged.obs["predicted_doublet"].to_numpy()
     assert "doublet_score" in flagged.obs

@@ -32,6 +32,7 @@ PATTERNS: dict[str, str] = {
     "lod": "results/ch/{sample}.lod.tsv",
     "clones": "results/ch/{patient}.clones.tsv",
     "genotypes": "results/singlecell/genotypes/{sample}.tsv",
+    "genotype_sites": "results/singlecell/genotypes/{sample}.sites.tsv",
     "genotype_carriers": "results/singlecell/genotypes/{sample}.carriers.tsv",
     "clone_cells": "results/ch/{patient}.clone_cells.tsv",
     "scores": "results/clinical/{patient}.scores.tsv",

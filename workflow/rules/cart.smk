@@ -4,6 +4,8 @@ rule cart_call:
         constructs=config["cart"]["constructs"],
         programs=config["signatures"]["programs"],
         hallmark=config["signatures"]["hallmark"],
+        genotypes=sample_genotypes(".tsv"),
+        sites=sample_genotypes(".sites.tsv"),
     output:
         h5ad="results/singlecell/{sample}.h5ad",
         summary="results/cart/{sample}.tsv",

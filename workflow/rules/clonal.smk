@@ -60,12 +60,11 @@ rule sc_genotype:
     input:
         bam=lambda wc: SAMPLES.at[wc.sample, "bam"],
         labels="results/singlecell/labels/{sample}.tsv",
-        car_cells="results/cart/{sample}.cells.tsv",
         calls=lambda wc: patient_dna_of_sample(wc, "calls"),
         hotspots=config["singlecell"]["genotype"]["hotspots"] or [],
     output:
         counts="results/singlecell/genotypes/{sample}.tsv",
-        carriers="results/singlecell/genotypes/{sample}.carriers.tsv",
+        sites="results/singlecell/genotypes/{sample}.sites.tsv",
     log:
         "logs/sc_genotype/{sample}.log",
     benchmark:
@@ -77,13 +76,41 @@ rule sc_genotype:
         mem_mb=lambda wc, input, attempt: int(1000 + 2 * input_mb(input) * attempt),
         runtime=lambda wc, input: int(10 + input_mb(input) / 100),
     params:
+        # only the counting settings: a change of the carrier test reruns sc_carriers alone
         genotype={
-            k: v
-            for k, v in config["singlecell"]["genotype"].items()
-            if k != "hotspots"
+            k: config["singlecell"]["genotype"][k]
+            for k in ("min_mapq", "min_base_quality")
         },
     script:
         "../../scripts/sc_genotype.py"
+
+
+rule sc_carriers:
+    input:
+        counts="results/singlecell/genotypes/{sample}.tsv",
+        sites="results/singlecell/genotypes/{sample}.sites.tsv",
+        labels="results/singlecell/labels/{sample}.tsv",
+        car_cells="results/cart/{sample}.cells.tsv",
+    output:
+        "results/singlecell/genotypes/{sample}.carriers.tsv",
+    log:
+        "logs/sc_carriers/{sample}.log",
+    benchmark:
+        "benchmarks/sc_carriers/{sample}.tsv"
+    conda:
+        "../../envs/clonal.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input, attempt: int(500 + 4 * input_mb(input) * attempt),
+        runtime=10,
+    params:
+        genotype={
+            k: v
+            for k, v in config["singlecell"]["genotype"].items()
+            if k not in ("hotspots", "min_mapq", "min_base_quality")
+        },
+    script:
+        "../../scripts/sc_carriers.py"
 
 
 rule clone_cells:

@@ -321,6 +321,18 @@ def genotyped_samples(patient):
     return [s for s in patient_samples(patient, "scrna") if SAMPLES.at[s, "bam"]]
 
 
+def sample_genotypes(kind):
+    """Input function: the sample's genotype counts or sites table when it has a BAM,
+    else nothing (the sample is "not genotyped")."""
+
+    def files(wildcards):
+        if not SAMPLES.at[wildcards.sample, "bam"]:
+            return []
+        return f"results/singlecell/genotypes/{wildcards.sample}{kind}"
+
+    return files
+
+
 def patient_dna_of_sample(wildcards, kind):
     """CH outputs of every DNA sample of the scRNA sample's patient (any timepoint)."""
     patient = SAMPLES.at[wildcards.sample, "patient"]

@@ -16,6 +16,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--construct", default="", help="key of resources/car_constructs.yaml")
     p.add_argument("--features", nargs="*", help="CAR feature names (override the construct)")
     p.add_argument("--empty-droplets", help="raw matrix of empty droplets (ambient estimate)")
+    p.add_argument(
+        "--genotypes",
+        nargs=2,
+        metavar=("COUNTS", "SITES"),
+        help="sc-genotype's counts and sites tables: adds geno_<gene>_<protein> per cell",
+    )
     add_schema_options(p, "cart", skip=("features",))
     add_schema_options(p, "signatures")
     p.add_argument("--organism", choices=["human", "mouse"], default="human")
@@ -58,6 +64,7 @@ def _car(a: argparse.Namespace) -> int:
         a.out_cells,
         a.empty_droplets,
         resolve(a.constructs),
+        genotypes=tuple(a.genotypes) if a.genotypes else None,
     )
     for s in skipped:
         print(f"gene set skipped: {s}")

@@ -28,9 +28,23 @@ def car_step(
     out_cells: str,
     empty_droplets: str | None = None,
     constructs: str | None = None,
+    genotypes: tuple[str, str] | None = None,
 ) -> list[str]:
-    """CAR calls and per-cell scores; writes the final per-sample AnnData and tables."""
+    """CAR calls and per-cell scores; writes the final per-sample AnnData and tables.
+
+    `genotypes` (counts and sites tables of `sc_genotype`) adds the per-cell
+    `geno_<gene>_<protein>` columns, so the final object carries them beside the CAR calls.
+    """
     adata = ad.read_h5ad(annotated)
+    if genotypes:
+        from marrowtox.genotype.cells import cell_genotypes
+        from marrowtox.genotype.steps import read_genotype_counts, read_sites
+
+        geno = cell_genotypes(
+            read_genotype_counts(genotypes[0]), adata.obs_names, read_sites(genotypes[1])
+        )
+        for col in geno.columns:
+            adata.obs[col] = geno[col].values
     empties = None
     if empty_droplets:
         from marrowtox.singlecell.io import read_counts

@@ -40,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sample", required=True, help="sample id (for the log)")
     p.add_argument("--out", required=True, help="long table: variant, barcode, UMI counts")
     p.add_argument("--out-summary", help="variant x cell type carrier table (needs cell types)")
+    p.add_argument("--out-sites", help="the sites genotyped, also those no read reached")
     p.add_argument(
         "--car-cells", help="CAR calls of car-call (barcode, car_positive): adds a CAR T row"
     )
@@ -138,6 +139,7 @@ def _genotype(a: argparse.Namespace) -> int:
         a.out_summary,
         a.sample,
         car_cells=a.car_cells,
+        out_sites=a.out_sites,
     )
     log.info("%s: reads %s", a.sample, ", ".join(f"{k} {v}" for k, v in stats.items()))
     return 0

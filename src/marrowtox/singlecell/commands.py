@@ -19,17 +19,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out-h5ad", required=True)
     p.add_argument("--out-tsv", required=True)
     p.add_argument("--out-png", required=True)
-    p.add_argument("--nmads", type=float, default=5.0)
-    p.add_argument("--nmads-mt", type=float, default=3.0)
-    p.add_argument("--max-pct-mt", type=float, default=20.0)
     p.add_argument("--organism", choices=["human", "mouse"], default="human")
+    add_schema_options(p, "singlecell", "qc")
     p.set_defaults(func=_qc)
     p = sub.add_parser("sc-doublets", help="scrublet doublets on one sample")
     p.add_argument("--input", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--rate", type=float, default=0.06)
+    p.add_argument("--out-tsv", default=None, help="calls of every cell (.tsv)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--keep", action="store_true", help="flag doublets but keep them")
+    add_schema_options(p, "singlecell", "doublets")
     p.set_defaults(func=_doublets)
     p = sub.add_parser(
         "sc-integrate",
@@ -106,7 +104,7 @@ def _qc(a: argparse.Namespace) -> int:
         a.input,
         a.sample,
         meta,
-        QCParams(a.nmads, a.nmads_mt, a.max_pct_mt, mt_prefix=mt_prefix(a.organism)),
+        QCParams.from_config(options_section(a, "singlecell", "qc"), mt_prefix(a.organism)),
         a.out_h5ad,
         a.out_tsv,
         a.out_png,
@@ -115,9 +113,11 @@ def _qc(a: argparse.Namespace) -> int:
 
 
 def _doublets(a: argparse.Namespace) -> int:
+    from marrowtox.singlecell.doublets import DoubletParams
     from marrowtox.singlecell.steps import doublet_step
 
-    doublet_step(a.input, a.out, a.rate, a.seed, not a.keep)
+    section = options_section(a, "singlecell", "doublets")
+    doublet_step(a.input, a.out, DoubletParams.from_config(section, a.seed), a.out_tsv)
     return 0
 
 

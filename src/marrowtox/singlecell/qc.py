@@ -9,7 +9,8 @@ the thresholds actually applied are written out so a reviewer can see them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 import anndata as ad
 import numpy as np
@@ -19,11 +20,26 @@ from scipy.stats import median_abs_deviation
 
 @dataclass(frozen=True)
 class QCParams:
+    """QC thresholds (scverse best practices: MAD outliers, a mitochondrial cap).
+
+    Build with `from_config` so the workflow and `marrowtox sc-qc` share the schema's
+    defaults; the field defaults here are the schema's, kept for unit tests.
+    """
+
     nmads: float = 5.0
     nmads_mt: float = 3.0
     max_pct_mt: float = 20.0
     min_genes: int = 50
     mt_prefix: str = "MT-"
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any], mt_prefix: str = "MT-") -> QCParams:
+        """From the `singlecell.qc` section (schema defaults filled in)."""
+        from marrowtox.settings import section_defaults
+
+        values = {**section_defaults("singlecell", "qc"), **section}
+        names = {f.name for f in fields(cls)} - {"mt_prefix"}
+        return cls(**{k: values[k] for k in names}, mt_prefix=mt_prefix)
 
 
 def _bounds(x: np.ndarray, nmads: float) -> tuple[float, float]:

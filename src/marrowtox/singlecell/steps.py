@@ -12,7 +12,7 @@ import pandas as pd
 from marrowtox.atomic import atomic_dir, atomic_path, write_tsv
 from marrowtox.errors import InputError
 from marrowtox.singlecell.annotate import AnnotateParams, composition, load_markers
-from marrowtox.singlecell.doublets import call_doublets
+from marrowtox.singlecell.doublets import DoubletParams, call_doublets
 from marrowtox.singlecell.integrate import IntegrateParams, integrate, merge
 from marrowtox.singlecell.io import read_counts
 from marrowtox.singlecell.qc import QCParams, qc_plot, run_qc
@@ -57,11 +57,11 @@ def qc_step(
 
 
 def doublet_step(
-    in_h5ad: str, out_h5ad: str, rate: float, seed: int, remove: bool, out_tsv: str | None = None
+    in_h5ad: str, out_h5ad: str, params: DoubletParams, out_tsv: str | None = None
 ) -> None:
     """Scrublet on one sample; the calls of every cell (also removed ones) go to `out_tsv`."""
     adata = ad.read_h5ad(in_h5ad)
-    result = call_doublets(adata, rate, seed, remove)
+    result = call_doublets(adata, params)
     calls = result.uns.pop("doublet_calls")
     if out_tsv:
         write_tsv(calls.rename_axis("barcode").reset_index(), out_tsv)
