@@ -67,8 +67,9 @@ def test_interval_contains_planted_fraction(joined: pd.DataFrame) -> None:
     inside = (c["ci_low"] <= c["mutant_fraction_truth"]) & (
         c["mutant_fraction_truth"] <= c["ci_high"]
     )
-    # 95% intervals on labels from our own annotation: allow a few misses, not more
-    assert inside.mean() >= 0.85, c.loc[
+    # 95% intervals: about 1 in 20 misses by chance (58 here; 2 missed on the demo, both
+    # P06 JAK2 V617F just above the upper bound), on labels from our own annotation
+    assert inside.mean() >= 0.90, c.loc[
         ~inside,
         [
             "sample",
