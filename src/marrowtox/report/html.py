@@ -31,10 +31,12 @@ padding:8px 24px 24px}.warn{color:#8a5a00}.cap{font-size:11px;color:#555;margin:
 max-width:520px;border-left:5px solid #999;background:#f4f4f4}.flag.high{border-color:#D55E00;background:#fdf0e8}
 .flag.warn{border-color:#E69F00;background:#fdf7e6}.scroll{overflow-x:auto}.flag.info{border-color:#56B4E9;background:#eef6fb}
 .tablebox{overflow:auto;max-height:70vh;border:1px solid #ddd}.tablebox th{position:sticky;top:0;cursor:pointer;
-white-space:nowrap}.tablebox td{white-space:nowrap}.tablebox td.wide,.tablebox th.wide{white-space:normal;min-width:260px}
+min-width:56px;max-width:120px;vertical-align:bottom;z-index:1}.tablebox td{white-space:nowrap}
+.tablebox td.wide,.tablebox th.wide{white-space:normal;min-width:260px;max-width:none}
+.tablebox td:first-child{position:sticky;left:0;background:#fff}.tablebox th:first-child{left:0;z-index:2}
 th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
 td.carrier{font-weight:bold}.badge{background:#D55E00;color:#fff;border-radius:4px;padding:1px 6px;font-size:11px}
-h3{font-size:13px;margin:10px 0 4px}p.lead{font-size:13px;margin:2px 0}
+h3{font-size:13px;margin:10px 0 4px}a.back{color:#cfe6f5}p.lead{font-size:13px;margin:2px 0}
 """
 
 ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
@@ -74,7 +76,7 @@ PATIENT = ENV.from_string(
     + """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'"><title>marrowtox report: {{ patient }}</title>
 <style>{{ css }}</style></head><body>
-<header><h1>marrowtox: {{ patient }}</h1><div>Product: {{ product }} &middot; infusion = day 0 &middot;
+<header><h1>marrowtox: {{ patient }}</h1><div><a class="back" href="cohort.html">cohort report</a> &middot; Product: {{ product }} &middot; infusion = day 0 &middot;
 marrow samples: {% for s in samples %}{{ s.sample }}{% if s.detail %} ({{ s.detail }}){% endif %}{% if not loop.last %}, {% endif %}{% endfor %}</div></header>
 <main>
 <section id="timeline"><h2>Timeline: blood counts, events, marrow and clones</h2>{% if figs.timeline %}
