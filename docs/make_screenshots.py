@@ -2,7 +2,7 @@
 
     .venv/bin/python docs/make_screenshots.py [--results results] [--out docs/img]
 
-Renders results/reports/{P01,P05,cohort}.html in headless Chromium (Debian `chromium`,
+Renders results/reports/{P01,P05,cohort}.html (and P05's clone-to-cell section alone) in headless Chromium (Debian `chromium`,
 `make sysdeps`) at a fixed window size, so the images change only when the reports do.
 P01 is the demo's low-toxicity patient, P05 the high-toxicity one.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 SHOTS = {
     "report_P01.png": ("P01.html", "1200,2600"),
     "report_P05.png": ("P05.html", "1200,2600"),
-    "report_P05_clones.png": ("P05.html#clone-cells", "1200,1500"),
+    "report_P05_clones.png": ("P05.html#clone-cells", "1200,1800"),
     "cohort.png": ("cohort.html", "1200,1400"),
 }
 
@@ -38,8 +38,18 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as profile:
         for name, (page, size) in SHOTS.items():
-            file, _, anchor = page.partition("#")
-            uri = (reports / file).as_uri() + (f"#{anchor}" if anchor else "")
+            file, _, only = page.partition("#")
+            uri = (reports / file).as_uri()
+            if only:
+                # one section alone: a copy of the page that hides the other sections
+                html = (
+                    (reports / file)
+                    .read_text()
+                    .replace("</style>", f"main>*:not(#{only}){{display:none}}</style>", 1)
+                )
+                copy = Path(profile) / f"{only}_{file}"
+                copy.write_text(html)
+                uri = copy.as_uri()
             subprocess.run(
                 [
                     exe,

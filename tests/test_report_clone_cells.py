@@ -284,6 +284,8 @@ def test_pseudonymised_outputs_carry_no_id(results: Path, tmp_path: Path) -> Non
     assert "clone in CAR T cells" in page and "Patient 001" in page
     cohort = (out / "cohort.html").read_text()
     assert 'href="patient_001.html"' in cohort and 'href="patient_002.html"' in cohort
+    # a small-n caveat beside each of the two correlations
+    assert cohort.count('<p class="cap caveat">With n = ') == 2
     # the cohort table's sort script is inline, and nothing is fetched from anywhere
     assert not re.search(r'(src|href)="(https?:)?//', cohort)
     assert "<script>" in cohort and "<script src" not in cohort

@@ -332,7 +332,7 @@ def _spearman(df: pd.DataFrame, x: str, y: str) -> str:
     from scipy.stats import spearmanr  # ~1 s to import: only the cohort report needs it
 
     rho, p = spearmanr(d[x], d[y])
-    return f"Spearman rho = {rho:.2f}, n = {len(d)}, p = {p:.3g}. {small_n_caveat(len(d))}"
+    return f"Spearman rho = {rho:.2f}, n = {len(d)}, p = {p:.3g}"
 
 
 def small_n_caveat(n: int) -> str:
@@ -398,6 +398,14 @@ def cohort_report(
         "cart": _spearman(table, "bm_cart_pct", "icaht_early_grade"),
         "hspc": _spearman(table, "hspc_ifng_index", "days_anc_le_500_d0_30"),
     }
+    n_pairs = {
+        k: int(table[[x, y]].apply(pd.to_numeric, errors="coerce").dropna().shape[0])
+        for k, (x, y) in {
+            "cart": ("bm_cart_pct", "icaht_early_grade"),
+            "hspc": ("hspc_ifng_index", "days_anc_le_500_d0_30"),
+        }.items()
+    }
+    caveats = {k: small_n_caveat(n) for k, n in n_pairs.items()}
     figs = {
         "cart": html.data_uri(
             plots.scatter(
@@ -475,6 +483,7 @@ def cohort_report(
         columns=columns,
         rows=rows,
         stats=stats,
+        caveats=caveats,
         figs=figs,
         two_by_two=two,
         emergent=emergent,

@@ -2,7 +2,7 @@
 
 Rendered with jinja2 and autoescape on: every user-provided string (patient and
 sample ids, products, gene names, notes) is escaped, so an id like `<script>&` shows
-as text. Nothing is marked safe except our own base64 image data.
+as text. Nothing is marked safe except our own CSS, the sort script and base64 image data.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ min-width:56px;max-width:120px;vertical-align:bottom;z-index:1}.tablebox td{whit
 .tablebox td:first-child{position:sticky;left:0;background:#fff}.tablebox th:first-child{left:0;z-index:2}
 th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
 td.carrier{font-weight:bold}.badge{background:#D55E00;color:#fff;border-radius:4px;padding:1px 6px;font-size:11px}
-h3{font-size:13px;margin:10px 0 4px}a.back{color:#cfe6f5}p.lead{font-size:13px;margin:2px 0}
+.grid>section{flex:1 1 420px;max-width:calc(50% - 6px);box-sizing:border-box}h3{font-size:13px;margin:10px 0 4px}a.back{color:#cfe6f5}p.lead{font-size:13px;margin:2px 0}
 """
 
 ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
@@ -130,8 +130,8 @@ COHORT = ENV.from_string(
 {% for r in rows %}<tr>{% for v in r %}<td class="{{ v.cls }}{% if columns[loop.index0].name == 'missing' or columns[loop.index0].name == 'ch_carrier_lineages' %} l wide{% endif %}" data-key="{{ v.key }}">{% if v.href %}<a href="{{ v.href }}">{{ v.text }}</a>{% else %}{{ v.text }}{% endif %}</td>{% endfor %}</tr>{% endfor %}</tbody></table></div>
 <p class="cap">Click a header to sort (again to reverse; not-measured cells stay last); hover a header for its definition. Patient names link to their reports. VAF in % as in every report. Empty cells: not measured (the last column says why).</p></section>
 <div class="grid">
-<section><h2>Marrow CAR T % vs early ICAHT grade</h2><p>{{ stats.cart }}</p>{% if figs.cart %}<img alt="CAR T vs ICAHT" src="{{ figs.cart }}">{% endif %}</section>
-<section><h2>HSPC IFN-gamma index vs days of ANC &le; 500 (day 0-30)</h2><p>{{ stats.hspc }}</p>{% if figs.hspc %}<img alt="HSPC index vs neutropenia" src="{{ figs.hspc }}">{% endif %}</section>
+<section id="corr-cart"><h2>Marrow CAR T % vs early ICAHT grade</h2><p>{{ stats.cart }}</p><p class="cap caveat">{{ caveats.cart }}</p>{% if figs.cart %}<img alt="CAR T vs ICAHT" src="{{ figs.cart }}">{% endif %}</section>
+<section id="corr-hspc"><h2>HSPC IFN-gamma index vs days of ANC &le; 500 (day 0-30)</h2><p>{{ stats.hspc }}</p><p class="cap caveat">{{ caveats.hspc }}</p>{% if figs.hspc %}<img alt="HSPC index vs neutropenia" src="{{ figs.hspc }}">{% endif %}</section>
 </div>
 <section><h2>CAR-HEMATOTOX risk vs observed early ICAHT grade &ge; 3</h2><table>
 <tr><th class="l">risk</th><th>grade &ge; 3</th><th>grade &lt; 3</th></tr>
@@ -192,9 +192,11 @@ def footer(provenance_path: str | Path) -> str:
 
 
 def render_patient(out: str | Path, **ctx) -> None:
-    write_text(PATIENT.render(css=CSS, **ctx), out)
+    write_text(PATIENT.render(css=markupsafe.Markup(CSS), **ctx), out)
 
 
 def render_cohort(out: str | Path, **ctx) -> None:
     ctx.setdefault("extra_sections", [])
-    write_text(COHORT.render(css=CSS, sort_js=markupsafe.Markup(SORT_JS), **ctx), out)
+    write_text(
+        COHORT.render(css=markupsafe.Markup(CSS), sort_js=markupsafe.Markup(SORT_JS), **ctx), out
+    )
