@@ -147,3 +147,25 @@ def test_demo_reports_in_chromium(request: pytest.FixtureRequest, tmp_path: Path
     for page in pages:
         if page.name != "cohort.html":
             assert "clone-cells" in probe(page, tmp_path)["ids"], page.name
+
+
+@pytest.mark.workflow
+def test_demo_car_t_clone_flag_matches_the_genotyping(request: pytest.FixtureRequest) -> None:
+    """A patient's report flags a clone in CAR T cells exactly when clone_cells.tsv calls
+    a carrier in CAR T cells for one of its clones (the demo plants TET2 in CAR T)."""
+    import pandas as pd
+    from test_report_timeline import demo_paths
+
+    from marrowtox.genotype.steps import CAR_T
+
+    results = demo_paths(request)["results"]
+    flagged = 0
+    for page in sorted((results / "reports").glob("P*.html")):
+        cells = layout_path("clone_cells", results, patient=page.stem)
+        t = pd.read_csv(cells, sep="\t") if cells.is_file() else pd.DataFrame(columns=["call"])
+        car = t[(t.get("cell_type") == CAR_T) & (t["call"] == "carrier")] if len(t) else t
+        text = page.read_text()
+        flags = text[text.index('id="flags"') : text.index('id="marrow"')]
+        assert ("clone in CAR T cells" in flags) == (not car.empty), page.name
+        flagged += not car.empty
+    assert flagged >= 1  # the planted TET2 clone
