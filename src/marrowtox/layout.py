@@ -50,6 +50,17 @@ PATTERNS: dict[str, str] = {
 }
 
 
+def report_stem(patient: str, patients: list[str], pseudonymise: bool) -> str:
+    """Stem of a patient's report, results/reports/<stem>.html: the patient id, or with
+    `report.pseudonymise` the pseudonym ("patient_001", the sorted patient list's
+    position), so that the file name does not carry the id either."""
+    if not pseudonymise:
+        return str(patient)
+    from marrowtox.report.names import pseudonym
+
+    return pseudonym(str(patient), [str(p) for p in patients]).lower().replace(" ", "_")
+
+
 def path(name: str, root: str | Path = RESULTS, **wildcards: str) -> Path:
     """One output's path under `root` (the results folder), wildcards filled in."""
     rel = PATTERNS[name].format(**wildcards)

@@ -10,6 +10,7 @@ from snakemake.utils import min_version, validate
 
 from marrowtox.errors import InputError
 from marrowtox.layout import PATTERNS as OUT
+from marrowtox.layout import report_stem
 from marrowtox.preflight import check_data_files
 from marrowtox.samplesheet import load_all
 
@@ -233,7 +234,7 @@ def all_targets():
         targets += [OUT["cohort_survival"]]
     if _branch("report_cohort"):
         targets += [OUT["patients"], OUT["cohort_report"]]
-        targets += expand(OUT["patient_report"], patient=patients())
+        targets += expand(OUT["patient_report"], patient=list(report_stems()))
     return targets
 
 
@@ -365,6 +366,9 @@ def report_patient_inputs(patient):
     files += report_sample_inputs(patient_samples(patient, "dna"))
     if patient_samples(patient, "dna") and _branch("ch_track"):
         files.append(OUT["clones"].format(patient=patient))
+    # clone-to-cell genotyping exists only for samples with a bam in samples.tsv
+    if genotyped_samples(patient) and _branch("clone_cells"):
+        files.append(OUT["clone_cells"].format(patient=patient))
     if _branch("clinical_scores"):
         files += [
             OUT["scores"].format(patient=patient),
@@ -372,3 +376,35 @@ def report_patient_inputs(patient):
             OUT["labs"],
         ]
     return files
+
+
+def report_stems():
+    """Report file stem -> patient: results/reports/<stem>.html is named by the patient
+    id, or by its pseudonym with report.pseudonymise (the file name carries no id)."""
+    pseudo = config["report"]["pseudonymise"]
+    return {report_stem(p, patients(), pseudo): p for p in patients()}
+
+
+def report_patient_of(wildcards):
+    """The patient of a report file stem (the `patient` wildcard of report_patient)."""
+    stems = report_stems()
+    if wildcards.patient not in stems:
+        raise ValueError(
+            f"results/reports/{wildcards.patient}.html: no such patient report; "
+            f"expected one of {sorted(stems)} (report.pseudonymise is "
+            f"{config['report']['pseudonymise']})"
+        )
+    return stems[wildcards.patient]
+
+
+def report_scale_inputs(wildcards):
+    """Signature tables of every scRNA sample: the patient report's heatmap colour
+    scale is one for the whole cohort."""
+    if not _branch("cart_call"):
+        return []
+    return [OUT["signatures"].format(sample=s) for s in scrna_samples()]
+
+
+def report_cohort_inputs(wildcards):
+    """Every per-patient file the cohort report reads (it reads the clone tables)."""
+    return [f for p in patients() for f in report_patient_inputs(p)]

@@ -20,7 +20,8 @@ rule report_cohort_table:
 
 rule report_patient:
     input:
-        lambda wc: report_patient_inputs(wc.patient),
+        lambda wc: report_patient_inputs(report_patient_of(wc)),
+        report_scale_inputs,
         table="results/cohort/patients.tsv",
         provenance="results/provenance.json",
         samples=config["samples"],
@@ -50,6 +51,7 @@ rule report_patient:
 
 rule report_cohort:
     input:
+        report_cohort_inputs,
         table="results/cohort/patients.tsv",
         provenance="results/provenance.json",
         samples=config["samples"],

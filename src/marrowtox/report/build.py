@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from marrowtox.atomic import write_tsv
-from marrowtox.report import flags, html, marrow, plots, timeline
+from marrowtox.layout import path as layout_path
+from marrowtox.report import clone_cells, flags, html, marrow, plots, timeline
 from marrowtox.report.cohort_table import build as build_table
 from marrowtox.report.inputs import Results, read_tsv
 from marrowtox.report.names import Names
@@ -32,6 +33,24 @@ def write_cohort_table(samples: pd.DataFrame, results: str | Path, out: str | Pa
     return table
 
 
+def rank_text(v: float, vals: pd.Series) -> str:
+    """'2nd lowest of 6 (ties: 2nd-3rd)': the rank says its direction, and ties."""
+    vals = pd.to_numeric(vals, errors="coerce").dropna()
+    lo, hi = int((vals < v).sum()) + 1, int((vals <= v).sum())
+    n = len(vals)
+
+    def ordinal(k: int) -> str:
+        return (
+            f"{k}{'th' if 10 <= k % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(k % 10, 'th')}"
+        )
+
+    if lo == n and hi == n:
+        return f"highest of {n}"
+    where = "lowest" if lo == 1 and hi == 1 else f"{ordinal(lo)} lowest"
+    tie = f" (tied with {hi - lo} other{'s' if hi - lo > 1 else ''})" if hi > lo else ""
+    return f"{where} of {n}{tie}"
+
+
 def _summary(row: pd.Series | None, cohort: pd.DataFrame | None) -> list[tuple[str, str, str]]:
     """Summary rows (label, value, place in the cohort) from the cohort table row."""
     summary: list[tuple[str, str, str]] = []
@@ -43,7 +62,7 @@ def _summary(row: pd.Series | None, cohort: pd.DataFrame | None) -> list[tuple[s
         v = pd.to_numeric(pd.Series([row[col]]), errors="coerce").iloc[0]
         if pd.isna(v) or vals.notna().sum() < 2:
             return ""
-        return f"cohort median {html.fmt(vals.median())} (rank {int((vals < v).sum()) + 1} of {int(vals.notna().sum())})"
+        return f"cohort median {html.fmt(vals.median())}; {rank_text(v, vals)}"
 
     for label, col in (
         ("Marrow CAR T % of cells (first post-infusion)", "bm_cart_pct"),
@@ -115,6 +134,35 @@ def _clone_rows(clones: pd.DataFrame | None, names: Names) -> list[dict[str, str
     return rows
 
 
+def _clone_cells(
+    clones: pd.DataFrame | None,
+    table: pd.DataFrame | None,
+    sc: pd.DataFrame,
+    names: Names,
+) -> tuple[list[dict], list[clone_cells.CloneCells]]:
+    """Per clone: the fractions table and the figure beside its VAF trajectory."""
+    if clones is None or clones.empty:
+        return [], []
+    labels = {str(s): names.timepoint(s) for s in sc["sample"]}
+    blocks, ccs = [], []
+    for _, g in clones.groupby(["chrom", "pos", "ref", "alt"], sort=True):
+        cc = clone_cells.fractions(g.iloc[0], table, sc, names)
+        ccs.append(cc)
+        scrub = names.scrub
+        blocks.append(
+            {
+                "label": cc.label,
+                "fig": html.data_uri(plots.clone_cells_figure(g, cc.data, labels, cc.label)),
+                "columns": [scrub(c) for c in cc.columns],
+                "genotyped": cc.genotyped,
+                "rows": [(t, [(scrub(x), k) for x, k in cells]) for t, cells in cc.rows],
+                "carriers": ", ".join(cc.carrier_types) or "none called",
+                "car_t": [scrub(x) for x in cc.in_car_t],
+            }
+        )
+    return blocks, ccs
+
+
 def _lod_range(res: Results, dna: list[str]) -> str:
     """'per-target LOD 0.71-0.75% VAF' over a patient's DNA samples ('' if unknown)."""
     vals = [t["lod_vaf"] for s in dna if (t := read_tsv(res.lod(s))) is not None]
@@ -123,6 +171,13 @@ def _lod_range(res: Results, dna: list[str]) -> str:
     if lods.empty:
         return ""
     return f"per-target LOD {100 * lods.min():.2f}-{100 * lods.max():.2f}% VAF"
+
+
+def cohort_index_limit(samples: pd.DataFrame, res: Results) -> float | None:
+    """Colour half-range of the inflammation heatmap over every scRNA sample of the
+    cohort (one scale across patients: a quiet marrow stays pale next to an inflamed one)."""
+    sc = samples.loc[samples["assay"] == "scrna", "sample"]
+    return plots.hallmark_index_limit([read_tsv(res.signatures(s)) for s in sc])
 
 
 def patient_report(
@@ -136,12 +191,17 @@ def patient_report(
 ) -> None:
     """One patient's self-contained HTML report.
 
+    `patient` is the patient id or the report's file stem (marrowtox.layout.report_stem:
+    the pseudonym when pseudonymised, so the workflow's file name carries no id).
+
     Every marrow timepoint is shown (not only the first after infusion), and with
     `pseudonymise` every id is replaced through one Names object, in the HTML and in
     the text drawn into figures alike.
     """
     res = Results(results)
     names = Names(samples, pseudonymise)
+    # the workflow names the report by its file stem (the pseudonym when pseudonymised)
+    patient = names.patient_of_stem(patient)
     label = names.patient(patient)
     ps = samples[samples["patient"] == patient].sort_values(["day", "assay"])
     sc = ps[ps["assay"] == "scrna"]
@@ -189,7 +249,9 @@ def patient_report(
         "timeline": html.data_uri(timeline.figure(tl)) if has_any else None,
         "composition": html.data_uri(plots.composition(comps, sample_labels)),
         "umap": html.data_uri(plots.umaps(umap_panels)),
-        "heatmap": html.data_uri(plots.inflammation_heatmap(sigs, sample_labels)),
+        "heatmap": html.data_uri(
+            plots.inflammation_heatmap(sigs, sample_labels, cohort_index_limit(samples, res))
+        ),
         "programs": html.data_uri(plots.cart_programs(carts)),
         "biomarkers": html.data_uri(plots.biomarker_trajectories(labs)),
     }
@@ -212,7 +274,18 @@ def patient_report(
             if lod
             else "no clone detected"
         )
+    cc_table = read_tsv(layout_path("clone_cells", res.root, patient=patient))
+    cc_blocks, ccs = _clone_cells(clones, cc_table, sc, names)
     flag_list, quiet = flags.patient_flags(clones, scores, has_dna, names)
+    car_flags = flags.car_t_clone_flags(ccs)
+    flag_list += car_flags
+    if has_dna and clones is not None and not clones.empty and not car_flags:
+        genotyped = any(c.variant is not None for c in ccs)
+        quiet.append(
+            "no clone called in CAR T cells"
+            if genotyped
+            else "clone in CAR T cells: not genotyped (no cell-barcoded BAM)"
+        )
     icaht_notes = (
         "" if srow is None or pd.isna(srow.get("icaht_notes")) else str(srow["icaht_notes"])
     )
@@ -247,6 +320,7 @@ def patient_report(
         cart_reason=scrub(cart_reason),
         ch_reason=scrub(ch_reason),
         clones=_clone_rows(clones, names),
+        clone_cells=cc_blocks,
         footer=html.footer(res.provenance),
     )
 
@@ -259,6 +333,50 @@ def _spearman(df: pd.DataFrame, x: str, y: str) -> str:
 
     rho, p = spearmanr(d[x], d[y])
     return f"Spearman rho = {rho:.2f}, n = {len(d)}, p = {p:.3g}"
+
+
+def small_n_caveat(n: int) -> str:
+    """The caveat printed beside every correlation of the cohort report."""
+    return (
+        f"With n = {n} patients this is descriptive: one patient can move rho a lot, the "
+        "p-value is not corrected for the other comparisons in this report, and a "
+        "non-significant p is no evidence of no association."
+    )
+
+
+def cohort_rows(
+    shown: pd.DataFrame, stems: list[str]
+) -> tuple[list[dict[str, str]], list[list[dict[str, str]]]]:
+    """The cohort table as the report shows it: human headers with units (the glossary),
+    VAF in percent, the patient cell linking to the patient's report (`stems`: report
+    file stems, the pseudonym when pseudonymised), a sort key per cell (numbers sort as
+    numbers; not measured sorts last)."""
+    from marrowtox.report.glossary import GLOSSARY, header
+
+    cols = [c for c in shown.columns if c != "bm_cart_sample" or shown[c].astype(str).ne("").any()]
+    columns = [
+        {"name": c, "header": header(c), "title": GLOSSARY[c].meaning if c in GLOSSARY else ""}
+        for c in cols
+    ]
+    rows = []
+    for stem, (_, r) in zip(stems, shown.iterrows(), strict=True):
+        cells = []
+        for c in cols:
+            v = r[c]
+            num = pd.to_numeric(pd.Series([v]), errors="coerce").iloc[0]
+            if c in GLOSSARY and GLOSSARY[c].percent and not pd.isna(num):
+                v = num = 100 * float(num)
+            text = html.fmt(v, 2)
+            cells.append(
+                {
+                    "text": text,
+                    "key": text if pd.isna(num) else repr(float(num)),
+                    "href": f"{stem}.html" if c == "patient" else "",
+                    "cls": "l" if pd.isna(num) else "",
+                }
+            )
+        rows.append(cells)
+    return columns, rows
 
 
 def cohort_report(
@@ -280,6 +398,14 @@ def cohort_report(
         "cart": _spearman(table, "bm_cart_pct", "icaht_early_grade"),
         "hspc": _spearman(table, "hspc_ifng_index", "days_anc_le_500_d0_30"),
     }
+    n_pairs = {
+        k: int(table[[x, y]].apply(pd.to_numeric, errors="coerce").dropna().shape[0])
+        for k, (x, y) in {
+            "cart": ("bm_cart_pct", "icaht_early_grade"),
+            "hspc": ("hspc_ifng_index", "days_anc_le_500_d0_30"),
+        }.items()
+    }
+    caveats = {k: small_n_caveat(n) for k, n in n_pairs.items()}
     figs = {
         "cart": html.data_uri(
             plots.scatter(
@@ -314,11 +440,20 @@ def cohort_report(
             )
         )
     stats["risk"] = f"{len(t)} patients with both a risk group and an early grade."
-    pre, post_, emergent = set(), set(), []
+    pre, post_, emergent, clone_list = set(), set(), [], []
     for p in patients:
         clones = read_tsv(res.clones(p))
         if clones is None:
             continue
+        for f in flags.clone_flags(clones, names):
+            clone_list.append(
+                {
+                    "patient": names.patient(p),
+                    "href": f"{names.file_stem(p)}.html",
+                    "title": f.title,
+                    "text": f.text,
+                }
+            )
         det = clones[clones["detected"].astype(bool)]
         if (det["day"] <= 0).any():
             pre.add(p)
@@ -341,16 +476,18 @@ def cohort_report(
         if n_dna
         else "not measured: no DNA samples"
     )
-    rows = [[html.fmt(v) for v in r] for r in shown.itertuples(index=False)]
+    columns, rows = cohort_rows(shown, [names.file_stem(p) for p in table["patient"]])
     html.render_cohort(
         out,
         n=len(table),
-        columns=list(shown.columns),
+        columns=columns,
         rows=rows,
         stats=stats,
+        caveats=caveats,
         figs=figs,
         two_by_two=two,
         emergent=emergent,
+        clone_list=clone_list,
         footer=html.footer(res.provenance),
     )
     return stats

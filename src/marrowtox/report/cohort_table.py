@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from marrowtox.layout import path as layout_path
+from marrowtox.report.clone_cells import carrier_lineages
 from marrowtox.report.inputs import Results, read_tsv
 
 COLUMNS = [
@@ -25,6 +27,7 @@ COLUMNS = [
     "ch_n_chip",
     "ch_max_vaf",
     "ch_n_emergent",
+    "ch_carrier_lineages",
     "car_hematotox_score",
     "car_hematotox_risk",
     "icaht_early_grade",
@@ -48,6 +51,21 @@ def _hspc_pct(res: Results, sample: str | None) -> float | None:
     return float(
         100 * comp.loc[comp["is_hspc"].astype(bool), "n_cells"].sum() / comp["n_cells"].sum()
     )
+
+
+def _carrier_lineages(
+    row: dict, patient: str, sc: pd.DataFrame, res: Results, missing: list
+) -> None:
+    """ch_carrier_lineages: per clone, the lineages called carriers in marrow scRNA."""
+    bam = sc["bam"] if "bam" in sc else pd.Series([], dtype=object)
+    if not bam.fillna("").astype(str).str.strip().ne("").any():
+        missing.append("ch_carrier_lineages: not genotyped (no scRNA sample with a bam)")
+        return
+    clones = read_tsv(res.clones(patient))
+    cells = read_tsv(layout_path("clone_cells", res.root, patient=patient))
+    row["ch_carrier_lineages"] = carrier_lineages(clones, cells)
+    if row["ch_carrier_lineages"] is None:
+        missing.append("ch_carrier_lineages: no clone genotyped in single cells")
 
 
 def patient_row(patient: str, samples: pd.DataFrame, res: Results) -> dict:
@@ -111,6 +129,8 @@ def patient_row(patient: str, samples: pd.DataFrame, res: Results) -> dict:
                 )
             else:
                 missing.append("ch_n_emergent: no clone table")
+    if not dna.empty:
+        _carrier_lineages(row, patient, sc, res, missing)
     scores = read_tsv(res.scores(patient))
     if scores is None:
         missing.append("clinical: no clinical scores")

@@ -206,3 +206,14 @@ def patient_flags(
             f"({scores.iloc[0]['car_hematotox_risk']} risk)"
         )
     return flags, quiet
+
+
+def car_t_clone_flags(ccs: list) -> list[Flag]:
+    """A clone called carrier in CAR T cells (the CAR product carries the clone; a TET2
+    clone in CAR T cells: Fraietta et al., Nature 2018). `ccs`: CloneCells of the
+    patient's clones (marrowtox.report.clone_cells.fractions)."""
+    return [
+        Flag("high", f"clone in CAR T cells: {c.label}", "; ".join(c.in_car_t))
+        for c in ccs
+        if c.in_car_t
+    ]

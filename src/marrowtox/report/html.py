@@ -2,7 +2,7 @@
 
 Rendered with jinja2 and autoescape on: every user-provided string (patient and
 sample ids, products, gene names, notes) is escaped, so an id like `<script>&` shows
-as text. Nothing is marked safe except our own base64 image data.
+as text. Nothing is marked safe except our own CSS, the sort script and base64 image data.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import jinja2
+import markupsafe
 
 from marrowtox.atomic import write_text
 
@@ -29,6 +30,13 @@ padding:8px 24px 24px}.warn{color:#8a5a00}.cap{font-size:11px;color:#555;margin:
 .flags{display:flex;flex-wrap:wrap;gap:8px}.flag{border-radius:5px;padding:6px 10px;font-size:12px;
 max-width:520px;border-left:5px solid #999;background:#f4f4f4}.flag.high{border-color:#D55E00;background:#fdf0e8}
 .flag.warn{border-color:#E69F00;background:#fdf7e6}.scroll{overflow-x:auto}.flag.info{border-color:#56B4E9;background:#eef6fb}
+.tablebox{overflow:auto;max-height:70vh;border:1px solid #ddd}.tablebox th{position:sticky;top:0;cursor:pointer;
+min-width:56px;max-width:120px;vertical-align:bottom;z-index:1}.tablebox td{white-space:nowrap}
+.tablebox td.wide,.tablebox th.wide{white-space:normal;min-width:260px;max-width:none}
+.tablebox td:first-child{position:sticky;left:0;background:#fff}.tablebox th:first-child{left:0;z-index:2}
+th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
+td.carrier{font-weight:bold}.badge{background:#D55E00;color:#fff;border-radius:4px;padding:1px 6px;font-size:11px}
+.grid>section{flex:1 1 420px;max-width:calc(50% - 6px);box-sizing:border-box}h3{font-size:13px;margin:10px 0 4px}a.back{color:#cfe6f5}p.lead{font-size:13px;margin:2px 0}
 """
 
 ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
@@ -66,9 +74,9 @@ FIGURE = """{% macro figure(title, uri, reason) -%}
 PATIENT = ENV.from_string(
     FIGURE
     + """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>marrowtox report: {{ patient }}</title>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'"><title>marrowtox report: {{ patient }}</title>
 <style>{{ css }}</style></head><body>
-<header><h1>marrowtox: {{ patient }}</h1><div>Product: {{ product }} &middot; infusion = day 0 &middot;
+<header><h1>marrowtox: {{ patient }}</h1><div><a class="back" href="cohort.html">cohort report</a> &middot; Product: {{ product }} &middot; infusion = day 0 &middot;
 marrow samples: {% for s in samples %}{{ s.sample }}{% if s.detail %} ({{ s.detail }}){% endif %}{% if not loop.last %}, {% endif %}{% endfor %}</div></header>
 <main>
 <section id="timeline"><h2>Timeline: blood counts, events, marrow and clones</h2>{% if figs.timeline %}
@@ -96,6 +104,15 @@ marrow samples: {% for s in samples %}{{ s.sample }}{% if s.detail %} ({{ s.deta
 {% for c in clones %}<tr><td class="l">{{ c.gene }}</td><td class="l">{{ c.hgvsp }}</td><td class="l">{{ c.sample }}</td><td>{{ c.day }}</td><td>{{ c.depth }}</td><td>{{ c.alt }}</td><td>{{ c.vaf }}</td><td>{{ c.ci }}</td><td>{{ c.lod }}</td><td class="l">{{ c.detected }}</td><td class="l">{{ c.status }}</td></tr>{% endfor %}</table>
 <p class="cap">Status as called by the clone tracker (expanding/shrinking: 95% CIs of the first and last timepoint do not overlap). Every clone is re-genotyped at every DNA timepoint; LOD: VAF detectable at that depth.</p>
 {% else %}<p class="nm">not measured: {{ ch_reason }}</p>{% endif %}</section>
+{% if clone_cells %}<section id="clone-cells"><h2>Which cell types carry each clone (marrow scRNA genotyping)</h2>
+{% for b in clone_cells %}<div class="clone" id="clone-{{ loop.index }}"><h3>{{ b.label }}{% if b.car_t %} <span class="badge">in CAR T cells</span>{% endif %}</h3>
+<p class="lead">Carrier cell types (any timepoint): <b>{{ b.carriers }}</b>{% if b.car_t %}; CAR T cells: {{ b.car_t | join("; ") }}{% endif %}</p>
+{% if b.fig %}<img alt="VAF trajectory and mutant-cell fraction by cell type of {{ b.label }}" src="{{ b.fig }}">{% endif %}
+{% if b.rows %}<div class="scroll"><table class="cc"><tr><th class="l">cell type</th>{% for c in b.columns %}<th class="l">{{ c }}</th>{% endfor %}</tr>
+{% for t, cells in b.rows %}<tr><td class="l">{{ t }}</td>{% for x, k in cells %}<td class="l {{ k }}">{{ x }}</td>{% endfor %}</tr>{% endfor %}</table></div>
+{% else %}<p class="nm">{% if true in b.genotyped %}site not genotyped: no cell-barcoded read reached it in any genotyped sample{% else %}not genotyped: no scRNA sample of this patient has a cell-barcoded BAM (column bam of samples.tsv){% endif %}</p>{% endif %}
+</div>{% endfor %}
+<p class="cap">Mutant-cell fraction: share of covered cells of that type carrying the clone, corrected for heterozygous expression and for ambient/error alt molecules estimated from cell types that cannot carry it; in brackets the 95% Wilson interval mapped the same way, then cells with an alt UMI / cells covered. Bold: carrier call (one-sided binomial test against the sample's own background). "Not covered": too few cells reached the site to call (common with 3' chemistry far from the codon): absence is not measured, not zero. "Not genotyped": the sample has no cell-barcoded BAM in samples.tsv.</p></section>{% endif %}
 <section id="qc"><h2>Single-cell QC</h2>{% if qc %}<table><tr><th class="l">sample</th><th>day</th><th>cells before QC</th><th>after QC</th><th class="l">failing (a cell may fail several)</th><th class="l">doublets</th><th>cells analysed</th><th>total counts kept</th><th>genes kept</th><th>% in top-20 genes kept</th><th class="l">mito %</th><th>MADs</th><th class="l">note</th></tr>
 {% for q in qc %}<tr><td class="l">{{ q.sample }}</td><td>{{ q.day }}</td><td>{{ q.before }}</td><td>{{ q.after }}</td><td class="l">{{ q.fails }}</td><td class="l">{{ q.doublets }}</td><td>{{ q.final }}</td><td>{{ q.counts }}</td><td>{{ q.genes }}</td><td>{{ q.top20 }}</td><td class="l">{{ q.mt }}</td><td>{{ q.nmads }}</td><td class="l nm">{{ q.note }}</td></tr>{% endfor %}</table>
 <p class="cap">Thresholds are the ones applied to this sample (MAD-based on log counts, log genes and % counts in the top 20 genes; mitochondrial % capped), from the per-sample QC table.</p>
@@ -107,22 +124,51 @@ marrow samples: {% for s in samples %}{{ s.sample }}{% if s.detail %} ({{ s.deta
 COHORT = ENV.from_string(
     FIGURE
     + """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>marrowtox cohort report</title><style>{{ css }}</style></head><body>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"><title>marrowtox cohort report</title><style>{{ css }}</style></head><body>
 <header><h1>marrowtox cohort report</h1><div>{{ n }} patients</div></header><main>
-<section><h2>Patients</h2><div class="scroll"><table><tr>{% for c in columns %}<th class="l">{{ c }}</th>{% endfor %}</tr>
-{% for r in rows %}<tr>{% for v in r %}<td class="l">{{ v }}</td>{% endfor %}</tr>{% endfor %}</table></div>
-<p>Empty cells: not measured (see the <i>missing</i> column).</p></section>
+<section id="patients"><h2>Patients</h2><div class="tablebox"><table id="cohort-table" class="sortable"><thead><tr>{% for c in columns %}<th class="l{% if c.name == 'missing' or c.name == 'ch_carrier_lineages' %} wide{% endif %}" title="{{ c.title }}" tabindex="0">{{ c.header }}</th>{% endfor %}</tr></thead><tbody>
+{% for r in rows %}<tr>{% for v in r %}<td class="{{ v.cls }}{% if columns[loop.index0].name == 'missing' or columns[loop.index0].name == 'ch_carrier_lineages' %} l wide{% endif %}" data-key="{{ v.key }}">{% if v.href %}<a href="{{ v.href }}">{{ v.text }}</a>{% else %}{{ v.text }}{% endif %}</td>{% endfor %}</tr>{% endfor %}</tbody></table></div>
+<p class="cap">Click a header to sort (again to reverse; not-measured cells stay last); hover a header for its definition. Patient names link to their reports. VAF in % as in every report. Empty cells: not measured (the last column says why).</p></section>
 <div class="grid">
-<section><h2>Marrow CAR T % vs early ICAHT grade</h2><p>{{ stats.cart }}</p>{% if figs.cart %}<img alt="CAR T vs ICAHT" src="{{ figs.cart }}">{% endif %}</section>
-<section><h2>HSPC IFN-gamma index vs days of ANC &le; 500 (day 0-30)</h2><p>{{ stats.hspc }}</p>{% if figs.hspc %}<img alt="HSPC index vs neutropenia" src="{{ figs.hspc }}">{% endif %}</section>
+<section id="corr-cart"><h2>Marrow CAR T % vs early ICAHT grade</h2><p>{{ stats.cart }}</p><p class="cap caveat">{{ caveats.cart }}</p>{% if figs.cart %}<img alt="CAR T vs ICAHT" src="{{ figs.cart }}">{% endif %}</section>
+<section id="corr-hspc"><h2>HSPC IFN-gamma index vs days of ANC &le; 500 (day 0-30)</h2><p>{{ stats.hspc }}</p><p class="cap caveat">{{ caveats.hspc }}</p>{% if figs.hspc %}<img alt="HSPC index vs neutropenia" src="{{ figs.hspc }}">{% endif %}</section>
 </div>
 <section><h2>CAR-HEMATOTOX risk vs observed early ICAHT grade &ge; 3</h2><table>
 <tr><th class="l">risk</th><th>grade &ge; 3</th><th>grade &lt; 3</th></tr>
 {% for r in two_by_two %}<tr><td class="l">{{ r[0] }}</td><td>{{ r[1] }}</td><td>{{ r[2] }}</td></tr>{% endfor %}</table><p>{{ stats.risk }}</p></section>
-<section><h2>Clonal hematopoiesis before vs after infusion</h2><p>{{ stats.ch }}</p>
-{% if emergent %}<h3>Emergent clones</h3><ul>{% for e in emergent %}<li>{{ e }}</li>{% endfor %}</ul>{% else %}<p>No emergent clone detected.</p>{% endif %}</section>
-</main><footer>{{ footer }}</footer></body></html>"""
+<section id="clones"><h2>Clonal hematopoiesis before vs after infusion</h2><p>{{ stats.ch }}</p>
+{% if clone_list %}<h3>Expanding and emergent clones</h3><ul>{% for c in clone_list %}<li><a href="{{ c.href }}">{{ c.patient }}</a>: <b>{{ c.title }}</b>: {{ c.text }}</li>{% endfor %}</ul>{% else %}<p>No expanding or emergent clone detected.</p>{% endif %}
+{% if emergent %}<p class="cap">Emergent as called by the clone tracker: {{ emergent | join("; ") }}.</p>{% endif %}</section>
+{# room for further cohort sections (e.g. cohort statistics) before </main> #}
+{% for sec in extra_sections %}{{ sec }}{% endfor %}
+</main><footer>{{ footer }}</footer><script>{{ sort_js }}</script></body></html>"""
 )
+
+#: Click-to-sort for the cohort table: inline (no external resource), numbers by value,
+#: text alphabetically, empty (not measured) cells last in both directions.
+SORT_JS = """
+document.querySelectorAll("table.sortable").forEach(function (t) {
+  var heads = t.tHead.rows[0].cells;
+  Array.prototype.forEach.call(heads, function (th, i) {
+    function sort() {
+      var asc = th.getAttribute("aria-sort") !== "ascending";
+      Array.prototype.forEach.call(heads, function (h) { h.removeAttribute("aria-sort"); });
+      th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+      var body = t.tBodies[0], rows = Array.prototype.slice.call(body.rows);
+      rows.sort(function (a, b) {
+        var x = a.cells[i].getAttribute("data-key"), y = b.cells[i].getAttribute("data-key");
+        if (!x || !y) { return (!x) - (!y); }
+        var nx = parseFloat(x), ny = parseFloat(y);
+        var c = (isNaN(nx) || isNaN(ny)) ? x.localeCompare(y) : nx - ny;
+        return asc ? c : -c;
+      });
+      rows.forEach(function (r) { body.appendChild(r); });
+    }
+    th.addEventListener("click", sort);
+    th.addEventListener("keydown", function (e) { if (e.key === "Enter") { sort(); } });
+  });
+});
+"""
 
 
 def footer(provenance_path: str | Path) -> str:
@@ -146,8 +192,11 @@ def footer(provenance_path: str | Path) -> str:
 
 
 def render_patient(out: str | Path, **ctx) -> None:
-    write_text(PATIENT.render(css=CSS, **ctx), out)
+    write_text(PATIENT.render(css=markupsafe.Markup(CSS), **ctx), out)
 
 
 def render_cohort(out: str | Path, **ctx) -> None:
-    write_text(COHORT.render(css=CSS, **ctx), out)
+    ctx.setdefault("extra_sections", [])
+    write_text(
+        COHORT.render(css=markupsafe.Markup(CSS), sort_js=markupsafe.Markup(SORT_JS), **ctx), out
+    )

@@ -79,9 +79,21 @@ class Names:
         return self._pattern.sub(lambda m: labels[m.group(0)], s)
 
     def file_stem(self, patient: str) -> str:
-        """File name stem of a patient's report: "patient_005" when pseudonymised.
+        """File name stem of a patient's report: "patient_005" when pseudonymised
+        (marrowtox.layout.report_stem: the same stem the workflow's targets use)."""
+        from marrowtox.layout import report_stem
 
-        The workflow chooses the output name (results/reports/{patient}.html); a
-        pseudonymised run has to use this stem instead for the name not to leak the id.
-        """
-        return self.patient(patient).lower().replace(" ", "_") if self.pseudonymise else patient
+        return report_stem(str(patient), self.patients, self.pseudonymise)
+
+    def patient_of_stem(self, stem: str) -> str:
+        """The patient a report file stem names (the inverse of `file_stem`)."""
+        if not self.pseudonymise:
+            return str(stem)
+        by_stem = {self.file_stem(p): p for p in self.patients}
+        if stem in by_stem:
+            return by_stem[stem]
+        if stem in self.patients:
+            return stem  # called with the id itself (the `marrowtox report-patient` CLI)
+        raise KeyError(
+            f"no patient with report file name {stem!r}; expected one of {sorted(by_stem)}"
+        )

@@ -91,8 +91,26 @@ def umaps(panels: list[tuple[str, pd.DataFrame, np.ndarray]]) -> bytes | None:
     return png(fig)
 
 
-def inflammation_heatmap(sigs: dict[str, pd.DataFrame], labels: dict[str, str]) -> bytes | None:
+def hallmark_index_limit(sigs: list[pd.DataFrame | None]) -> float | None:
+    """Largest |Hallmark index vs baseline| over signature tables (None if there is none):
+    the half-range of the heatmap colour scale, taken over the whole cohort so that the
+    same colour means the same index in every patient's report."""
+    vals = [
+        s.loc[s["gene_set"].str.startswith("HALLMARK_"), "index_vs_baseline"].astype(float)
+        for s in sigs
+        if s is not None and not s.empty
+    ]
+    v = pd.concat(vals).abs().dropna() if vals else pd.Series(dtype=float)
+    return float(v.max()) if not v.empty and v.max() > 0 else None
+
+
+def inflammation_heatmap(
+    sigs: dict[str, pd.DataFrame], labels: dict[str, str], lim: float | None = None
+) -> bytes | None:
     """Hallmark inflammation index vs baseline, one panel per marrow timepoint.
+
+    `lim`: half-range of the colour scale (the cohort-wide one of hallmark_index_limit);
+    without it the patient's own largest |index| is used and the legend says so.
 
     Each row ends with the number of cells of that type in that sample: an index from
     12 cells is not the same evidence as one from 400; a type without an index (e.g.
@@ -118,7 +136,9 @@ def inflammation_heatmap(sigs: dict[str, pd.DataFrame], labels: dict[str, str]) 
         return None
     types = sorted({ct for _, m, _ in mats for ct in m.index})
     cols = sorted({c for _, m, _ in mats for c in m.columns})
-    lim = max(float(np.nanmax(np.abs(m.to_numpy()))) for _, m, _ in mats) or 1.0
+    cohort = lim is not None
+    if lim is None:
+        lim = max(float(np.nanmax(np.abs(m.to_numpy()))) for _, m, _ in mats) or 1.0
     fig, axes = plt.subplots(
         1,
         len(mats),
@@ -152,7 +172,11 @@ def inflammation_heatmap(sigs: dict[str, pd.DataFrame], labels: dict[str, str]) 
     fig.colorbar(
         im,
         ax=list(axes[0]),
-        label="index vs baseline (baseline SDs)",
+        label=(
+            f"index vs baseline (baseline SDs);\none scale for the cohort: +/-{lim:.1f}"
+            if cohort
+            else f"index vs baseline (baseline SDs);\nthis patient's scale: +/-{lim:.1f}"
+        ),
         shrink=0.8,
         pad=0.16 / len(mats) ** 0.5,
     )
@@ -230,4 +254,91 @@ def scatter(df: pd.DataFrame, x: str, y: str, xlabel: str, ylabel: str, title: s
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
+    return png(fig)
+
+
+def clone_cells_figure(
+    clone_rows: pd.DataFrame, cells: pd.DataFrame | None, labels: dict[str, str], title: str
+) -> bytes:
+    """One clone: its VAF trajectory (left, as on the timeline) beside the mutant-cell
+    fraction by cell type with 95% intervals (right), one marker per genotyped sample.
+
+    A cell type "not covered" in a sample is written beside its row, never drawn at 0;
+    samples without a barcoded BAM are named in the panel title as not genotyped.
+    """
+    from marrowtox.genotype.carriers import CARRIER, NOT_COVERED
+    from marrowtox.report.clone_cells import _type_key
+    from marrowtox.report.timeline import _vaf_panel
+
+    types = (
+        sorted(set(cells["cell_type"].astype(str)), key=_type_key)
+        if cells is not None and not cells.empty
+        else []
+    )
+    fig, (left, right) = plt.subplots(
+        1,
+        2,
+        figsize=(9.6, max(2.6, 0.26 * len(types) + 1.3)),
+        gridspec_kw={"width_ratios": [1, 1.35], "wspace": 0.45},
+    )
+    _vaf_panel(left, clone_rows, True)
+    left.set_xlabel("day relative to infusion")
+    left.set_title(f"{title}: VAF in marrow DNA", fontsize=8)
+    right.set_title(f"{title}: mutant-cell fraction by cell type (95% CI)", fontsize=8)
+    if not types:
+        right.text(
+            0.5,
+            0.5,
+            "not genotyped: no cell-barcoded BAM reached this site",
+            ha="center",
+            va="center",
+            transform=right.transAxes,
+            fontsize=8,
+            color="#a33",
+        )
+        right.set_xticks([])
+        right.set_yticks([])
+        return png(fig)
+    samples = list(dict.fromkeys(cells.sort_values("day")["sample"].astype(str)))
+    h = 0.7 / max(len(samples), 1)
+    notes: dict[str, list[str]] = {t: [] for t in types}
+    for j, s in enumerate(samples):
+        c = OKABE_ITO[[4, 5, 2, 6, 0][j % 5]]
+        sub = cells[cells["sample"].astype(str) == s]
+        for _, r in sub.iterrows():
+            i = types.index(str(r["cell_type"]))
+            y = i - 0.35 + h * (j + 0.5)
+            if r["call"] == NOT_COVERED or pd.isna(r["mutant_fraction"]):
+                notes[str(r["cell_type"])].append(labels.get(s, s).split(" (")[0])
+                continue
+            f, lo, hi = (100 * float(r[k]) for k in ("mutant_fraction", "ci_low", "ci_high"))
+            right.errorbar(
+                f,
+                y,
+                xerr=[[max(f - lo, 0)], [max(hi - f, 0)]],
+                fmt="o",
+                color=c,
+                mfc=c if r["call"] == CARRIER else "white",
+                ms=4.5,
+                capsize=2,
+                lw=1,
+            )
+        right.plot([], [], "o", color=c, label=labels.get(s, s))
+    for i, t in enumerate(types):
+        if notes[t]:
+            right.annotate(
+                "not covered: " + ", ".join(notes[t]),
+                (1.0, i),
+                xycoords=("axes fraction", "data"),
+                xytext=(3, 0),
+                textcoords="offset points",
+                fontsize=6,
+                va="center",
+                color="#a33",
+            )
+    right.set_yticks(range(len(types)), types, fontsize=7)
+    right.set_ylim(len(types) - 0.5, -0.5)
+    right.set_xlim(-2, 102)
+    right.set_xlabel("% of covered cells carrying the clone (filled = carrier call)")
+    right.legend(fontsize=6.5, frameon=True, framealpha=0.85, loc="best")
     return png(fig)
