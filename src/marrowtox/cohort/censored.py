@@ -38,6 +38,7 @@ How censored values enter each statistic (the rule implemented by `rank_codes`):
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from marrowtox.errors import InputError, data_row
+from marrowtox.samplesheet import load_schema
 
 PANEL = Path(__file__).resolve().parents[3] / "resources" / "biomarkers.tsv"
 
@@ -55,9 +57,12 @@ RIGHT = "right"
 #: limit tokens written instead of a number ("<LLOQ"); the limit comes from the row's
 #: lloq (for "<") or uloq (for ">") column.
 LIMIT_TOKENS = {"lloq", "loq", "lod", "uloq"}
-#: specimens accepted in the labs' specimen column; marrow_plasma is the marrow aspirate
-#: supernatant, the others are peripheral blood.
-SPECIMENS = ("serum", "edta_plasma", "citrate_plasma", "whole_blood", "marrow_plasma")
+#: specimens accepted in the labs' specimen column (workflow/schemas/labs.schema.yaml);
+#: marrow_plasma is the marrow aspirate supernatant, csf cerebrospinal fluid, the others
+#: are peripheral blood.
+SPECIMENS: tuple[str, ...] = tuple(
+    load_schema("labs.schema.yaml")["properties"]["specimen"]["enum"]
+)
 MARROW = "marrow_plasma"
 VALUE_EXPECTED = (
     "a non-negative number, '<5' / '>1000' (censored at that limit), or '<LLOQ' / '>ULOQ' "
@@ -323,13 +328,15 @@ def read_labs(path: str | Path, panel: pd.DataFrame) -> pd.DataFrame:
         day[i] = _int_cell(d, path, i, "day")
         name = aliases.get(a.strip().lower())
         if name is None:
+            close = difflib.get_close_matches(a.strip().lower(), list(aliases), n=1)
+            hint = f"; closest known name: {close[0]!r} ({aliases[close[0]]})" if close else ""
             raise InputError(
-                f"unknown analyte {a!r}",
+                f"unknown analyte {a!r}{hint}",
                 file=path,
                 row=data_row(i),
                 column="analyte",
-                expected="a name or alias of resources/biomarkers.tsv, e.g. "
-                + ", ".join(panel["name"][:8]),
+                expected="a name or alias listed in the biomarker panel "
+                "(resources/biomarkers.tsv; add a row there for a new analyte)",
             )
         analyte[i] = name
         canonical = canonical_unit[name]
@@ -341,7 +348,7 @@ def read_labs(path: str | Path, panel: pd.DataFrame) -> pd.DataFrame:
         else:
             accepted = [canonical] + (list(ANALYTES[name].factors) if name in ANALYTES else [])
             raise InputError(
-                f"unit {unit!r} not accepted for {name}",
+                f"unit {unit!r} not accepted for {name} (canonical unit {canonical})",
                 file=path,
                 row=data_row(i),
                 column="unit",
