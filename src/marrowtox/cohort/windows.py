@@ -29,6 +29,7 @@ import pandas as pd
 
 from marrowtox.cohort.censored import LEFT, RIGHT, check_columns, read_tsv
 from marrowtox.errors import InputError, data_row
+from marrowtox.samplesheet import load_schema
 
 #: The analysis plan of issue 19: before lymphodepletion, day of infusion, early days, CRS
 #: onset and the following 24-48 h; d28 is the usual restaging marrow (day +28 +- 1 week)
@@ -45,9 +46,10 @@ DEFAULT_WINDOWS: dict[str, dict[str, Any]] = {
 ANCHORS = ("infusion", "crs", "icans", "iec_hs", "tocilizumab", "steroids", "progression")
 #: Derived analytes get this specimen (their inputs may come from several specimens).
 DERIVED = "derived"
-#: death causes of the proposed events.tsv `cause` column (death rows only); "relapse"
-#: is death from the malignancy, every other cause is non-relapse (marrowtox.cohort.survival).
-CAUSES = ("relapse", "infection", "crs", "icans", "iec_hs", "hematotoxicity", "bleeding", "other")
+#: death causes of the events.tsv `cause` column (death rows only; from
+#: workflow/schemas/events.schema.yaml); "relapse" is death from the malignancy, every
+#: other cause is non-relapse (marrowtox.cohort.survival).
+CAUSES: tuple[str, ...] = tuple(load_schema("events.schema.yaml")["properties"]["cause"]["enum"])
 RELAPSE_CAUSE = "relapse"
 
 
