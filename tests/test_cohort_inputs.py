@@ -80,3 +80,83 @@ def test_cohort_reader_takes_causes_from_the_schema(tmp_path: Path) -> None:
     bad = _events(tmp_path, ["P1\t30\tdeath\t\t", "P1\t31\tlast_follow_up\t\t"])
     with pytest.raises(InputError, match="after the death"):
         read_events(bad)
+
+
+# ---- settings: config.cohort from its schema ---------------------------------------
+
+
+def _tiny_cohort(tmp_path: Path) -> list[str]:
+    labs = ["patient\tday\tanalyte\tvalue\tunit"]
+    events = ["patient\tday\tevent\tgrade"]
+    for i in range(8):
+        p = f"p{i}"
+        events += [
+            f"{p}\t0\tinfusion\t",
+            f"{p}\t2\tcrs\t{1 + i % 3}",
+            f"{p}\t100\tlast_follow_up\t",
+        ]
+        labs += [f"{p}\t-4\til6\t{3 + i}\tpg/mL", f"{p}\t5\til6\t{10 + 3 * i}\tpg/mL"]
+    (tmp_path / "labs.tsv").write_text("\n".join(labs) + "\n", encoding="utf-8")
+    (tmp_path / "events.tsv").write_text("\n".join(events) + "\n", encoding="utf-8")
+    args = ["--labs", str(tmp_path / "labs.tsv"), "--events", str(tmp_path / "events.tsv")]
+    for k in ("associations", "correlations", "survival"):
+        args += [f"--out-{k}", str(tmp_path / f"{k}.tsv")]
+    return args
+
+
+def test_schema_is_the_source_of_windows_and_defaults() -> None:
+    from marrowtox.cohort.windows import load_windows
+    from marrowtox.settings import section_defaults
+
+    d = section_defaults("cohort")
+    assert {w.name: (w.anchor, w.first, w.last) for w in load_windows(None)} == {
+        k: (v["anchor"], *v["days"]) for k, v in d["windows"].items()
+    }
+    assert d["windows"]["baseline"] == {"anchor": "infusion", "days": [-10, -1]}
+    assert d["windows"]["crs_24_48h"] == {"anchor": "crs", "days": [1, 2]}
+    import yaml
+
+    cfg = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())
+    assert cfg["cohort"]["windows"] == d["windows"]
+
+
+def test_configured_windows_reach_the_tables(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from marrowtox.cohort.commands import main
+
+    args = _tiny_cohort(tmp_path) + ["--n-boot", "50", "--cox"]
+    windows = {
+        "pre": {"anchor": "infusion", "days": [-7, -1]},
+        "early": {"anchor": "crs", "days": [0, 5]},
+    }
+    assert main(args, windows=windows) == 0
+    a = pd.read_csv(tmp_path / "associations.tsv", sep="\t")
+    assert set(a["window"]) == {"pre", "early"}
+    assert main(args) == 0  # schema defaults: baseline (-10..-1) holds day -4, d1_3 nothing
+    a = pd.read_csv(tmp_path / "associations.tsv", sep="\t")
+    assert "baseline" in set(a["window"]) and "pre" not in set(a["window"])
+
+
+@pytest.mark.parametrize(
+    ("extra", "windows", "words"),
+    [
+        (["--n-boot", "0"], None, ("--n-boot", "minimum")),
+        (["--conf-level", "1.5"], None, ("--conf-level",)),
+        (["--times", "thirty"], None, ("--times 'thirty'",)),
+        (
+            [],
+            {"pre": {"anchor": "lymphodepletion", "days": [-7, -1]}},
+            ("config.cohort.windows.pre",),
+        ),
+        ([], {"pre": {"anchor": "infusion", "days": [-1]}}, ("config.cohort.windows.pre.days",)),
+    ],
+)
+def test_bad_settings_are_named(tmp_path: Path, capsys, extra, windows, words) -> None:
+    from marrowtox.cohort.commands import main
+
+    assert main(_tiny_cohort(tmp_path) + extra, windows=windows) == 2
+    err = capsys.readouterr().err
+    for w in words:
+        assert w in err, err
+    assert not (tmp_path / "associations.tsv").exists()

@@ -173,6 +173,30 @@ def rank_codes(value: np.ndarray, censor: np.ndarray, limit: np.ndarray) -> Rank
     return RankCodes(codes, n_cens, n_re)
 
 
+def censoring_note(censor: np.ndarray, limit: np.ndarray, n_recensored: int) -> str:
+    """How this analysis's censored values entered its rank statistics (output column
+    `censoring`); empty when none was censored. Words of the module rule, with its L/U."""
+    censor = np.asarray(censor, dtype=object)
+    limit = np.asarray(limit, dtype=float)
+    left, right = censor == LEFT, censor == RIGHT
+    parts = []
+    if left.any():
+        lo = float(limit[left].max())
+        parts.append(
+            f"{int(left.sum())} below a limit ranked, not given a number: tied with every "
+            f"value < {lo:g}, below every value >= {lo:g}"
+        )
+    if right.any():
+        hi = float(limit[right].min())
+        parts.append(
+            f"{int(right.sum())} above a limit ranked: tied with every value > {hi:g}, "
+            f"above every value <= {hi:g}"
+        )
+    if parts and n_recensored:
+        parts.append(f"{n_recensored} observed values beyond a limit tied with them")
+    return "; ".join(parts)
+
+
 def cutoff_side(
     value: np.ndarray, censor: np.ndarray, limit: np.ndarray, op: str, threshold: float
 ) -> np.ndarray:
