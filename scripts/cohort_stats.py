@@ -12,6 +12,7 @@ rc = main(
     + ["--n-boot", str(c["n_boot"]), "--conf-level", str(c["conf_level"])]
     + ["--min-per-group", str(c["min_per_group"]), "--min-pairs", str(c["min_pairs"])]
     + ["--min-events", str(c["min_events"])]
+    + ["--caveat-min-per-group", str(c["caveat_min_per_group"])]
     + ["--times", *(str(t) for t in c["times"])]
     + ["--cox", *c["cox"]]
     + ["--out-associations", o.associations, "--out-correlations", o.correlations]

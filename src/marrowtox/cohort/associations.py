@@ -130,6 +130,7 @@ COLUMNS = [
     "n",
     "n_pos",
     "n_neg",
+    "small_n",
     "n_censored",
     "n_recensored",
     "auc",
@@ -329,6 +330,7 @@ def associations(
     seed: int,
     n_boot: int = 2000,
     min_per_group: int = 3,
+    caveat_min_per_group: int = 10,
     conf_level: float = 0.95,
     cutoffs: tuple[Cutoff, ...] = CUTOFFS,
     window_order: tuple[str, ...] = (),
@@ -337,7 +339,9 @@ def associations(
 
     `values`: window values (marrowtox.cohort.windows.window_values, plus score_values);
     `endpoints`: endpoint_table. Rows whose groups are smaller than `min_per_group` keep
-    their counts and carry a reason; their statistics are missing, never a number.
+    their counts and carry a reason; their statistics are missing, never a number. Rows
+    with statistics but fewer than `caveat_min_per_group` positives or negatives are
+    flagged `small_n`.
     """
     from scipy.stats import mannwhitneyu
     from sklearn.metrics import roc_auc_score
@@ -421,6 +425,9 @@ def associations(
             rows.append(row)
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["q_bh"] = bh(out["mw_p"].to_numpy(dtype=float))
+    out["small_n"] = out["auc"].notna() & (
+        np.minimum(out["n_pos"], out["n_neg"]) < caveat_min_per_group
+    )
     return out
 
 

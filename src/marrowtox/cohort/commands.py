@@ -166,6 +166,7 @@ def run(a: argparse.Namespace, windows_config: dict | None = None) -> int:
         seed=a.seed,
         n_boot=a.n_boot,
         min_per_group=a.min_per_group,
+        caveat_min_per_group=a.caveat_min_per_group,
         conf_level=a.conf_level,
         window_order=order,
     )

@@ -353,4 +353,7 @@ def cohort_report(
         emergent=emergent,
         footer=html.footer(res.provenance),
     )
+    from marrowtox.report.cohort_stats_section import append_to  # issue 19
+
+    append_to(out, results)
     return stats
