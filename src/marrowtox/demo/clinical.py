@@ -48,39 +48,17 @@ class Course:
 
 COURSES: dict[str, Course] = {
     # grade 0: never <= 500
-    "P01": Course(
-        0, 0, 0, (2600, 2900), {"plt": 250, "anc": 3500, "hb": 12.5, "crp": 0.5, "ferritin": 300}
-    ),
+    "P01": Course(0, 0, 0, (2600, 2900), {"plt": 250, "anc": 3500, "hb": 12.5, "crp": 0.5, "ferritin": 300}),
     # grade 1: 4 days <= 500
-    "P02": Course(
-        5,
-        4,
-        0,
-        (2100, 2300),
-        {"plt": 150, "anc": 2800, "hb": 11.0, "crp": 1.0, "ferritin": 400},
-        "10^9/L",
-    ),
+    "P02": Course(5, 4, 0, (2100, 2300), {"plt": 150, "anc": 2800, "hb": 11.0, "crp": 1.0, "ferritin": 400}, "10^9/L"),
     # grade 2: 10 days <= 500; late grade 1 (<= 1500)
-    "P03": Course(
-        3, 10, 0, (1250, 1300), {"plt": 200, "anc": 1500, "hb": 9.5, "crp": 2.0, "ferritin": 700}
-    ),
+    "P03": Course(3, 10, 0, (1250, 1300), {"plt": 200, "anc": 1500, "hb": 9.5, "crp": 2.0, "ferritin": 700}),
     # grade 3 by duration: 18 days <= 500 (only 3 days <= 100)
-    "P04": Course(
-        2, 18, 3, (1800, 2000), {"plt": 120, "anc": 1100, "hb": 10.0, "crp": 1.0, "ferritin": 500}
-    ),
+    "P04": Course(2, 18, 3, (1800, 2000), {"plt": 120, "anc": 1100, "hb": 10.0, "crp": 1.0, "ferritin": 500}),
     # grade 4 by depth: 16 days <= 100; late grade 3 (<= 500)
-    "P05": Course(
-        1, 26, 16, (350, 420), {"plt": 60, "anc": 900, "hb": 8.5, "crp": 4.0, "ferritin": 2500}
-    ),
+    "P05": Course(1, 26, 16, (350, 420), {"plt": 60, "anc": 900, "hb": 8.5, "crp": 4.0, "ferritin": 2500}),
     # grade 3 by depth: 9 days <= 100 within 12 days <= 500; late grade 2 (<= 1000)
-    "P06": Course(
-        2,
-        12,
-        9,
-        (800, 900),
-        {"plt": 80, "anc": 1500, "hb": 8.8, "crp": 3.5, "ferritin": 1500},
-        "10^9/L",
-    ),
+    "P06": Course(2, 12, 9, (800, 900), {"plt": 80, "anc": 1500, "hb": 8.8, "crp": 3.5, "ferritin": 1500}, "10^9/L"),
 }
 #: Days missing from the daily ANC series (short gaps in flat stretches).
 MISSING_DAYS = {"P01": (12, 13, 14), "P03": (20, 21), "P05": (9, 10), "P06": (25,)}
@@ -108,11 +86,7 @@ def anc_series(c: Course, r: np.random.Generator) -> dict[int, float]:
         if n5 and s <= d < s + n5:
             k = d - s
             lo100 = (n5 - n1) // 2
-            out[d] = (
-                float(r.uniform(30, 80))
-                if n1 and lo100 <= k < lo100 + n1
-                else float(r.uniform(200, 420))
-            )
+            out[d] = float(r.uniform(30, 80)) if n1 and lo100 <= k < lo100 + n1 else float(r.uniform(200, 420))
         elif n5 and d < s:
             out[d] = max(700.0, base * (1 - (d + 1) / (s + 2)))
         elif n5:
@@ -154,9 +128,7 @@ def generate(out: Path, seed: int) -> None:
         hb_gl = p in ("P02", "P05")
         labs.append((p, -5, "hb", b["hb"] * 10 if hb_gl else b["hb"], "g/L" if hb_gl else "g/dL"))
         crp_mgl = p in ("P03", "P04", "P06")
-        labs.append(
-            (p, -5, "crp", b["crp"] * 10 if crp_mgl else b["crp"], "mg/L" if crp_mgl else "mg/dL")
-        )
+        labs.append((p, -5, "crp", b["crp"] * 10 if crp_mgl else b["crp"], "mg/L" if crp_mgl else "mg/dL"))
         labs.append((p, -5, "ferritin", b["ferritin"], "ng/mL"))
         ldh0 = 180 + 250 * sev
         creat0 = 0.8 + 0.3 * sev
@@ -177,31 +149,14 @@ def generate(out: Path, seed: int) -> None:
             easix[d] = ldh * creat / plt if d != -5 else ldh * creat / b["plt"]
         for d in (7, 14, 21, 28, 60, 90):
             if d < end:
-                labs.append(
-                    (p, d, "plt", round(b["plt"] * (0.4 + 0.02 * d) * (1 - 0.4 * sev), 1), "10^9/L")
-                )
-                labs.append(
-                    (
-                        p,
-                        d,
-                        "hb",
-                        round(b["hb"] * (0.9 + 0.001 * d), 2) * (10 if hb_gl else 1),
-                        "g/L" if hb_gl else "g/dL",
-                    )
-                )
+                labs.append((p, d, "plt", round(b["plt"] * (0.4 + 0.02 * d) * (1 - 0.4 * sev), 1), "10^9/L"))
+                labs.append((p, d, "hb", round(b["hb"] * (0.9 + 0.001 * d), 2) * (10 if hb_gl else 1), "g/L" if hb_gl else "g/dL"))
         # endothelial and inflammatory biomarkers: peaks rise with toxicity
         markers = {
-            "ang1": (8000, -0.4, "pg/mL"),
-            "ang2": (1200, 1.5, "pg/mL"),
-            "vwf": (110, 1.0, "%"),
-            "sc5b9": (200, 1.4, "ng/mL"),
-            "svcam1": (80, 2.0, "ng/mL"),
-            "stm": (4, 0.8, "ng/mL"),
-            "d_dimer": (0.5, 2.0, "mg/L FEU"),
-            "fibrinogen": (300, 0.5, "mg/dL"),
-            "il6": (5, 4.0, "pg/mL"),
-            "ferritin": (b["ferritin"], 1.2, "ng/mL"),
-            "crp": (b["crp"], 2.5, "mg/dL"),
+            "ang1": (8000, -0.4, "pg/mL"), "ang2": (1200, 1.5, "pg/mL"), "vwf": (110, 1.0, "%"),
+            "sc5b9": (200, 1.4, "ng/mL"), "svcam1": (80, 2.0, "ng/mL"), "stm": (4, 0.8, "ng/mL"),
+            "d_dimer": (0.5, 2.0, "mg/L FEU"), "fibrinogen": (300, 0.5, "mg/dL"), "il6": (5, 4.0, "pg/mL"),
+            "ferritin": (b["ferritin"], 1.2, "ng/mL"), "crp": (b["crp"], 2.5, "mg/dL"),
         }
         for name, (base, gain, unit) in markers.items():
             for d, shape in ((1, 0.5), (3, 1.0), (7, 0.7), (14, 0.3), (28, 0.1)):
@@ -231,20 +186,18 @@ def generate(out: Path, seed: int) -> None:
         # CAR-HEMATOTOX uses the latest value in day -10..0: for ANC that is day 0
         score = hematotox_points({**b, "anc": anc[0]})
         grid = [anc[d] for d in range(0, 31)]
-        truth.append(
-            {
-                "patient": p,
-                "icaht_early_grade": plan.icaht_early_grade,
-                "icaht_late_grade": plan.icaht_late_grade,
-                "car_hematotox_score": score,
-                "car_hematotox_risk": "high" if score >= 2 else "low",
-                "days_anc_le_500_d0_30": sum(v <= 500 for v in grid),
-                "days_anc_le_100_d0_30": sum(v <= 100 for v in grid),
-                "easix_baseline": round(easix[-5], 6),
-                "crs_max_grade": crs,
-                "icans_max_grade": icans or 0,
-            }
-        )
+        truth.append({
+            "patient": p,
+            "icaht_early_grade": plan.icaht_early_grade,
+            "icaht_late_grade": plan.icaht_late_grade,
+            "car_hematotox_score": score,
+            "car_hematotox_risk": "high" if score >= 2 else "low",
+            "days_anc_le_500_d0_30": sum(v <= 500 for v in grid),
+            "days_anc_le_100_d0_30": sum(v <= 100 for v in grid),
+            "easix_baseline": round(easix[-5], 6),
+            "crs_max_grade": crs,
+            "icans_max_grade": icans or 0,
+        })
         assert (score >= 2) == (plan.hematotox_risk == "high"), p
     labs_df = pd.DataFrame(labs, columns=["patient", "day", "analyte", "value", "unit"])
     # censored values are text: numbers formatted as write_tsv formats a float column
