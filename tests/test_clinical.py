@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from marrowtox.clinical import easix, hematotox, icaht
+from marrowtox.clinical import biomarkers, easix, hematotox, icaht
 from marrowtox.clinical.anc_grid import daily_grid
 from marrowtox.clinical.iec_hs import assess
 from marrowtox.clinical.scores import ClinicalParams, run_clinical
@@ -265,3 +265,97 @@ def test_patient_without_labs_is_explained(tmp_path: Path) -> None:
     cohort = run_clinical(["X1"], None, None, tmp_path, ClinicalParams())
     assert cohort.loc[0, "status"].startswith("no labs for this patient")
     assert pd.isna(cohort.loc[0, "icaht_early_grade"])
+
+
+# ---- panel analytes, specimens and censored values (issue 19) ----------------------
+
+
+def _labs_file(tmp_path: Path, rows: list[str]) -> Path:
+    p = tmp_path / "labs.tsv"
+    head = "patient\tday\tanalyte\tvalue\tunit\tspecimen\tlloq\n"
+    p.write_text(head + "".join(r + "\n" for r in rows), encoding="utf-8")
+    return p
+
+
+def _read_labs(p: Path) -> pd.DataFrame:
+    from marrowtox.samplesheet import load_schema, read_table
+
+    return read_table(p, load_schema("labs.schema.yaml"), "labs")
+
+
+def test_panel_aliases_specimens_and_censored_values_pass_validation(tmp_path: Path) -> None:
+    p = _labs_file(
+        tmp_path,
+        [
+            "P1\t-5\tIL-6\t<5\tpg/mL\t\t",
+            "P1\t1\tIFN-gamma\t<LLOQ\tpg/mL\tmarrow_plasma\t2",
+            "P1\t1\tAng-2\t>20000\tpg/mL\tserum\t",
+            "P1\t1\tanc\t0.5\t10^9/L\t\t",
+            "P1\t2\tIL6\t12\tng/L\tserum\t",
+        ],
+    )
+    df = _read_labs(p)
+    validate_labs(df, p)
+    n = normalise_labs(df)
+    # marrow plasma is not a blood value: not in the clinical step's table
+    assert "ifng" not in set(n["analyte"])
+    il6 = n[n["analyte"] == "il6"].set_index("day")
+    assert np.isnan(il6.loc[-5, "value"]) and il6.loc[-5, "censor"] == "left"
+    assert il6.loc[-5, "limit"] == 5.0 and il6.loc[2, "value"] == 12.0
+    assert il6.loc[2, "censor"] == ""
+    ang2 = n[n["analyte"] == "ang2"].iloc[0]
+    assert ang2["censor"] == "right" and np.isnan(ang2["value"]) and ang2["limit"] == 20000
+    assert n.loc[n["analyte"] == "anc", "value"].iloc[0] == pytest.approx(500)
+
+
+@pytest.mark.parametrize(
+    ("analyte", "value", "unit", "column", "words"),
+    [
+        ("anc", "<0.1", "10^9/L", "value", ("censored value '<0.1' for anc", "ICAHT")),
+        ("plt", ">1000", "10^9/L", "value", ("plt", "EASIX")),
+        ("IL-66", "5", "pg/mL", "analyte", ("unknown analyte 'IL-66'", "closest known name")),
+        ("Angiopoetin-2", "5", "pg/mL", "analyte", ("closest known name", "(ang2)")),
+        ("il6", "5", "mg/L", "unit", ("not accepted for il6", "pg/mL")),
+        ("il6", "<LLOQ", "pg/mL", "value", ("needs its limit in the lloq column",)),
+        ("il6", "<=5", "pg/mL", "value", ("'<=' / '>='",)),
+        ("il6", "five", "pg/mL", "value", ("cannot read 'five'",)),
+    ],
+)
+def test_lab_input_errors_name_row_column_and_fix(
+    tmp_path: Path, analyte: str, value: str, unit: str, column: str, words: tuple[str, ...]
+) -> None:
+    p = _labs_file(
+        tmp_path, ["P1\t0\tanc\t1500\t/uL\t\t", f"P1\t1\t{analyte}\t{value}\t{unit}\t\t"]
+    )
+    with pytest.raises(InputError) as info:
+        validate_labs(_read_labs(p), p)
+    assert info.value.row == 3 and info.value.column == column
+    assert str(p) in str(info.value)
+    for w in words:
+        assert w in str(info.value), (w, str(info.value))
+
+
+def test_unknown_specimen_is_refused_by_the_schema(tmp_path: Path) -> None:
+    p = _labs_file(tmp_path, ["P1\t0\til6\t5\tpg/mL\tmarrow\t"])
+    with pytest.raises(InputError) as info:
+        _read_labs(p)
+    assert info.value.column == "specimen" and "marrow_plasma" in str(info.value)
+
+
+def test_biomarker_trajectory_never_uses_a_censored_value_as_a_number() -> None:
+    labs = pd.DataFrame(
+        [
+            (-9, "il6", 4.0, ""),
+            (-5, "il6", np.nan, "left"),  # latest baseline: censored
+            (1, "il6", 40.0, ""),
+            (3, "il6", 90.0, ""),
+            (-5, "ang2", 1000.0, ""),
+            (1, "ang2", 3000.0, ""),
+            (3, "ang2", np.nan, "right"),  # above the assay range: the peak is unknown
+        ],
+        columns=["day", "analyte", "value", "censor"],
+    ).assign(unit="pg/mL")
+    t = biomarkers.trajectories("P1", labs).set_index("biomarker")
+    assert pd.isna(t.loc["il6", "baseline"]) and pd.isna(t.loc["il6", "fold_change"])
+    assert t.loc["il6", "peak"] == 90.0 and t.loc["il6", "n_censored"] == 1
+    assert t.loc["ang2", "baseline"] == 1000.0 and pd.isna(t.loc["ang2", "peak"])

@@ -196,7 +196,7 @@ def test_read_labs_keeps_censoring_and_refuses_bad_cells(tmp_path: Path) -> None
         ("p1|0|il6|n.d.|pg/mL||\n", "value"),
         ("p1|0|il-99|5|pg/mL||\n", "analyte"),
         ("p1|0|il6|5|ng/L?||\n", "unit"),
-        ("p1|0|il6|5|pg/mL|csf|\n", "specimen"),
+        ("p1|0|il6|5|pg/mL|marrow|\n", "specimen"),
         ("p1|d0|il6|5|pg/mL||\n", "day"),
     ):
         bad = write(tmp_path / "bad.tsv", "patient|day|analyte|value|unit|specimen|lloq\n" + line)

@@ -13,7 +13,7 @@ import yaml
 from marrowtox.errors import InputError
 
 #: Branch sections of config.yaml, each with workflow/schemas/config.<section>.schema.yaml.
-SECTIONS = ("singlecell", "cart", "signatures", "ch", "clinical", "report")
+SECTIONS = ("singlecell", "cart", "signatures", "ch", "clinical", "report", "cohort")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

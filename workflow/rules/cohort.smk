@@ -1,9 +1,15 @@
+# Settings of the cohort statistics, checked (and defaults filled) before any job.
+config.setdefault("cohort", {})
+validate(config["cohort"], schema="../schemas/config.cohort.schema.yaml")
+
+
 rule cohort_stats:
     input:
         # raw tables: the statistics keep specimen and censored values ("<5")
         labs=config["labs"] or [],
         events=config["events"] or [],
         scores=OUT["clinical_cohort"],
+        panel=f"{workflow.basedir}/resources/biomarkers.tsv",
     output:
         associations=OUT["cohort_associations"],
         correlations=OUT["cohort_correlations"],
@@ -20,5 +26,7 @@ rule cohort_stats:
         runtime=20,
     params:
         seed=config["seed"],
+        cohort=config["cohort"],
+        files=file_digest(f"{workflow.basedir}/resources/biomarkers.tsv"),
     script:
         "../../scripts/cohort_stats.py"

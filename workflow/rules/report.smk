@@ -55,6 +55,12 @@ rule report_cohort:
         table="results/cohort/patients.tsv",
         provenance="results/provenance.json",
         samples=config["samples"],
+        # cohort statistics (rule cohort_stats) when labs and events exist
+        cohort_stats=(
+            [OUT["cohort_associations"], OUT["cohort_survival"]]
+            if has_labs() and TABLES.events is not None
+            else []
+        ),
     output:
         report(
             "results/reports/cohort.html",

@@ -4,6 +4,13 @@ CRS and ICANS are graded by clinicians (ASTCT consensus, Lee et al., BBMT 2019;2
 marrowtox takes grades from events.tsv and checks them: crs and icans need a grade
 1-4, other events must not carry one (a grade on "gcsf" is almost surely a shifted
 column).
+
+Outcomes (issue 19): `progression` (day of relapse or progression), `death` with an
+optional `cause` (relapse or a non-relapse cause; only death rows carry one) and
+`last_follow_up` (last day known alive). A patient has at most one death and one
+last_follow_up, no event after death, and no last_follow_up after death: a table that
+says otherwise would put the patient at risk after dying, and survival curves would
+count a death twice or never.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ def validate_events(df: pd.DataFrame, path: str | Path, patients: set[str] | Non
                 row=data_row(i),
                 column="patient",
             )
+    check_outcomes(df, path)
     inf = df[df["event"] == "infusion"]
     bad = inf[inf["day"] != 0]
     if not bad.empty:
@@ -61,3 +69,52 @@ def validate_events(df: pd.DataFrame, path: str | Path, patients: set[str] | Non
 def max_grade(events: pd.DataFrame, event: str) -> int:
     g = events.loc[events["event"] == event, "grade"].dropna()
     return int(g.max()) if not g.empty else 0
+
+
+def _blank(v: object) -> bool:
+    return v is None or (isinstance(v, float) and pd.isna(v)) or v == ""
+
+
+def check_outcomes(df: pd.DataFrame, path: str | Path) -> None:
+    """Cause only on death rows; one death and one last_follow_up per patient; nothing
+    after death (module docstring). Rows are named as the user sees them."""
+    if "cause" in df.columns:
+        for i, (event, cause) in enumerate(zip(df["event"], df["cause"], strict=True)):
+            if not _blank(cause) and event != "death":
+                raise InputError(
+                    f"event {event!r} carries a cause ({cause})",
+                    file=path,
+                    row=data_row(i),
+                    column="cause",
+                    expected="empty (a cause only on death rows)",
+                )
+    pos = pd.Series(range(len(df)), index=df.index)
+    for event in ("death", "last_follow_up"):
+        rows = df[df["event"] == event]
+        dup = rows["patient"].duplicated()
+        if dup.any():
+            i = int(pos[rows.index[dup.to_numpy()][0]])
+            raise InputError(
+                f"patient {df['patient'].iat[i]!r} has a second {event} row",
+                file=path,
+                row=data_row(i),
+                column="event",
+                expected=f"at most one {event} per patient",
+            )
+    deaths = df[df["event"] == "death"].set_index("patient")["day"]
+    if deaths.empty:
+        return
+    for i, (patient, day, event) in enumerate(
+        zip(df["patient"], df["day"], df["event"], strict=True)
+    ):
+        if event == "death" or patient not in deaths.index:
+            continue
+        if int(day) > int(deaths[patient]):
+            raise InputError(
+                f"{event} on day {day} after the death of {patient!r} on day "
+                f"{int(deaths[patient])}",
+                file=path,
+                row=data_row(i),
+                column="day",
+                expected=f"a day <= {int(deaths[patient])} (or fix the death row)",
+            )

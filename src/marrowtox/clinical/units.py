@@ -9,8 +9,11 @@ creatinine mg/dL, LDH U/L (EASIX family).
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,40 +55,146 @@ ANALYTES: dict[str, Analyte] = {
 }
 
 
-def validate_labs(df: pd.DataFrame, path: str | Path) -> None:
-    """Check analytes, units and plausibility of every row, before any work starts."""
-    for i, (analyte, unit, value) in enumerate(
-        zip(df["analyte"], df["unit"], df["value"], strict=True)
-    ):
-        a = ANALYTES.get(str(analyte).lower())
-        if a is None:
-            raise InputError(
-                f"unknown analyte {analyte!r}",
-                file=path,
-                row=data_row(i),
-                column="analyte",
-                expected="one of " + ", ".join(ANALYTES),
-            )
-        if unit not in a.factors:
-            raise InputError(
-                f"unit {unit!r} not accepted for {analyte}",
-                file=path,
-                row=data_row(i),
-                column="unit",
-                expected="one of " + ", ".join(a.factors),
-            )
-        v = float(value)
+#: Analytes the per-patient scores read as numbers, with the scores that read them. A
+#: censored value ("<0.1", ">ULOQ") of these is refused before any job: ICAHT counts
+#: days at or below 500/100 /uL, CAR-HEMATOTOX and EASIX take the number itself, and
+#: shared/docs/clinical-definitions.md defines none of them on an interval. Writing the
+#: limit instead would silently decide a grade. Every other panel analyte may be
+#: censored; marrowtox.cohort.censored states how censored values enter each statistic.
+NUMBER_NEEDED: dict[str, str] = {
+    "anc": "ICAHT, CAR-HEMATOTOX",
+    "plt": "CAR-HEMATOTOX, EASIX, IEC-HS",
+    "hb": "CAR-HEMATOTOX",
+    "crp": "CAR-HEMATOTOX, m-EASIX",
+    "ferritin": "CAR-HEMATOTOX, IEC-HS",
+    "ldh": "EASIX, IEC-HS",
+    "creatinine": "EASIX, IEC-HS",
+    "fibrinogen": "IEC-HS",
+    "alt": "IEC-HS",
+    "ast": "IEC-HS",
+}
+
+PANEL = Path(__file__).resolve().parents[3] / "resources" / "biomarkers.tsv"
+
+
+@cache
+def _panel(path: str) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """(alias -> name, name -> canonical unit, name -> default specimen) of a panel."""
+    panel = pd.read_csv(path, sep="\t", comment="#", dtype=str, keep_default_na=False)
+    aliases: dict[str, str] = {}
+    for name, more in zip(panel["name"], panel["aliases"], strict=True):
+        aliases[name.lower()] = name
+        for a in more.split(","):
+            if a.strip():
+                aliases[a.strip().lower()] = name
+    units = dict(zip(panel["name"], panel["unit"], strict=True))
+    specimens = dict(zip(panel["name"], panel["specimen_default"], strict=True))
+    return aliases, units, specimens
+
+
+def panel_maps(path: str | Path = PANEL) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    return _panel(str(path))
+
+
+def resolve_analyte(text: str, path: str | Path, i: int, panel: str | Path = PANEL) -> str:
+    """Panel name of an analyte written as its name or any alias (case-insensitive).
+
+    Unknown: an InputError naming the closest known name, so "IL6 " or "Ang2" typos are
+    a one-line fix and a new cytokine is one row in resources/biomarkers.tsv.
+    """
+    aliases, _, _ = panel_maps(panel)
+    name = aliases.get(str(text).strip().lower())
+    if name is not None:
+        return name
+    close = difflib.get_close_matches(str(text).strip().lower(), list(aliases), n=1, cutoff=0.6)
+    hint = f"; closest known name: {close[0]!r} ({aliases[close[0]]})" if close else ""
+    raise InputError(
+        f"unknown analyte {text!r}{hint}",
+        file=path,
+        row=data_row(i),
+        column="analyte",
+        expected=f"a name or alias listed in {Path(panel).name} (add a row there for a new "
+        "analyte)",
+    )
+
+
+def unit_factor(name: str, unit: str, path: str | Path, i: int, panel: str | Path = PANEL) -> float:
+    """Factor to the canonical unit; an unaccepted unit names the accepted ones."""
+    _, units, _ = panel_maps(panel)
+    canonical = units[name]
+    u = str(unit).strip()
+    if u == canonical:
+        return 1.0
+    a = ANALYTES.get(name)
+    if a is not None and u in a.factors:
+        return a.factors[u]
+    accepted = list(dict.fromkeys([canonical, *(a.factors if a is not None else ())]))
+    raise InputError(
+        f"unit {unit!r} not accepted for {name} (canonical unit {canonical})",
+        file=path,
+        row=data_row(i),
+        column="unit",
+        expected="one of " + ", ".join(accepted) + " (other units are not converted: "
+        "convert the values or add the factor to marrowtox.clinical.units)",
+    )
+
+
+def _cell(df: pd.DataFrame, col: str, i: int) -> Any:
+    if col not in df.columns:
+        return None
+    v = df[col].iat[i]
+    return None if v is None or (isinstance(v, float) and np.isnan(v)) or v == "" else v
+
+
+def parse_row_value(df: pd.DataFrame, i: int, path: str | Path, name: str) -> Any:
+    """LabValue of row i (marrowtox.cohort.censored.parse_value), in the row's unit."""
+    from marrowtox.cohort.censored import VALUE_EXPECTED, LabValue, parse_value
+
+    raw = df["value"].iat[i]
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        v = float(raw)
         if not np.isfinite(v) or v < 0:
             raise InputError(
-                f"implausible value {value!r} for {analyte}",
+                f"implausible value {raw!r} for {name}",
                 file=path,
                 row=data_row(i),
                 column="value",
                 expected="a finite, non-negative number",
             )
-        if v * a.factors[unit] > a.max_plausible:
+        return LabValue(v)
+    limits = []
+    for col in ("lloq", "uloq"):
+        x = _cell(df, col, i)
+        limits.append(None if x is None else float(x))
+    try:
+        lv = parse_value(str(raw), limits[0], limits[1])
+    except ValueError as exc:
+        raise InputError(
+            f"{exc} for {name}", file=path, row=data_row(i), column="value", expected=VALUE_EXPECTED
+        ) from None
+    if lv.is_censored and name in NUMBER_NEEDED:
+        raise InputError(
+            f"censored value {raw!r} for {name}, which {NUMBER_NEEDED[name]} read as a number",
+            file=path,
+            row=data_row(i),
+            column="value",
+            expected=f"a measured number for {name} (a value below/above the assay limit "
+            "cannot be graded without inventing it; leave the row out if there is none)",
+        )
+    return lv
+
+
+def validate_labs(df: pd.DataFrame, path: str | Path) -> None:
+    """Check analytes, units, specimens, censored values and plausibility of every row,
+    before any work starts (the pre-flight and `marrowtox validate` run this)."""
+    for i, (analyte, unit) in enumerate(zip(df["analyte"], df["unit"], strict=True)):
+        name = resolve_analyte(analyte, path, i)
+        factor = unit_factor(name, unit, path, i)
+        lv = parse_row_value(df, i, path, name)
+        a = ANALYTES.get(name)
+        if lv.value is not None and a is not None and lv.value * factor > a.max_plausible:
             raise InputError(
-                f"implausible value {value} {unit} for {analyte}",
+                f"implausible value {df['value'].iat[i]} {unit} for {name}",
                 file=path,
                 row=data_row(i),
                 column="value",
@@ -97,25 +206,37 @@ def validate_labs(df: pd.DataFrame, path: str | Path) -> None:
 PLAUSIBLE = Path(__file__).resolve().parents[3] / "resources" / "labs" / "plausible_ranges.tsv"
 
 
+def _resolved(df: pd.DataFrame) -> pd.Series:
+    aliases, _, _ = panel_maps()
+    return df["analyte"].astype(str).str.strip().str.lower().map(aliases)
+
+
+def _numeric(values: pd.Series) -> np.ndarray:
+    """Observed values as floats; censored text ("<5") as NaN."""
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+
+
 def check_distribution(df: pd.DataFrame, path: str | Path, ranges: str | Path = PLAUSIBLE) -> None:
     """Refuse a column of values whose distribution does not fit its declared unit.
 
     ANC of 0.4-8 labelled "/uL" is valid value by value, but graded as /uL it makes every
     patient ICAHT grade 4: the table in resources/labs/plausible_ranges.tsv (with sources)
-    says what a declared unit's values look like.
+    says what a declared unit's values look like. Observed values only (censored values
+    have no number to compare).
     """
     table = pd.read_csv(ranges, sep="\t", comment="#")
-    analyte = df["analyte"].astype(str).str.lower()
+    analyte = _resolved(df)
+    values = _numeric(df["value"])
     for r in table.itertuples():
         for unit in df.loc[analyte == r.analyte, "unit"].unique():
             rows = np.flatnonzero(
-                (analyte == r.analyte).to_numpy() & (df["unit"] == unit).to_numpy()
+                (analyte == r.analyte).to_numpy()
+                & (df["unit"] == unit).to_numpy()
+                & ~np.isnan(values)
             )
             if len(rows) < r.min_values:
                 continue
-            canon = (
-                df["value"].iloc[rows].astype(float).to_numpy() * ANALYTES[r.analyte].factors[unit]
-            )
+            canon = values[rows] * ANALYTES[r.analyte].factors[unit]
             p95, p05 = np.percentile(canon, 95), np.percentile(canon, 5)
             if p95 < r.p95_min or p05 > r.p05_max:
                 seen = f"95th percentile {p95:g}" if p95 < r.p95_min else f"5th percentile {p05:g}"
@@ -130,12 +251,49 @@ def check_distribution(df: pd.DataFrame, path: str | Path, ranges: str | Path = 
                 )
 
 
+#: Columns of the clinical step's normalised labs.
+NORMALISED_COLUMNS = ["patient", "day", "analyte", "value", "unit", "censor", "limit"]
+
+
 def normalise_labs(df: pd.DataFrame) -> pd.DataFrame:
-    """Labs in canonical units: columns patient, day, analyte, value, unit."""
-    out = df[["patient", "day", "analyte", "value", "unit"]].copy()
-    out["analyte"] = out["analyte"].str.lower()
-    factor = [ANALYTES[a].factors[u] for a, u in zip(out["analyte"], out["unit"], strict=True)]
-    out["value"] = out["value"].astype(float) * np.array(factor, dtype=float)
-    out["unit"] = [ANALYTES[a].canonical for a in out["analyte"]]
-    out["day"] = out["day"].astype(int)
+    """Labs of the per-patient clinical step in canonical units (validated by validate_labs).
+
+    Columns NORMALISED_COLUMNS. Analytes are panel names (aliases resolved); values and
+    assay limits are converted alike. Censored rows (possible only for analytes outside
+    NUMBER_NEEDED) keep value NaN, `censor` "left"/"right" and their `limit`, never the
+    limit as a value; observed rows have censor "". Only rows in the analyte's default
+    specimen are kept (a marrow-plasma or CSF value is not a blood value: those rows are
+    for `marrowtox cohort-stats`, which reads the raw labs table with its specimens).
+    """
+    _, units, specimens = panel_maps()
+    name = _resolved(df)
+    if "specimen" in df.columns:
+        spec = df["specimen"].where(df["specimen"].notna() & (df["specimen"] != ""), None)
+        keep = (spec.isna() | (spec == name.map(specimens))).to_numpy()
+    else:
+        keep = np.ones(len(df), dtype=bool)
+    values = _numeric(df["value"])
+    factor = np.array(
+        [
+            1.0 if u == units[a] else ANALYTES[a].factors[u]
+            for a, u in zip(name, df["unit"].astype(str).str.strip(), strict=True)
+        ],
+        dtype=float,
+    )
+    censor = np.full(len(df), "", dtype=object)
+    limit = np.full(len(df), np.nan)
+    for i in np.flatnonzero(np.isnan(values)):
+        lv = parse_row_value(df, int(i), "labs", name.iat[int(i)])
+        censor[i], limit[i] = lv.censor, lv.limit
+    out = pd.DataFrame(
+        {
+            "patient": df["patient"].to_numpy(),
+            "day": df["day"].astype(int).to_numpy(),
+            "analyte": name.to_numpy(),
+            "value": values * factor,
+            "unit": name.map(units).to_numpy(),
+            "censor": censor,
+            "limit": limit * factor,
+        }
+    )[keep]
     return out.sort_values(["patient", "day", "analyte"], kind="stable").reset_index(drop=True)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from marrowtox.cohort.censored import MARROW, rank_codes
+from marrowtox.cohort.censored import MARROW, censoring_note, rank_codes
 
 #: Window name of per-patient score columns (e.g. easix_baseline from `marrowtox
 #: clinical`, computed there in its own baseline window).
@@ -130,6 +130,7 @@ COLUMNS = [
     "n",
     "n_pos",
     "n_neg",
+    "small_n",
     "n_censored",
     "n_recensored",
     "auc",
@@ -150,6 +151,7 @@ COLUMNS = [
     "or_ci_low",
     "or_ci_high",
     "fisher_p",
+    "censoring",
     "reason",
 ]
 CORRELATION_COLUMNS = [
@@ -164,6 +166,7 @@ CORRELATION_COLUMNS = [
     "rho",
     "p",
     "q_bh",
+    "censoring",
     "reason",
 ]
 #: Blood counts of the marrow-plasma correlations (whole blood).
@@ -327,6 +330,7 @@ def associations(
     seed: int,
     n_boot: int = 2000,
     min_per_group: int = 3,
+    caveat_min_per_group: int = 10,
     conf_level: float = 0.95,
     cutoffs: tuple[Cutoff, ...] = CUTOFFS,
     window_order: tuple[str, ...] = (),
@@ -335,7 +339,9 @@ def associations(
 
     `values`: window values (marrowtox.cohort.windows.window_values, plus score_values);
     `endpoints`: endpoint_table. Rows whose groups are smaller than `min_per_group` keep
-    their counts and carry a reason; their statistics are missing, never a number.
+    their counts and carry a reason; their statistics are missing, never a number. Rows
+    with statistics but fewer than `caveat_min_per_group` positives or negatives are
+    flagged `small_n`.
     """
     from scipy.stats import mannwhitneyu
     from sklearn.metrics import roc_auc_score
@@ -373,6 +379,9 @@ def associations(
                 sub["value"].to_numpy(), sub["censor"].to_numpy(), sub["limit"].to_numpy()
             )
             row["n_recensored"] = rc.n_recensored
+            row["censoring"] = censoring_note(
+                sub["censor"].to_numpy(), sub["limit"].to_numpy(), rc.n_recensored
+            )
             if row["n_pos"] < min_per_group or row["n_neg"] < min_per_group:
                 reasons.append(
                     f"n_pos={row['n_pos']}, n_neg={row['n_neg']} (< {min_per_group} per group)"
@@ -402,10 +411,23 @@ def associations(
                 if "cutoff_reason" in cs:
                     reasons.append(cs.pop("cutoff_reason"))
                 row.update(cs)
+                if cs["n_cutoff_unknown"]:
+                    row["censoring"] = "; ".join(
+                        p
+                        for p in (
+                            row["censoring"],
+                            f"cut-off: {cs['n_cutoff_unknown']} censored values whose side "
+                            "is unknown left out of the 2x2 table",
+                        )
+                        if p
+                    )
             row["reason"] = "; ".join(reasons)
             rows.append(row)
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["q_bh"] = bh(out["mw_p"].to_numpy(dtype=float))
+    out["small_n"] = out["auc"].notna() & (
+        np.minimum(out["n_pos"], out["n_neg"]) < caveat_min_per_group
+    )
     return out
 
 
@@ -443,7 +465,9 @@ def correlations(
             )
             cg = cgroups.get((count, window))
             if cg is None:
-                row.update(n=0, n_censored=0, n_recensored=0, reason=f"no {count} in window")
+                row.update(
+                    n=0, n_censored=0, n_recensored=0, censoring="", reason=f"no {count} in window"
+                )
                 rows.append(row)
                 continue
             pair = m.join(cg.set_index("patient"), how="inner", lsuffix="_m", rsuffix="_c")
@@ -458,6 +482,20 @@ def correlations(
                 n=len(pair),
                 n_censored=rm.n_censored + rcn.n_censored,
                 n_recensored=rm.n_recensored + rcn.n_recensored,
+                censoring="; ".join(
+                    f"{name}: {note}"
+                    for name, note in (
+                        (
+                            analyte,
+                            censoring_note(pair["censor_m"], pair["limit_m"], rm.n_recensored),
+                        ),
+                        (
+                            count,
+                            censoring_note(pair["censor_c"], pair["limit_c"], rcn.n_recensored),
+                        ),
+                    )
+                    if note
+                ),
             )
             if len(pair) < min_pairs:
                 row["reason"] = f"n={len(pair)} pairs (< {min_pairs})"

@@ -38,6 +38,7 @@ How censored values enter each statistic (the rule implemented by `rank_codes`):
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from marrowtox.errors import InputError, data_row
+from marrowtox.samplesheet import load_schema
 
 PANEL = Path(__file__).resolve().parents[3] / "resources" / "biomarkers.tsv"
 
@@ -55,9 +57,12 @@ RIGHT = "right"
 #: limit tokens written instead of a number ("<LLOQ"); the limit comes from the row's
 #: lloq (for "<") or uloq (for ">") column.
 LIMIT_TOKENS = {"lloq", "loq", "lod", "uloq"}
-#: specimens accepted in the labs' specimen column; marrow_plasma is the marrow aspirate
-#: supernatant, the others are peripheral blood.
-SPECIMENS = ("serum", "edta_plasma", "citrate_plasma", "whole_blood", "marrow_plasma")
+#: specimens accepted in the labs' specimen column (workflow/schemas/labs.schema.yaml);
+#: marrow_plasma is the marrow aspirate supernatant, csf cerebrospinal fluid, the others
+#: are peripheral blood.
+SPECIMENS: tuple[str, ...] = tuple(
+    load_schema("labs.schema.yaml")["properties"]["specimen"]["enum"]
+)
 MARROW = "marrow_plasma"
 VALUE_EXPECTED = (
     "a non-negative number, '<5' / '>1000' (censored at that limit), or '<LLOQ' / '>ULOQ' "
@@ -166,6 +171,30 @@ def rank_codes(value: np.ndarray, censor: np.ndarray, limit: np.ndarray) -> Rank
         top = 1
     codes[high_group] = top
     return RankCodes(codes, n_cens, n_re)
+
+
+def censoring_note(censor: np.ndarray, limit: np.ndarray, n_recensored: int) -> str:
+    """How this analysis's censored values entered its rank statistics (output column
+    `censoring`); empty when none was censored. Words of the module rule, with its L/U."""
+    censor = np.asarray(censor, dtype=object)
+    limit = np.asarray(limit, dtype=float)
+    left, right = censor == LEFT, censor == RIGHT
+    parts = []
+    if left.any():
+        lo = float(limit[left].max())
+        parts.append(
+            f"{int(left.sum())} below a limit ranked, not given a number: tied with every "
+            f"value < {lo:g}, below every value >= {lo:g}"
+        )
+    if right.any():
+        hi = float(limit[right].min())
+        parts.append(
+            f"{int(right.sum())} above a limit ranked: tied with every value > {hi:g}, "
+            f"above every value <= {hi:g}"
+        )
+    if parts and n_recensored:
+        parts.append(f"{n_recensored} observed values beyond a limit tied with them")
+    return "; ".join(parts)
 
 
 def cutoff_side(
@@ -323,13 +352,15 @@ def read_labs(path: str | Path, panel: pd.DataFrame) -> pd.DataFrame:
         day[i] = _int_cell(d, path, i, "day")
         name = aliases.get(a.strip().lower())
         if name is None:
+            close = difflib.get_close_matches(a.strip().lower(), list(aliases), n=1)
+            hint = f"; closest known name: {close[0]!r} ({aliases[close[0]]})" if close else ""
             raise InputError(
-                f"unknown analyte {a!r}",
+                f"unknown analyte {a!r}{hint}",
                 file=path,
                 row=data_row(i),
                 column="analyte",
-                expected="a name or alias of resources/biomarkers.tsv, e.g. "
-                + ", ".join(panel["name"][:8]),
+                expected="a name or alias listed in the biomarker panel "
+                "(resources/biomarkers.tsv; add a row there for a new analyte)",
             )
         analyte[i] = name
         canonical = canonical_unit[name]
@@ -341,7 +372,7 @@ def read_labs(path: str | Path, panel: pd.DataFrame) -> pd.DataFrame:
         else:
             accepted = [canonical] + (list(ANALYTES[name].factors) if name in ANALYTES else [])
             raise InputError(
-                f"unit {unit!r} not accepted for {name}",
+                f"unit {unit!r} not accepted for {name} (canonical unit {canonical})",
                 file=path,
                 row=data_row(i),
                 column="unit",

@@ -10,20 +10,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # imported by the handler: --help stays fast
     from marrowtox.cohort.survival import CoxSpec
 
-#: Cox markers reported by default (absent ones get a row saying so): baseline EASIX from
-#: the scores table (log2, as Pennisi 2021 report it), CAR-HEMATOTOX (0-7, per point),
-#: and the inflammation markers of CAR-HEMATOTOX and CRS before lymphodepletion.
-DEFAULT_COX = (
-    "easix_baseline",
-    "car_hematotox_score:linear",
-    "ferritin@baseline",
-    "crp@baseline",
-    "il6@baseline",
-)
-DEFAULT_TIMES = (30, 90, 180, 365)
-
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from marrowtox.settings import add_schema_options
+
     p = sub.add_parser(
         "cohort-stats",
         help="marker x window x endpoint AUC/Mann-Whitney/BH, marrow-plasma correlations, "
@@ -43,26 +33,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="per-patient scores (e.g. results/clinical/cohort.tsv): icaht_early_grade, "
         "icaht_late_grade, easix_baseline, car_hematotox_score ...",
     )
-    p.add_argument("--windows", type=Path, help="YAML: name -> {anchor, days: [first, last]}")
     p.add_argument("--panel", type=Path, help="biomarker panel TSV (resources/biomarkers.tsv)")
     p.add_argument("--seed", type=int, default=1, help="bootstrap seed (default 1)")
-    p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples per AUC")
-    p.add_argument("--conf-level", type=float, default=0.95)
     p.add_argument(
-        "--min-per-group", type=int, default=3, help="fewer positives or negatives: no statistic"
+        "--windows",
+        type=Path,
+        help="YAML: name -> {anchor, days: [first, last]} (default: config.cohort.windows of "
+        "the schema)",
     )
-    p.add_argument("--min-pairs", type=int, default=5, help="fewer pairs: no Spearman rho")
-    p.add_argument("--min-events", type=int, default=5, help="fewer events: no survival estimate")
-    p.add_argument(
-        "--times", type=float, nargs="+", default=list(DEFAULT_TIMES), help="days to report"
-    )
-    p.add_argument(
-        "--cox",
-        nargs="*",
-        default=list(DEFAULT_COX),
-        help="markers for Cox: analyte@window[@specimen] or a scores column; ':linear' "
-        "for no log2 (default: %(default)s)",
-    )
+    # every other setting from workflow/schemas/config.cohort.schema.yaml
+    add_schema_options(p, "cohort", skip=("windows",))
     p.add_argument("--out-associations", type=Path, required=True)
     p.add_argument("--out-correlations", type=Path, required=True)
     p.add_argument("--out-survival", type=Path, required=True)
@@ -101,29 +81,65 @@ def parse_cox(text: str, windows: set[str], scores_window: str) -> CoxSpec:
     return CoxSpec(marker, window, specimen, log2=scale != "linear")
 
 
-def run(a: argparse.Namespace) -> int:
+def check_settings(a: argparse.Namespace, windows_config: dict | None = None) -> None:
+    """The options against workflow/schemas/config.cohort.schema.yaml (the limits live
+    there, not here); a bad one is an InputError naming the option or config key."""
+    import jsonschema
+
+    from marrowtox.errors import InputError
+    from marrowtox.samplesheet import load_schema
+    from marrowtox.settings import options_section
+
+    schema = load_schema("config.cohort.schema.yaml")
+    settings = options_section(a, "cohort")
+    settings.pop("windows", None)  # --windows is a file; its content is checked on reading
+    times = []
+    for t in a.times:
+        try:
+            times.append(float(t))
+        except (TypeError, ValueError):
+            raise InputError(f"--times {t!r}", expected="days as numbers, e.g. 30 90 365") from None
+    settings["times"] = times
+    if windows_config is not None:
+        settings["windows"] = windows_config
+    validator = jsonschema.Draft202012Validator(schema)
+    for err in sorted(validator.iter_errors(settings), key=lambda e: list(e.path)):
+        key = str(err.path[0]) if err.path else ""
+        where = (
+            "config.cohort." + ".".join(str(k) for k in err.path)
+            if key == "windows"
+            else "--" + key.replace("_", "-")
+        )
+        raise InputError(
+            f"{where}: {err.message}", expected="see workflow/schemas/config.cohort.schema.yaml"
+        )
+
+
+def run(a: argparse.Namespace, windows_config: dict | None = None) -> int:
     import pandas as pd
 
     from marrowtox.atomic import write_tsv
     from marrowtox.cohort import associations as assoc
     from marrowtox.cohort.censored import PANEL, load_panel, read_labs
     from marrowtox.cohort.survival import survival_table
-    from marrowtox.cohort.windows import load_windows, read_events, read_scores, window_values
+    from marrowtox.cohort.windows import (
+        load_windows,
+        parse_windows,
+        read_events,
+        read_scores,
+        window_values,
+    )
     from marrowtox.errors import InputError
 
     # every input is read and checked before any statistic is computed
-    for opt, v, lo in (
-        ("--n-boot", a.n_boot, 1),
-        ("--min-per-group", a.min_per_group, 1),
-        ("--min-pairs", a.min_pairs, 3),
-        ("--min-events", a.min_events, 1),
-    ):
-        if v < lo:
-            raise InputError(f"{opt} {v}", expected=f"an integer >= {lo}")
-    if not 0 < a.conf_level < 1:
-        raise InputError(f"--conf-level {a.conf_level}", expected="a number between 0 and 1")
+    check_settings(a, windows_config)
+    a.times = [float(t) for t in a.times]
+    a.cox = list(a.cox)
     panel = load_panel(a.panel or PANEL)
-    windows = load_windows(a.windows)
+    if windows_config is not None:
+        windows = parse_windows(windows_config, "config.cohort.windows")
+    else:
+        windows = load_windows(a.windows)
     names = {w.name for w in windows}
     cox_specs = [parse_cox(t, names, assoc.SCORES_WINDOW) for t in a.cox]
     labs = read_labs(a.labs, panel)
@@ -150,6 +166,7 @@ def run(a: argparse.Namespace) -> int:
         seed=a.seed,
         n_boot=a.n_boot,
         min_per_group=a.min_per_group,
+        caveat_min_per_group=a.caveat_min_per_group,
         conf_level=a.conf_level,
         window_order=order,
     )
@@ -181,8 +198,8 @@ def run(a: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run `cohort-stats` on its own (until it is listed in marrowtox.cli.COMMAND_MODULES)."""
+def main(argv: list[str] | None = None, windows: dict | None = None) -> int:
+    """Run `cohort-stats` on its own (the rule's script: `windows` is config.cohort.windows)."""
     from marrowtox.errors import InputError
 
     parser = argparse.ArgumentParser(prog="marrowtox")
@@ -190,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     register(sub)
     args = parser.parse_args(["cohort-stats", *(sys.argv[1:] if argv is None else argv)])
     try:
-        return run(args)
+        return run(args, windows)
     except InputError as exc:
         print(f"marrowtox cohort-stats: error: {exc}", file=sys.stderr)
         return 2

@@ -29,25 +29,31 @@ import pandas as pd
 
 from marrowtox.cohort.censored import LEFT, RIGHT, check_columns, read_tsv
 from marrowtox.errors import InputError, data_row
+from marrowtox.samplesheet import load_schema
 
-#: The analysis plan of issue 19: before lymphodepletion, day of infusion, early days, CRS
-#: onset and the following 24-48 h; d28 is the usual restaging marrow (day +28 +- 1 week)
-#: that the marrow-plasma correlations need.
-DEFAULT_WINDOWS: dict[str, dict[str, Any]] = {
-    "baseline": {"anchor": "infusion", "days": [-10, -1]},
-    "day0": {"anchor": "infusion", "days": [0, 0]},
-    "d1_3": {"anchor": "infusion", "days": [1, 3]},
-    "crs_onset": {"anchor": "crs", "days": [0, 0]},
-    "crs_24_48h": {"anchor": "crs", "days": [1, 2]},
-    "d28": {"anchor": "infusion", "days": [21, 35]},
-}
-#: Events that may anchor a window (first occurrence per patient).
-ANCHORS = ("infusion", "crs", "icans", "iec_hs", "tocilizumab", "steroids", "progression")
+
+def default_windows() -> dict[str, dict[str, Any]]:
+    """The windows of config.cohort.windows as the schema's default states them
+    (workflow/schemas/config.cohort.schema.yaml): before lymphodepletion, day of infusion,
+    early days, CRS onset and the following 24-48 h, and d28, the usual restaging marrow
+    (day +28 +- 1 week) that the marrow-plasma correlations need."""
+    from marrowtox.settings import section_defaults
+
+    return section_defaults("cohort")["windows"]
+
+
+#: Events that may anchor a window (first occurrence per patient), as the schema lists them.
+ANCHORS: tuple[str, ...] = tuple(
+    load_schema("config.cohort.schema.yaml")["properties"]["windows"]["additionalProperties"][
+        "properties"
+    ]["anchor"]["enum"]
+)
 #: Derived analytes get this specimen (their inputs may come from several specimens).
 DERIVED = "derived"
-#: death causes of the proposed events.tsv `cause` column (death rows only); "relapse"
-#: is death from the malignancy, every other cause is non-relapse (marrowtox.cohort.survival).
-CAUSES = ("relapse", "infection", "crs", "icans", "iec_hs", "hematotoxicity", "bleeding", "other")
+#: death causes of the events.tsv `cause` column (death rows only; from
+#: workflow/schemas/events.schema.yaml); "relapse" is death from the malignancy, every
+#: other cause is non-relapse (marrowtox.cohort.survival).
+CAUSES: tuple[str, ...] = tuple(load_schema("events.schema.yaml")["properties"]["cause"]["enum"])
 RELAPSE_CAUSE = "relapse"
 
 
@@ -104,7 +110,7 @@ def parse_windows(config: Mapping[str, Any], source: str | Path | None = None) -
 def load_windows(path: str | Path | None) -> list[Window]:
     """Windows from a YAML file (a mapping of windows, optionally under `windows:`)."""
     if path is None:
-        return parse_windows(DEFAULT_WINDOWS)
+        return parse_windows(default_windows())
     import yaml
 
     p = Path(path)

@@ -6,6 +6,20 @@ thresholds so gap interpolation cannot move a grade. Baseline CAR-HEMATOTOX inpu
 give the planted risk group. Units are mixed on purpose (ANC /uL and 10^9/L, CRP
 mg/dL and mg/L, Hb g/dL and g/L, creatinine mg/dL and umol/L) so unit conversion is
 exercised. Planted values go to truth/clinical.tsv.
+
+For the cohort statistics (issue 19) two things are added without touching a single
+existing value (their random numbers come from separate streams, `rng(seed, 4)` and
+`rng(seed, 5)`):
+
+* rows of the 6-patient demo: marrow-plasma IFN-gamma at each marrow timepoint, planted
+  to rise with the marrow inflammation (and so fall with the day-28 platelets), serum
+  IL-10 censored below its limit ("<5") in the milder courses, and outcomes after day
+  100 (P05 a non-relapse death, P06 progression and a relapse death);
+* a larger clinical-only cohort in cohort_stats/ (labs.tsv, events.tsv; its patients
+  have no marrow samples) with the planted truth in truth/cohort_stats.tsv: Ang-2 at
+  days 1-3 separates CRS grade >= 3, IL-2 at days 1-3 is a null marker, marrow-plasma
+  IFN-gamma at day 28 is inversely related to the day-28 platelets, IL-6 is censored
+  "<LLOQ" (lloq 5) and Ang-2 above 10000 (">10000"), and deaths of both kinds.
 """
 
 from __future__ import annotations
@@ -16,8 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from marrowtox.atomic import write_tsv
-from marrowtox.demo.cohort import COHORT, rng
+from marrowtox.atomic import FLOAT_FORMAT, write_tsv
+from marrowtox.demo.cohort import COHORT, TIMEPOINT_DAYS, rng
 
 
 @dataclass(frozen=True)
@@ -186,9 +200,163 @@ def generate(out: Path, seed: int) -> None:
         })
         assert (score >= 2) == (plan.hematotox_risk == "high"), p
     labs_df = pd.DataFrame(labs, columns=["patient", "day", "analyte", "value", "unit"])
+    # censored values are text: numbers formatted as write_tsv formats a float column
+    labs_df["value"] = labs_df["value"].map(lambda v: FLOAT_FORMAT % v)
+    extra_labs, extra_events = cohort_stats_rows(seed)
+    labs_df["specimen"] = ""
+    labs_df = pd.concat([labs_df, extra_labs[labs_df.columns]], ignore_index=True)
+    events += extra_events
     labs_df = labs_df.sort_values(["patient", "day", "analyte"], kind="stable")
     write_tsv(labs_df, out / "labs.tsv")
-    ev = pd.DataFrame(events, columns=["patient", "day", "event", "grade"])
+    events = [e if len(e) == 5 else (*e, "") for e in events]
+    ev = pd.DataFrame(events, columns=["patient", "day", "event", "grade", "cause"])
     write_tsv(ev.sort_values(["patient", "day"], kind="stable"), out / "events.tsv")
     (out / "truth").mkdir(exist_ok=True)
     write_tsv(pd.DataFrame(truth), out / "truth" / "clinical.tsv")
+    stats_cohort(out, seed)
+
+
+#: Outcomes of the 6-patient demo, after day 100 so that no ICAHT window moves:
+#: (patient, day, event, cause). P06's progression is on its next-therapy day.
+DEMO_OUTCOMES = (
+    ("P05", 130, "death", "infection"),
+    ("P06", 85, "progression", ""),
+    ("P06", 150, "death", "relapse"),
+)
+#: Assay limits of the planted censored values (pg/mL).
+IL10_LLOQ = 5.0
+IFNG_MARROW_LLOQ = 2.0
+
+
+def cohort_stats_rows(seed: int) -> tuple[pd.DataFrame, list[tuple]]:
+    """New rows of the 6-patient demo (module docstring); own random stream."""
+    r = rng(seed, 4)
+    rows: list[tuple] = []
+    for plan in COHORT:
+        p = plan.patient
+        end = NEXT_THERAPY.get(p, 101)
+        sev = plan.icaht_early_grade / 4.0
+        for tp in plan.timepoints:
+            d = TIMEPOINT_DAYS[tp]
+            if d >= end:
+                continue
+            if tp == "BL":
+                v = 1.5 + 2.0 * plan.inflammation * float(r.uniform(0.9, 1.1))
+            else:
+                v = 8.0 * np.exp(3.0 * plan.inflammation) * float(r.uniform(0.95, 1.05))
+            text = f"<{IFNG_MARROW_LLOQ:g}" if v < IFNG_MARROW_LLOQ else round(v, 3)
+            rows.append((p, d, "ifng", text, "pg/mL", "marrow_plasma"))
+        for d, shape in ((-5, 0.0), (1, 0.5), (3, 1.0), (7, 0.6)):
+            v = 2.0 * np.exp(3.0 * sev * shape) * float(r.uniform(0.9, 1.1))
+            text = f"<{IL10_LLOQ:g}" if v < IL10_LLOQ else round(v, 3)
+            rows.append((p, d, "il10", text, "pg/mL", "serum"))
+    labs = pd.DataFrame(rows, columns=["patient", "day", "analyte", "value", "unit", "specimen"])
+    events = [(p, d, e, "", c) for p, d, e, c in DEMO_OUTCOMES]
+    return labs, events
+
+
+#: The clinical-only cohort of the cohort statistics: size and planted effects.
+STATS_N = 80
+#: P(CRS grade 0..4), a usual distribution after CD19 CAR T (grade >= 3 in ~15%).
+CRS_GRADE_P = (0.25, 0.35, 0.25, 0.10, 0.05)
+ANG2_ULOQ = 10000.0
+IL6_LLOQ = 5.0
+
+
+def stats_cohort(out: Path, seed: int, n: int = STATS_N) -> None:
+    """cohort_stats/labs.tsv, cohort_stats/events.tsv and truth/cohort_stats.tsv."""
+    r = rng(seed, 5)
+    labs: list[tuple] = []
+    events: list[tuple] = []
+    truth: list[dict] = []
+    grades = r.choice(5, size=n, p=CRS_GRADE_P)
+    for i in range(n):
+        p, g = f"C{i + 1:03d}", int(grades[i])
+        severe = g >= 3
+        events.append((p, 0, "infusion", "", ""))
+        onset = int(r.integers(1, 5))
+        if g:
+            events.append((p, onset, "crs", g, ""))
+        if g >= 2 and r.random() < 0.4:
+            events.append((p, onset + 3, "icans", int(r.integers(1, 4)), ""))
+        # Ang-2 (serum, days 1-3): ~3-fold higher in CRS >= 3; the top few above the ULOQ
+        for d in (1, 3):
+            v = 2500.0 * np.exp(1.1 * severe + r.normal(0, 0.35))
+            text = f">{ANG2_ULOQ:g}" if v > ANG2_ULOQ else round(float(v), 1)
+            labs.append((p, d, "Ang-2", text, "pg/mL", "serum", ""))
+        labs.append(
+            (p, -5, "Ang-2", round(float(2000.0 * np.exp(r.normal(0, 0.3))), 1), "pg/mL", "", "")
+        )
+        # IL-2 (serum, days 1-3): independent of everything (the null marker)
+        labs.append(
+            (p, 2, "IL-2", round(float(np.exp(r.normal(2.0, 0.6))), 2), "pg/mL", "serum", "")
+        )
+        # IL-6 at baseline: mostly below the assay's LLOQ, given as <LLOQ with the limit
+        v = float(np.exp(r.normal(1.2, 0.8)))
+        labs.append(
+            (p, -5, "IL-6", "<LLOQ" if v < IL6_LLOQ else round(v, 2), "pg/mL", "", IL6_LLOQ)
+        )
+        # day 28 marrow: IFN-gamma in marrow plasma up, platelets down, one latent factor
+        z = float(r.normal())
+        ifng = 12.0 * np.exp(0.9 * z + r.normal(0, 0.3))
+        plt = 140.0 * np.exp(-0.45 * z + r.normal(0, 0.15))
+        labs.append(
+            (
+                p,
+                28,
+                "IFN-gamma",
+                "<2" if ifng < 2 else round(float(ifng), 2),
+                "pg/mL",
+                "marrow_plasma",
+                "",
+            )
+        )
+        labs.append((p, 28, "plt", round(float(plt), 1), "10^9/L", "", ""))
+        # outcomes: relapse (then maybe death from it), non-relapse death, or alive
+        u = r.random()
+        if u < 0.15:
+            cause, day = (
+                "infection" if r.random() < 0.6 else "non_relapse",
+                int(r.integers(20, 300)),
+            )
+            events.append((p, day, "death", "", cause))
+            outcome = "nrm"
+        elif u < 0.45:
+            prog = int(r.integers(60, 300))
+            events.append((p, prog, "progression", "", ""))
+            if r.random() < 0.5:
+                day = prog + int(r.integers(20, 150))
+                events.append((p, day, "death", "", "relapse"))
+                outcome = "relapse_death"
+            else:
+                day = prog + int(r.integers(30, 200))
+                events.append((p, day, "last_follow_up", "", ""))
+                outcome = "relapse_alive"
+        else:
+            day = int(r.integers(200, 540))
+            events.append((p, day, "last_follow_up", "", ""))
+            outcome = "alive"
+        truth.append(
+            {
+                "patient": p,
+                "crs_max_grade": g,
+                "ang2_planted_shift": 1.1 * severe,
+                "day28_latent": round(z, 6),
+                "outcome": outcome,
+                "outcome_day": day,
+            }
+        )
+    d = out / "cohort_stats"
+    d.mkdir(exist_ok=True)
+    lab_cols = ["patient", "day", "analyte", "value", "unit", "specimen", "lloq"]
+    write_tsv(
+        pd.DataFrame(labs, columns=lab_cols).sort_values(["patient", "day"], kind="stable"),
+        d / "labs.tsv",
+    )
+    ev_cols = ["patient", "day", "event", "grade", "cause"]
+    write_tsv(
+        pd.DataFrame(events, columns=ev_cols).sort_values(["patient", "day"], kind="stable"),
+        d / "events.tsv",
+    )
+    (out / "truth").mkdir(exist_ok=True)
+    write_tsv(pd.DataFrame(truth), out / "truth" / "cohort_stats.tsv")

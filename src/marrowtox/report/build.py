@@ -490,4 +490,7 @@ def cohort_report(
         clone_list=clone_list,
         footer=html.footer(res.provenance),
     )
+    from marrowtox.report.cohort_stats_section import append_to  # issue 19
+
+    append_to(out, results)
     return stats
