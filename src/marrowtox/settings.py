@@ -91,7 +91,7 @@ def options_section(args: Any, section: str, *path: str) -> dict[str, Any]:
     return {k: getattr(args, k) for k in node["properties"] if hasattr(args, k)}
 
 
-SECTIONS = ("singlecell", "cart", "signatures", "ch", "clinical", "report")
+SECTIONS = ("singlecell", "cart", "signatures", "ch", "clinical", "report", "cohort")
 
 
 def _rows(node: dict[str, Any], prefix: str) -> list[str]:

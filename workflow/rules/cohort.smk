@@ -1,6 +1,3 @@
-# Settings of the cohort statistics, checked (and defaults filled) before any job.
-config.setdefault("cohort", {})
-validate(config["cohort"], schema="../schemas/config.cohort.schema.yaml")
 
 
 rule cohort_stats:

@@ -21,7 +21,15 @@ min_version("9.0")
 
 validate(config, schema="../schemas/config.schema.yaml")
 # Each branch owns a section and its schema; validation also fills the defaults.
-for _section in ("singlecell", "cart", "signatures", "ch", "clinical", "report"):
+for _section in (
+    "singlecell",
+    "cart",
+    "signatures",
+    "ch",
+    "clinical",
+    "report",
+    "cohort",
+):
     _schema = f"{workflow.basedir}/workflow/schemas/config.{_section}.schema.yaml"
     config.setdefault(_section, {})
     if os.path.exists(_schema):
