@@ -19,4 +19,5 @@ call_step(
     o.calls,
     o.lod,
     i.pon or None,
+    i.pon_model or None,
 )
