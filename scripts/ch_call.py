@@ -20,4 +20,5 @@ call_step(
     o.lod,
     i.pon or None,
     i.pon_model or None,
+    o.get("evidence"),
 )

@@ -179,3 +179,53 @@ def test_pon_filters_site_artifacts_and_keeps_true_variants(
     assert h["filter"] != "PASS"  # the homopolymer filter still holds it
     # the PON touches only the test: same candidates, same columns
     assert len(with_pon) == len(without)
+
+
+def test_compact_outputs_keep_every_pass_and_count_every_test(
+    demo_dna: Path, pon: Path, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from marrowtox.ch.steps import call_step
+
+    sample, ref = "P05_BL_dna", demo_dna / "reference"
+    models = read_pon(pon)
+    full = _calls(demo_dna, sample, models)
+    strict = replace(CallParams(), report_max_q=1e-6, report_min_vaf=0.05)
+    ev = tmp_path / "ev.tsv.gz"
+    call_step(
+        sample,
+        str(demo_dna / "dna" / f"{sample}.bam"),
+        str(ref / "panel.fa"),
+        str(ref / "panel.bed"),
+        str(ref / "panel.gtf"),
+        str(RULES),
+        strict,
+        str(tmp_path / "c.vcf.gz"),
+        str(tmp_path / "c.tsv"),
+        str(tmp_path / "c.lod.tsv"),
+        None,
+        models,
+        str(ev),
+    )
+    few = pd.read_csv(tmp_path / "c.tsv", sep="\t")
+    evidence = pd.read_csv(ev, sep="\t")
+    assert len(few) < len(full) <= len(evidence)
+    # every PASS call is written, with the q-value of the test over all candidates
+    key = ["pos", "ref", "alt"]
+    passed = full[full["filter"] == "PASS"]
+    assert len(passed) >= 2
+    m = passed.merge(few, on=key, suffixes=("", "_few"))
+    assert len(m) == len(passed) and (m["filter_few"] == "PASS").all()
+    assert np.allclose(m["q_value"], m["q_value_few"], rtol=1e-9)
+    # the evidence file holds every tested candidate (and says which were written)
+    assert evidence["reported"].sum() == len(few)
+    assert set(map(tuple, full[key].values)) <= set(map(tuple, evidence[key].values))
+    with pysam.TabixFile(str(ev)) as tb:
+        r = passed.iloc[0]
+        chrom = full.loc[passed.index[0], "chrom"]
+        assert any(f"\t{r['pos']}\t" in line for line in tb.fetch(chrom, r["pos"] - 1, r["pos"]))
+    vcf = pysam.VariantFile(str(tmp_path / "c.vcf.gz"))
+    assert "min_vaf" in str(vcf.header) and "observed AF" in str(vcf.header)
+    assert [rec.info["MODEL"] for rec in vcf] == few["model"].tolist()
+    assert set(few["model"]) == {SITE_MODEL, CLASS_MODEL}

@@ -33,10 +33,12 @@ rule ch_call:
         # per-site error model of the normals (rule ch_pon), when there are normals
         pon_model=pon_model(),
     output:
+        **evidence_output(),
         vcf="results/ch/{sample}.vcf.gz",
         tbi="results/ch/{sample}.vcf.gz.tbi",
         calls="results/ch/{sample}.calls.tsv",
         lod="results/ch/{sample}.lod.tsv",
+        # optional audit file of every tested candidate (ch.all_candidates)
     log:
         "logs/ch_call/{sample}.log",
     benchmark:

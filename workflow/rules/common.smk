@@ -350,6 +350,14 @@ def pon_model():
 
 
 OUT_PON = "results/ch/pon.tsv.gz"
+OUT_EVIDENCE = "results/ch/{sample}.candidates.tsv.gz"
+
+
+def evidence_output():
+    """The all-candidates evidence output of ch_call, when ch.all_candidates is set."""
+    if not config["ch"]["all_candidates"]:
+        return {}
+    return {"evidence": OUT_EVIDENCE, "evidence_tbi": OUT_EVIDENCE + ".tbi"}
 
 
 def patient_dna(wildcards, kind):

@@ -1,7 +1,10 @@
 """Low-VAF SNV/indel calling over a targeted panel, with filters, LOD, annotation, CHIP.
 
-Every candidate allele with >= 2 alt reads is tested and reported with its FILTER, so
-"filtered" is visible and auditable rather than silently dropped. `min_vaf` is a floor
+Every candidate allele with >= 2 alt reads is tested (and counts in the multiple-testing
+correction); calls.tsv and the VCF hold, with their FILTER, every PASS call and the
+candidates above a reporting floor (q < report_max_q or VAF >= report_min_vaf), so
+"filtered" stays visible and auditable while noise does not fill the outputs; the
+optional evidence file keeps every tested candidate. `min_vaf` is a floor
 on the observed VAF (`min_vaf_on: observed`, the default) or on the estimate's interval
 (`interval`: low_vaf only when the upper bound of the 95% Wilson interval of the VAF is
 below min_vaf, so a true 0.5% variant sampled at 0.3% keeps its call); the VCF header
@@ -57,6 +60,24 @@ CALL_COLUMNS = [
     "target",
     "model",
 ]
+#: The all-candidates evidence file (optional, bgzipped, tabix-indexed on chrom/pos).
+EVIDENCE_COLUMNS = [
+    "sample",
+    "chrom",
+    "pos",
+    "ref",
+    "alt",
+    "depth",
+    "alt_fwd",
+    "alt_rev",
+    "ref_fwd",
+    "ref_rev",
+    "vaf",
+    "p_value",
+    "q_value",
+    "model",
+    "reported",
+]
 LOD_COLUMNS = [
     "target",
     "chrom",
@@ -89,6 +110,8 @@ class CallParams:
     chip_min_vaf: float = 0.02
     low_vaf_min: float = 0.01
     min_candidate_alt: int = 2
+    report_max_q: float = 0.5
+    report_min_vaf: float = 0.0025
 
 
 def vcf_alleles(
@@ -143,13 +166,18 @@ def call_sample(
     params: CallParams,
     pon: set[tuple[str, int, str, str]] | None = None,
     site_models: dict[tuple[str, int, str], SiteModel] | None = None,
+    evidence: list[Row] | None = None,
 ) -> tuple[list[Row], list[Row]]:
     """Calls (rows in CALL_COLUMNS order, sorted by chrom, pos, alt) and per-target LOD rows.
 
     `pon`: (chrom, pos, ref, alt) of a recurrent-artifact VCF (FILTER pon). `site_models`:
     the panel-of-normals error model (marrowtox.ch.pon); a candidate with a model for its
     site and allele is tested against it, any other against the sample's class rate
-    (column `model`)."""
+    (column `model`).
+
+    Only candidates above the reporting floor (q < report_max_q or VAF >=
+    report_min_vaf) and every PASS call are returned; BH counts every tested candidate.
+    `evidence`, when a list, receives every tested candidate (EVIDENCE_COLUMNS)."""
     targets = read_bed(bed)
     check_inputs(bam, fasta_path, targets)
     pile = pileup_targets(
@@ -220,11 +248,20 @@ def call_sample(
         use = ~np.isnan(p_site)
         p = np.where(use, p_site, p)
         model[use] = SITE_MODEL
-    q = stats.bh(p)
+    q = stats.bh(p)  # over every tested candidate, written or not
     lo, hi = stats.wilson(alt, depth)
+    # Array-level reporting floor before any per-row work: every PASS needs q < fdr, so
+    # the rows kept hold every PASS call plus the near-misses worth auditing.
+    vaf_all = alt / np.maximum(depth, 1)
+    report = (q < params.fdr) | (q < params.report_max_q) | (vaf_all >= params.report_min_vaf)
+    if evidence is not None:
+        evidence += _evidence_rows(
+            sample, pile, cand, fasta, ref_base, depth, vaf_all, p, q, model, report
+        )
     out: list[Row] = []
     with fasta:
-        for i, row in enumerate(rows_i):
+        for i in np.flatnonzero(report).tolist():
+            row = rows_i[i]
             chrom, pos0 = pile.chrom[row], int(pile.pos[row])
             d, a = int(depth[i]), int(alt[i])
             ref, alt_allele = vcf_alleles(fasta, chrom, pos0, str(ref_base[i]), cand.allele[i])
@@ -303,6 +340,45 @@ def call_sample(
             out.append(dict(zip(CALL_COLUMNS, values, strict=True)))
     out.sort(key=lambda r: (r["chrom"], r["pos"], r["alt"]))
     return out, lod_rows
+
+
+def _evidence_rows(
+    sample: str,
+    pile: Any,
+    cand: Any,
+    fasta: pysam.FastaFile,
+    ref_base: np.ndarray,
+    depth: np.ndarray,
+    vaf: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+    model: np.ndarray,
+    report: np.ndarray,
+) -> list[Row]:
+    rows = []
+    for i, row in enumerate(cand.row.tolist()):
+        chrom, pos0 = pile.chrom[row], int(pile.pos[row])
+        ref, alt = vcf_alleles(fasta, chrom, pos0, str(ref_base[i]), cand.allele[i])
+        values = (
+            sample,
+            chrom,
+            pos0 + 1,
+            ref,
+            alt,
+            int(depth[i]),
+            int(cand.alt_fwd[i]),
+            int(cand.alt_rev[i]),
+            int(cand.ref_fwd[i]),
+            int(cand.ref_rev[i]),
+            float(vaf[i]),
+            float(p[i]),
+            float(q[i]),
+            model[i],
+            bool(report[i]),
+        )
+        rows.append(dict(zip(EVIDENCE_COLUMNS, values, strict=True)))
+    rows.sort(key=lambda r: (r["chrom"], r["pos"], r["alt"]))
+    return rows
 
 
 def read_pon(path: str | None) -> set[tuple[str, int, str, str]] | None:

@@ -29,6 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out-vcf", required=True, nargs="+", help="per sample, as --bam")
     p.add_argument("--out-tsv", required=True, nargs="+", help="per sample, as --bam")
     p.add_argument("--out-lod", required=True, nargs="+", help="per sample, as --bam")
+    p.add_argument(
+        "--out-evidence",
+        nargs="+",
+        help="per sample, as --bam: every tested candidate (bgzipped TSV, tabix index)",
+    )
     # every caller setting of the `ch` config section, with the schema's defaults
     add_schema_options(p, "ch", skip=("rules", "panel_of_normals"))
     p.set_defaults(func=_call)
@@ -82,8 +87,8 @@ def _call(a: argparse.Namespace) -> int:
 
     params = params_from_config(options_section(a, "ch"))
     n = len(a.bam)
-    for opt in ("sample", "out_vcf", "out_tsv", "out_lod"):
-        if len(getattr(a, opt)) != n:
+    for opt in ("sample", "out_vcf", "out_tsv", "out_lod", "out_evidence"):
+        if getattr(a, opt) is not None and len(getattr(a, opt)) != n:
             raise InputError(
                 f"--{opt.replace('_', '-')} has {len(getattr(a, opt))} values for {n} --bam",
                 expected="one value per BAM, in the same order",
@@ -105,6 +110,7 @@ def _call(a: argparse.Namespace) -> int:
             a.out_lod[i],
             a.pon,
             models,
+            a.out_evidence[i] if a.out_evidence else None,
         )
     return 0
 
