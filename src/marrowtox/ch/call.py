@@ -111,7 +111,7 @@ class CallParams:
     low_vaf_min: float = 0.01
     min_candidate_alt: int = 2
     report_max_q: float = 0.5
-    report_min_vaf: float = 0.0025
+    report_min_vaf: float = 0.005
 
 
 def vcf_alleles(

@@ -15,6 +15,8 @@ PON_KEYS = (
     "pon_rho_min",
     "pon_rho_max",
     "pon_artifact_vaf",
+    "pon_artifact_p",
+    "pon_site_p",
     "pon_recurrent_normals",
 )
 

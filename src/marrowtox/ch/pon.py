@@ -5,22 +5,30 @@ Sequencing and alignment errors differ between positions of a panel (sequence co
 amplicon ends, mapping); across samples an allele's error count at one site is
 over-dispersed relative to a binomial. Shearwater models it, per site, allele and
 strand, as beta-binomial with a mean from other samples and an over-dispersion `rho`
-bounded as in deepSNV (rho.min 1e-4, rho.max 0.1: the `pon_rho_min/max` defaults).
+bounded by `pon_rho_min` and `pon_rho_max` (deepSNV: 1e-4 and 0.1; the lower bound is 1e-6 here,
+see the schema).
 
 Fit, per (site, allele, strand) over the normals j with alt reads x_j of depth n_j:
   mean  mu  = (sum x_j + w * r0) / (sum n_j + w), the pooled rate shrunk toward the
               normals' own substitution-class rate r0 with a prior weight of w reads
               (`pon_prior_depth`): two or three normals with no alt read at a site do
               not claim an error rate of zero;
-  rho       = method of moments from E[(x_j - n_j mu)^2] = n_j mu (1 - mu)(1 + (n_j - 1) rho):
-              (sum (x_j - n_j p)^2 / (p (1 - p)) - sum n_j) / sum n_j (n_j - 1), p the pooled
-              rate, clipped to [rho_min, rho_max].
+  rho       = method of moments from E[(x_j - n_j p)^2] = n_j g_j mu (1 - mu)(1 + (n_j - 1) rho),
+              p the pooled rate and g_j = 1 - n_j / sum n (p comes from the same normals):
+              (sum (x_j - n_j p)^2 / (p (1 - p)) - sum n_j g_j) / sum n_j (n_j - 1) g_j,
+              clipped to [rho_min, rho_max]; solved once over all SNV columns of the
+              panel (one rho per strand, `pooled_rho`), and per site only where a normal
+              carries an artifact-level allele (that site keeps the larger of the two).
+The site's own mean is used where the normals show a site effect (pooled count in excess
+of their class rate, binomial p < `pon_site_p`); elsewhere the normals' class rate with
+the panel's rho, so a few normals' sampling noise does not cost power at every site.
 A candidate in a sample is then tested against its site's model (scipy.stats.betabinom,
 one-sided, alt reads of both strands against the depth-weighted mean of the two strand
 fits and the larger rho), see `site_pvalues`.
 
 Flags per allele: `recurrent` (at least `pon_recurrent_normals` normals carry it with
->= min_alt reads and VAF >= `pon_artifact_vaf` without looking germline: an artifact or
+>= min_alt reads, VAF >= `pon_artifact_vaf` and a binomial excess over that normal's
+class rate (p < `pon_artifact_p`), without looking germline: an artifact or
 a polymorphism of the panel, FILTER `pon`) and `germline_population` (germline-like VAF
 in at least one normal: a population polymorphism, FILTER `pon_germline`).
 """
@@ -62,6 +70,8 @@ PON_COLUMNS = [
 ]
 #: Value of the calls.tsv `model` column / VCF INFO MODEL.
 SITE_MODEL = "pon_site"
+#: Alt counts up to which site p-values are summed from pmf terms (site_pvalues).
+SMALL_K = 12
 CLASS_MODEL = "sample_class"
 
 
@@ -72,9 +82,11 @@ class PonParams:
     min_alt: int = 5
     pon_min_normals: int = 2
     pon_prior_depth: float = 1000.0
-    pon_rho_min: float = 1e-4
+    pon_rho_min: float = 1e-6
     pon_rho_max: float = 0.1
     pon_artifact_vaf: float = 0.003
+    pon_artifact_p: float = 1e-4
+    pon_site_p: float = 1e-3
     pon_recurrent_normals: int = 2
 
 
@@ -99,10 +111,30 @@ def fit_strand(
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.where(ns > 0, xs / ns, 0.0)
         ss = ((x - n * p) ** 2).sum(0)
-        den = (n * (n - 1)).sum(0)
-        rho = (ss / (p * (1 - p)) - ns) / den
+        g = 1 - n / np.maximum(ns, 1)  # p is estimated from the same normals
+        den = (n * (n - 1) * g).sum(0)
+        rho = (ss / (p * (1 - p)) - (n * g).sum(0)) / den
     rho = np.where((p > 0) & (p < 1) & (den > 0) & np.isfinite(rho), rho, rho_min)
     return np.maximum(mu, stats.MIN_RATE), np.clip(rho, rho_min, rho_max)
+
+
+def pooled_rho(x: np.ndarray, n: np.ndarray, rho_min: float, rho_max: float) -> float:
+    """One over-dispersion for the whole panel: the method-of-moments equation of
+    `fit_strand` summed over every (site, allele) column before solving. With a few
+    normals a per-site rho is too noisy to test against (one high estimate costs the
+    site all power); recurrent-artifact sites keep the larger of their own and this."""
+    x = np.asarray(x, float)
+    n = np.asarray(n, float)
+    xs, ns = x.sum(0), n.sum(0)
+    ok = (ns > 0) & (xs > 0) & (xs < ns)
+    if not ok.any():
+        return rho_min
+    p = xs[ok] / ns[ok]
+    xo, no = x[:, ok], n[:, ok]
+    g = 1 - no / ns[ok]
+    num = (((xo - no * p) ** 2).sum(0) / (p * (1 - p)) - (no * g).sum(0)).sum()
+    den = (no * (no - 1) * g).sum()
+    return float(np.clip(num / den, rho_min, rho_max)) if den > 0 else rho_min
 
 
 def _germline(alt: np.ndarray, depth: np.ndarray) -> np.ndarray:
@@ -178,15 +210,35 @@ def build_pon(
         [r0[stats.sub_class(ref_of[s], a)] for s, a in zip(site, col_allele, strict=True)]
     )
     fit = dict(w=params.pon_prior_depth, rho_min=params.pon_rho_min, rho_max=params.pon_rho_max)
-    mu_f, rho_f = fit_strand(af, nf, prior, **fit)
-    mu_r, rho_r = fit_strand(ar, nr, prior, **fit)
+    mu_f, site_rho_f = fit_strand(af, nf, prior, **fit)
+    mu_r, site_rho_r = fit_strand(ar, nr, prior, **fit)
+    # A site's own mean only where the normals show a site effect (their pooled count in
+    # excess of their class rate, p < pon_site_p); elsewhere the class rate: a mean from
+    # a few normals' ~10 reads is noise that would cost power at every site.
+    prior_floor = np.maximum(prior, stats.MIN_RATE)
+    for mu, x_, n_ in ((mu_f, af, nf), (mu_r, ar, nr)):
+        effect = stats.binom_sf(x_.sum(0), n_.sum(0), prior_floor) < params.pon_site_p
+        mu[~effect] = prior_floor[~effect]
+    snv_cols = np.array([a in BASES for a in col_allele], bool)
+    glob_f = pooled_rho(af[:, snv_cols], nf[:, snv_cols], params.pon_rho_min, params.pon_rho_max)
+    glob_r = pooled_rho(ar[:, snv_cols], nr[:, snv_cols], params.pon_rho_min, params.pon_rho_max)
     alt, dep = af + ar, depth[:, site]
     germ = _germline(alt, dep)
     with np.errstate(divide="ignore", invalid="ignore"):
         vaf = np.where(dep > 0, alt / np.maximum(dep, 1), 0.0)
-    artifact = (alt >= params.min_alt) & (vaf >= params.pon_artifact_vaf) & ~germ
+    # per normal: an allele in clear excess of that normal's own class rate (at panel
+    # depth a VAF cut alone is crossed by noise: 0.3% is 6 reads where 3.3 are expected)
+    cls_rate = np.array(
+        [[r[stats.sub_class(ref_of[s], a)] for s, a in zip(site, col_allele, strict=True)]
+         for r in rates]
+    )  # fmt: skip
+    excess = stats.binom_sf(alt, dep, cls_rate) < params.pon_artifact_p
+    artifact = (alt >= params.min_alt) & (vaf >= params.pon_artifact_vaf) & excess & ~germ
     n_art, n_germ = artifact.sum(0), germ.sum(0)
     need = min(params.pon_recurrent_normals, j)
+    own = n_art > 0  # sites with an artifact-level allele in a normal keep their own rho
+    rho_f = np.where(own, np.maximum(site_rho_f, glob_f), glob_f)
+    rho_r = np.where(own, np.maximum(site_rho_r, glob_r), glob_r)
     out = []
     with pysam.FastaFile(fasta_path) as fa:
         from marrowtox.ch.call import vcf_alleles
@@ -307,5 +359,20 @@ def site_pvalues(
     scale = (1 - rho) / rho
     k = np.asarray(alt, np.int64)[has]
     n = np.asarray(depth, np.int64)[has]
-    out[has] = np.where(k <= 0, 1.0, betabinom.sf(k - 1, n, mu * scale, (1 - mu) * scale))
+    a, b = mu * scale, (1 - mu) * scale
+    # P(X >= k) = 1 - sum_{j<k} pmf(j): a few pmf terms for the many small counts (5x
+    # faster than betabinom.sf's generic summation); sf where k is large or the tail is
+    # so small that the subtraction would lose digits.
+    small = k <= SMALL_K
+    res = np.ones(k.size)
+    if small.any():
+        ks, ns, as_, bs = k[small], n[small], a[small], b[small]
+        cdf = np.zeros(ks.size)
+        for j in range(int(ks.max())):
+            cdf += np.where(j < ks, betabinom.pmf(j, ns, as_, bs), 0.0)
+        res[small] = np.clip(1.0 - cdf, 0.0, 1.0)
+    exact = ~small | (res < 1e-8)
+    if exact.any():
+        res[exact] = betabinom.sf(k[exact] - 1, n[exact], a[exact], b[exact])
+    out[has] = np.where(k <= 0, 1.0, res)
     return out
