@@ -19,4 +19,6 @@ call_step(
     o.calls,
     o.lod,
     i.pon or None,
+    i.pon_model or None,
+    o.get("evidence"),
 )

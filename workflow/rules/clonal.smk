@@ -1,3 +1,26 @@
+rule ch_pon:
+    input:
+        bams=pon_bams(),
+        fasta=config["reference"]["fasta"],
+        bed=config["reference"]["panel_bed"],
+    output:
+        OUT_PON,
+    log:
+        "logs/ch_pon/pon.log",
+    benchmark:
+        "benchmarks/ch_pon/pon.tsv"
+    conda:
+        "../../envs/clonal.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input, attempt: int(1000 + input_mb(input) * attempt),
+        runtime=lambda wc, input: int(10 + input_mb(input)),
+    params:
+        ch=pon_settings(),
+    script:
+        "../../scripts/ch_pon.py"
+
+
 rule ch_call:
     input:
         bam=sample_path,
@@ -7,11 +30,15 @@ rule ch_call:
         rules=config["ch"]["rules"],
         # optional panel of normals: a missing file stops the run before any job
         pon=config["ch"]["panel_of_normals"] or [],
+        # per-site error model of the normals (rule ch_pon), when there are normals
+        pon_model=pon_model(),
     output:
+        **evidence_output(),
         vcf="results/ch/{sample}.vcf.gz",
         tbi="results/ch/{sample}.vcf.gz.tbi",
         calls="results/ch/{sample}.calls.tsv",
         lod="results/ch/{sample}.lod.tsv",
+        # optional audit file of every tested candidate (ch.all_candidates)
     log:
         "logs/ch_call/{sample}.log",
     benchmark:

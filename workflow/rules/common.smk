@@ -101,9 +101,22 @@ def setting(section, *keys):
 
 
 def caller_settings():
-    """The caller's numeric settings (its files, CHIP rules and PON, are inputs)."""
+    """The caller's numeric settings (its files, CHIP rules and PON, are inputs; the
+    PON builder's settings reach the caller through its output)."""
     return {
-        k: v for k, v in config["ch"].items() if k not in ("rules", "panel_of_normals")
+        k: v
+        for k, v in config["ch"].items()
+        if k not in ("rules", "panel_of_normals") and not k.startswith("pon_")
+    }
+
+
+def pon_settings():
+    """The panel-of-normals builder's settings (its BAMs are inputs)."""
+    keep = ("min_base_quality", "min_mapping_quality", "min_alt")
+    return {
+        k: v
+        for k, v in config["ch"].items()
+        if (k.startswith("pon_") and k != "pon_bams") or k in keep
     }
 
 
@@ -316,6 +329,44 @@ def signature_baselines(wildcards):
 
 
 ##### input functions of the clonal rules #####
+
+
+def pon_bams():
+    """BAMs of the panel of normals: the DNA samples named in the sheet's `normal` column
+    (a normal row names itself, a patient row its normal), then ch.pon_bams (relative
+    to the sample sheet's directory)."""
+    named = sorted({n for n in SAMPLES["normal"] if n})
+    bams = [SAMPLES.at[s, "path"] for s in named if SAMPLES.at[s, "assay"] == "dna"]
+    base = os.path.dirname(os.path.abspath(config["samples"]))
+    for p in config["ch"]["pon_bams"]:
+        p = p if os.path.isabs(p) else os.path.join(base, p)
+        if p not in bams:
+            bams.append(p)
+    return bams
+
+
+def pon_model():
+    """results/ch/pon.tsv.gz when there are enough normals, else no PON input."""
+    n, need = len(pon_bams()), config["ch"]["pon_min_normals"]
+    if n == 0:
+        return []
+    if n < need:
+        raise WorkflowError(
+            f"invalid input: the panel of normals has {n} BAM(s) (sample sheet column "
+            f"normal and ch.pon_bams); expected at least ch.pon_min_normals = {need}"
+        )
+    return OUT_PON
+
+
+OUT_PON = "results/ch/pon.tsv.gz"
+OUT_EVIDENCE = "results/ch/{sample}.candidates.tsv.gz"
+
+
+def evidence_output():
+    """The all-candidates evidence output of ch_call, when ch.all_candidates is set."""
+    if not config["ch"]["all_candidates"]:
+        return {}
+    return {"evidence": OUT_EVIDENCE, "evidence_tbi": OUT_EVIDENCE + ".tbi"}
 
 
 def patient_dna(wildcards, kind):

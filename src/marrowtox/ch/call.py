@@ -1,7 +1,14 @@
 """Low-VAF SNV/indel calling over a targeted panel, with filters, LOD, annotation, CHIP.
 
-Every candidate allele with >= 2 alt reads is reported with its FILTER, so "filtered"
-is visible and auditable rather than silently dropped. Results are plain rows (dicts
+Every candidate allele with >= 2 alt reads is tested (and counts in the multiple-testing
+correction); calls.tsv and the VCF hold, with their FILTER, every PASS call and the
+candidates above a reporting floor (q < report_max_q or VAF >= report_min_vaf), so
+"filtered" stays visible and auditable while noise does not fill the outputs; the
+optional evidence file keeps every tested candidate. `min_vaf` is a floor
+on the observed VAF (`min_vaf_on: observed`, the default) or on the estimate's interval
+(`interval`: low_vaf only when the upper bound of the 95% Wilson interval of the VAF is
+below min_vaf, so a true 0.5% variant sampled at 0.3% keeps its call); the VCF header
+states which. Results are plain rows (dicts
 in CALL_COLUMNS order) rather than DataFrames: pandas' import alone costs more than
 calling a panel sample, and `marrowtox ch-call` runs once per sample.
 """
@@ -20,6 +27,7 @@ from marrowtox.ch import stats
 from marrowtox.ch.annotate import annotate, read_gtf
 from marrowtox.ch.chip import classify, load_rules, match
 from marrowtox.ch.pileup import PileupParams, alleles, check_inputs, pileup_targets, read_bed
+from marrowtox.ch.pon import CLASS_MODEL, SITE_MODEL, SiteModel, site_pvalues
 
 Row = dict[str, Any]
 
@@ -50,6 +58,25 @@ CALL_COLUMNS = [
     "q_value",
     "homopolymer",
     "target",
+    "model",
+]
+#: The all-candidates evidence file (optional, bgzipped, tabix-indexed on chrom/pos).
+EVIDENCE_COLUMNS = [
+    "sample",
+    "chrom",
+    "pos",
+    "ref",
+    "alt",
+    "depth",
+    "alt_fwd",
+    "alt_rev",
+    "ref_fwd",
+    "ref_rev",
+    "vaf",
+    "p_value",
+    "q_value",
+    "model",
+    "reported",
 ]
 LOD_COLUMNS = [
     "target",
@@ -70,6 +97,7 @@ class CallParams:
     min_depth: int = 100
     min_alt: int = 5
     min_vaf: float = 0.005
+    min_vaf_on: str = "observed"
     fdr: float = 0.01
     lod_alpha: float = 1e-6
     strand_bias_p: float = 1e-3
@@ -82,6 +110,8 @@ class CallParams:
     chip_min_vaf: float = 0.02
     low_vaf_min: float = 0.01
     min_candidate_alt: int = 2
+    report_max_q: float = 0.5
+    report_min_vaf: float = 0.005
 
 
 def vcf_alleles(
@@ -135,8 +165,19 @@ def call_sample(
     rules_path: str,
     params: CallParams,
     pon: set[tuple[str, int, str, str]] | None = None,
+    site_models: dict[tuple[str, int, str], SiteModel] | None = None,
+    evidence: list[Row] | None = None,
 ) -> tuple[list[Row], list[Row]]:
-    """Calls (rows in CALL_COLUMNS order, sorted by chrom, pos, alt) and per-target LOD rows."""
+    """Calls (rows in CALL_COLUMNS order, sorted by chrom, pos, alt) and per-target LOD rows.
+
+    `pon`: (chrom, pos, ref, alt) of a recurrent-artifact VCF (FILTER pon). `site_models`:
+    the panel-of-normals error model (marrowtox.ch.pon); a candidate with a model for its
+    site and allele is tested against it, any other against the sample's class rate
+    (column `model`).
+
+    Only candidates above the reporting floor (q < report_max_q or VAF >=
+    report_min_vaf) and every PASS call are returned; BH counts every tested candidate.
+    `evidence`, when a list, receives every tested candidate (EVIDENCE_COLUMNS)."""
     targets = read_bed(bed)
     check_inputs(bam, fasta_path, targets)
     pile = pileup_targets(
@@ -176,13 +217,51 @@ def call_sample(
     depth = pile.depth[rows_i]
     alt = cand.alt_count
     p = stats.binom_pvalues(alt, depth, rate)
-    q = stats.bh(p)
-    lo, hi = stats.wilson(alt, depth)
+    n_cand = len(cand)
+    model = np.full(n_cand, CLASS_MODEL, dtype=object)
+    recurrent = np.zeros(n_cand, bool)
+    germ_pop = np.zeros(n_cand, bool)
     genes = read_gtf(gtf) if gtf else {}
     rules = load_rules(rules_path)
+    fasta = pysam.FastaFile(fasta_path)
+    if site_models:
+        models = [
+            site_models.get((pile.chrom[r], int(pile.pos[r]), a))
+            for r, a in zip(rows_i.tolist(), cand.allele, strict=True)
+        ]
+        recurrent = np.array([m is not None and m.recurrent for m in models], bool)
+        germ_pop = np.array([m is not None and m.germline_population for m in models], bool)
+        # Known hotspots recur in patients (and in older normals) because they are real:
+        # at a recurrent site a hotspot is tested against the sample's class model and
+        # never filtered as `pon` for recurrence alone.
+        for i in np.flatnonzero(recurrent):
+            chrom, pos0 = pile.chrom[rows_i[i]], int(pile.pos[rows_i[i]])
+            ref, alt_allele = vcf_alleles(fasta, chrom, pos0, str(ref_base[i]), cand.allele[i])
+            ann = annotate(chrom, pos0, ref, alt_allele, genes, fasta)
+            if ann.gene and match(
+                ann.gene, ann.consequence, ann.hgvsp_short, ann.codon, ann.exon, rules
+            ):
+                recurrent[i] = False
+                models[i] = None
+        strand_depth = pile.snv[rows_i].sum(axis=1)  # candidates x (forward, reverse)
+        p_site = site_pvalues(alt, depth, strand_depth[:, 0], strand_depth[:, 1], models)
+        use = ~np.isnan(p_site)
+        p = np.where(use, p_site, p)
+        model[use] = SITE_MODEL
+    q = stats.bh(p)  # over every tested candidate, written or not
+    lo, hi = stats.wilson(alt, depth)
+    # Array-level reporting floor before any per-row work: every PASS needs q < fdr, so
+    # the rows kept hold every PASS call plus the near-misses worth auditing.
+    vaf_all = alt / np.maximum(depth, 1)
+    report = (q < params.fdr) | (q < params.report_max_q) | (vaf_all >= params.report_min_vaf)
+    if evidence is not None:
+        evidence += _evidence_rows(
+            sample, pile, cand, fasta, ref_base, depth, vaf_all, p, q, model, report
+        )
     out: list[Row] = []
-    with pysam.FastaFile(fasta_path) as fasta:
-        for i, row in enumerate(rows_i):
+    with fasta:
+        for i in np.flatnonzero(report).tolist():
+            row = rows_i[i]
             chrom, pos0 = pile.chrom[row], int(pile.pos[row])
             d, a = int(depth[i]), int(alt[i])
             ref, alt_allele = vcf_alleles(fasta, chrom, pos0, str(ref_base[i]), cand.allele[i])
@@ -196,7 +275,7 @@ def call_sample(
                 filters.append("low_depth")
             if a < params.min_alt:
                 filters.append("low_alt")
-            if vaf < params.min_vaf:
+            if (hi[i] if params.min_vaf_on == "interval" else vaf) < params.min_vaf:
                 filters.append("low_vaf")
             if q[i] >= params.fdr:
                 filters.append("not_significant")
@@ -214,8 +293,10 @@ def call_sample(
                 )
                 if vaf < need_vaf or a < params.homopolymer_alt:
                     filters.append("homopolymer")
-            if pon and (chrom, pos0 + 1, ref, alt_allele) in pon:
+            if recurrent[i] or (pon and (chrom, pos0 + 1, ref, alt_allele) in pon):
                 filters.append("pon")
+            if germ_pop[i]:
+                filters.append("pon_germline")
             if stats.germline_like(a, d):
                 filters.append("germline")
             flt = "PASS" if not filters else ";".join(filters)
@@ -254,10 +335,50 @@ def call_sample(
                 float(q[i]),
                 hp,
                 tname,
+                model[i],
             )
             out.append(dict(zip(CALL_COLUMNS, values, strict=True)))
     out.sort(key=lambda r: (r["chrom"], r["pos"], r["alt"]))
     return out, lod_rows
+
+
+def _evidence_rows(
+    sample: str,
+    pile: Any,
+    cand: Any,
+    fasta: pysam.FastaFile,
+    ref_base: np.ndarray,
+    depth: np.ndarray,
+    vaf: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+    model: np.ndarray,
+    report: np.ndarray,
+) -> list[Row]:
+    rows = []
+    for i, row in enumerate(cand.row.tolist()):
+        chrom, pos0 = pile.chrom[row], int(pile.pos[row])
+        ref, alt = vcf_alleles(fasta, chrom, pos0, str(ref_base[i]), cand.allele[i])
+        values = (
+            sample,
+            chrom,
+            pos0 + 1,
+            ref,
+            alt,
+            int(depth[i]),
+            int(cand.alt_fwd[i]),
+            int(cand.alt_rev[i]),
+            int(cand.ref_fwd[i]),
+            int(cand.ref_rev[i]),
+            float(vaf[i]),
+            float(p[i]),
+            float(q[i]),
+            model[i],
+            bool(report[i]),
+        )
+        rows.append(dict(zip(EVIDENCE_COLUMNS, values, strict=True)))
+    rows.sort(key=lambda r: (r["chrom"], r["pos"], r["alt"]))
+    return rows
 
 
 def read_pon(path: str | None) -> set[tuple[str, int, str, str]] | None:

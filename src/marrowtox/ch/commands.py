@@ -1,4 +1,4 @@
-"""`marrowtox ch-call | ch-annotate | ch-track`."""
+"""`marrowtox ch-call | ch-pon | ch-annotate | ch-track`."""
 
 from __future__ import annotations
 
@@ -23,12 +23,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gtf", help="GENCODE-style GTF (annotation skipped without it)")
     p.add_argument("--rules", default=str(RULES))
     p.add_argument("--pon", help="panel-of-normals VCF of recurrent artifacts")
+    p.add_argument(
+        "--pon-model", help="per-site error model of normals (marrowtox ch-pon; pon.tsv.gz)"
+    )
     p.add_argument("--out-vcf", required=True, nargs="+", help="per sample, as --bam")
     p.add_argument("--out-tsv", required=True, nargs="+", help="per sample, as --bam")
     p.add_argument("--out-lod", required=True, nargs="+", help="per sample, as --bam")
+    p.add_argument(
+        "--out-evidence",
+        nargs="+",
+        help="per sample, as --bam: every tested candidate (bgzipped TSV, tabix index)",
+    )
     # every caller setting of the `ch` config section, with the schema's defaults
     add_schema_options(p, "ch", skip=("rules", "panel_of_normals"))
     p.set_defaults(func=_call)
+    p = sub.add_parser(
+        "ch-pon",
+        help="panel-of-normals error model: beta-binomial per site, allele and strand",
+    )
+    p.add_argument("--bam", required=True, nargs="+", help="BAMs of normal samples (>= 2)")
+    p.add_argument("--fasta", required=True)
+    p.add_argument("--bed", required=True)
+    p.add_argument("--out", required=True, help="pon.tsv.gz (BGZF TSV)")
+    add_schema_options(p, "ch", skip=("rules", "panel_of_normals", "pon_bams"))
+    p.set_defaults(func=_pon)
     p = sub.add_parser(
         "ch-annotate",
         help="consequence, HGVS and CHIP rule for any caller's VCF (GTF + FASTA, no VEP)",
@@ -69,12 +87,15 @@ def _call(a: argparse.Namespace) -> int:
 
     params = params_from_config(options_section(a, "ch"))
     n = len(a.bam)
-    for opt in ("sample", "out_vcf", "out_tsv", "out_lod"):
-        if len(getattr(a, opt)) != n:
+    for opt in ("sample", "out_vcf", "out_tsv", "out_lod", "out_evidence"):
+        if getattr(a, opt) is not None and len(getattr(a, opt)) != n:
             raise InputError(
                 f"--{opt.replace('_', '-')} has {len(getattr(a, opt))} values for {n} --bam",
                 expected="one value per BAM, in the same order",
             )
+    from marrowtox.ch.pon import read_pon
+
+    models = read_pon(a.pon_model) if a.pon_model else None
     for i in range(n):
         call_step(
             a.sample[i],
@@ -88,7 +109,17 @@ def _call(a: argparse.Namespace) -> int:
             a.out_tsv[i],
             a.out_lod[i],
             a.pon,
+            models,
+            a.out_evidence[i] if a.out_evidence else None,
         )
+    return 0
+
+
+def _pon(a: argparse.Namespace) -> int:
+    from marrowtox.ch.config import pon_params_from_config
+    from marrowtox.ch.steps import pon_step
+
+    pon_step(a.bam, a.fasta, a.bed, pon_params_from_config(options_section(a, "ch")), a.out)
     return 0
 
 

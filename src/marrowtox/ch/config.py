@@ -1,10 +1,30 @@
-"""CallParams from the workflow's `ch:` config section (schema defaults filled in)."""
+"""CallParams and PonParams from the workflow's `ch:` config section (schema defaults filled in)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from marrowtox.ch.call import CallParams
+from marrowtox.ch.pon import PonParams
+
+#: `ch` keys that only the panel-of-normals builder reads (not caller settings).
+PON_KEYS = (
+    "pon_bams",
+    "pon_min_normals",
+    "pon_prior_depth",
+    "pon_rho_min",
+    "pon_rho_max",
+    "pon_artifact_vaf",
+    "pon_artifact_p",
+    "pon_site_p",
+    "pon_recurrent_normals",
+)
+
+
+def _values(ch: dict[str, Any]) -> dict[str, Any]:
+    from marrowtox.settings import section_defaults
+
+    return {**section_defaults("ch"), **ch}
 
 
 def params_from_config(ch: dict[str, Any]) -> CallParams:
@@ -13,8 +33,10 @@ def params_from_config(ch: dict[str, Any]) -> CallParams:
     Unknown keys never reach here: the schema refuses them (additionalProperties false),
     so a typo such as `min_dept` is an error, not a silently ignored setting.
     """
-    from marrowtox.settings import section_defaults
-
     keys = CallParams.__dataclass_fields__
-    values = {**section_defaults("ch"), **ch}
-    return CallParams(**{k: v for k, v in values.items() if k in keys})
+    return CallParams(**{k: v for k, v in _values(ch).items() if k in keys})
+
+
+def pon_params_from_config(ch: dict[str, Any]) -> PonParams:
+    keys = PonParams.__dataclass_fields__
+    return PonParams(**{k: v for k, v in _values(ch).items() if k in keys})

@@ -14,19 +14,47 @@ from marrowtox.atomic import atomic_path
 FILTERS = {
     "low_depth": "Depth below the minimum",
     "low_alt": "Fewer alt reads than the minimum",
-    "low_vaf": "VAF below the minimum reported VAF (below the panel's limit of detection)",
+    "low_vaf": "VAF below min_vaf: observed AF, or the upper bound of its 95% Wilson interval (see ##min_vaf)",
     "not_significant": "Alt reads not in significant excess over the background error model (BH)",
     "strand_bias": "Alt reads almost all on one strand (Fisher test)",
     "homopolymer": "In a homopolymer run without the extra alt support required there",
-    "pon": "Seen in the panel of normals (recurrent artifact)",
+    "pon": "Recurrent in the panel of normals (artifact; never applied to CHIP hotspots)",
+    "pon_germline": "Germline in a normal of the panel (population polymorphism)",
     "germline": "VAF consistent with a germline genotype (0.5 or 1.0)",
 }
 
 
-def write_vcf(calls: Sequence[Mapping[str, Any]], sample: str, fasta: str, out: str | Path) -> None:
+def write_vcf(
+    calls: Sequence[Mapping[str, Any]],
+    sample: str,
+    fasta: str,
+    out: str | Path,
+    params: Any = None,
+    pon_used: bool = False,
+) -> None:
     fa = pysam.FastaFile(fasta)
     header = pysam.VariantHeader()
     header.add_line("##source=marrowtox ch-call")
+    if params is not None:
+        header.add_line(
+            f"##min_vaf={params.min_vaf}: "
+            + (
+                "applied to the estimate's interval (FILTER low_vaf when the upper bound "
+                "of the 95% Wilson interval of AF is below it)"
+                if params.min_vaf_on == "interval"
+                else "a floor on the observed AF (FILTER low_vaf when AF is below it)"
+            )
+        )
+    header.add_line(
+        "##error_model="
+        + (
+            "panel-of-normals beta-binomial per site, allele and strand (Shearwater, "
+            "Gerstung et al. 2014) where the PON has the allele; else the sample's "
+            "per-class binomial (INFO MODEL)"
+            if pon_used
+            else "the sample's per-class binomial (no panel of normals; INFO MODEL)"
+        )
+    )
     for c, n in zip(fa.references, fa.lengths, strict=True):
         header.contigs.add(c, length=n)
     for k, d in FILTERS.items():
@@ -39,6 +67,7 @@ def write_vcf(calls: Sequence[Mapping[str, Any]], sample: str, fasta: str, out: 
         ("SBP", 1, "Float", "Strand-bias Fisher p"),
         ("CHIP", 1, "String", "CHIP classification"),
         ("LOD", 1, "Float", "Target limit of detection (VAF)"),
+        ("MODEL", 1, "String", "Error model tested against: pon_site or sample_class"),
     ):
         header.info.add(k, num, typ, d)
     header.formats.add("GT", 1, "String", "Genotype (./. : somatic caller, no genotype)")
@@ -61,6 +90,7 @@ def write_vcf(calls: Sequence[Mapping[str, Any]], sample: str, fasta: str, out: 
                     ("HGVSP", c["hgvsp"]),
                     ("CSQ", c["consequence"]),
                     ("CHIP", c["chip"]),
+                    ("MODEL", c.get("model", "")),
                 ):
                     if isinstance(v, str) and v:
                         r.info[k] = v.replace(";", ",").replace(" ", "_")

@@ -4,8 +4,12 @@ Reads are written directly as aligned records (we know where each read comes fro
 so no aligner is needed and the demo is byte-identical for a seed. Planted: CH
 variants from 1% to 30% VAF at real hotspots, a clone that appears only at day +90
 (emergent), one that expands, a germline heterozygous SNV, a homopolymer indel
-artifact and a strand-biased artifact; reads carry quality-matched substitution
-errors, PCR duplicates (flagged), low-MAPQ fragments and overlapping mates.
+artifact, a strand-biased artifact and site-specific artifacts (a few positions
+with 0.6-1% of reads carrying one wrong base on both strands, in every sample,
+normals included: what a panel of normals removes); reads carry quality-matched
+substitution errors, PCR duplicates (flagged), low-MAPQ fragments and overlapping
+mates. Three normal DNA samples (healthy donors, no CH) are written to dna/normals/
+for the panel-of-normals model (config ch.pon_bams).
 """
 
 from __future__ import annotations
@@ -58,6 +62,14 @@ PLANTED: tuple[Planted, ...] = (
 #: Systematic artifacts present in every sample (gene, CDS index).
 HOMOPOLYMER_SITE = ("TET2", 3087)  # inside the poly-A run of codons 1029-1031
 STRAND_SITE = ("JAK2", 1834)  # codon 612 (CTG), second base: T>A on forward reads only
+#: Site-specific artifacts: (target index in the sorted panel BED, offset from its start,
+#: per-read error rate), alt = the next base after the reference in ACGT order.
+SITE_ARTIFACTS = ((0, 31, 0.006), (3, 47, 0.008), (6, 29, 0.01))
+#: Normal DNA samples (healthy donors) of the panel of normals.
+NORMALS = ("N01_dna", "N02_dna", "N03_dna")
+#: Random streams (cohort.rng) of the site artifacts and of the normals' reads, apart
+#: from the patients' stream so that adding them left the patients' reads unchanged.
+ARTIFACT_STREAM, NORMAL_STREAM = 11, 12
 
 
 @dataclass(frozen=True)
@@ -124,6 +136,7 @@ def simulate_bam(
     path: Path, r: np.random.Generator, seqs: dict[str, str], targets: list[tuple[str, int, int]],
     variants: list[tuple[GenomicVariant, float]], hp_run: tuple[str, int, int],
     strand_site: GenomicVariant, name: str,
+    site_artifacts: list[tuple[GenomicVariant, float]] = (), ra: np.random.Generator | None = None,
 ) -> None:
     """Paired reads over the targets, written as SAM text and sorted into an indexed BAM.
 
@@ -163,6 +176,12 @@ def simulate_bam(
         if chrom == strand_site.chrom:
             hit = (left_idx == strand_site.pos) & (r.random(n) < STRAND_ARTIFACT_RATE)[:, None]
             left[hit] = ord(strand_site.alt)
+        for v, rate in site_artifacts:
+            if v.chrom != chrom:
+                continue
+            for mat, idx in ((left, left_idx), (right, right_idx)):
+                hit = (idx == v.pos) & (ra.random(n) < rate)[:, None]
+                mat[hit] = ord(v.alt)
         q_left, q_right = _qual_matrix(r, n, READ_LEN), _qual_matrix(r, n, READ_LEN)[:, ::-1]
         for mat, q in ((left, q_left), (right, q_right)):
             err = r.random(mat.shape) < 10.0 ** (-q.astype(float) / 10.0)
@@ -261,6 +280,13 @@ def generate(out: Path, seed: int) -> list[dict]:
     hs, he = homopolymer_run(seqs[tet2.chrom], hg)
     hp_run = (tet2.chrom, hs, he)
     strand_site = to_genomic(jak2, seqs[jak2.chrom], STRAND_SITE[1], "A")
+    site_artifacts = []
+    for ti, off, rate in SITE_ARTIFACTS:
+        chrom, s, _e, _name = targets[ti]
+        ref_b = seqs[chrom][s + off]
+        alt_b = "ACGT"["ACGT".index(ref_b) + 1 - 4]
+        site_artifacts.append((GenomicVariant(chrom, s + off, ref_b, alt_b), rate))
+    ra = rng(seed, ARTIFACT_STREAM)
 
     rows, truth = [], []
     (out / "dna").mkdir(exist_ok=True)
@@ -269,7 +295,7 @@ def generate(out: Path, seed: int) -> list[dict]:
             sid = sample_id(plan.patient, tp, "dna")
             vs = [(gvars[p], p.vaf.get(tp, 0.0)) for p in PLANTED if p.patient == plan.patient]
             simulate_bam(out / "dna" / f"{sid}.bam", r, seqs, [t[:3] for t in targets],
-                         [v for v in vs if v[1] > 0], hp_run, strand_site, sid)
+                         [v for v in vs if v[1] > 0], hp_run, strand_site, sid, site_artifacts, ra)
             for p in PLANTED:
                 if p.patient == plan.patient:
                     v = gvars[p]
@@ -285,9 +311,18 @@ def generate(out: Path, seed: int) -> list[dict]:
                           "chrom": strand_site.chrom, "pos": strand_site.pos + 1, "ref": strand_site.ref,
                           "alt": strand_site.alt, "gene": "JAK2", "hgvsp_short": "",
                           "vaf": STRAND_ARTIFACT_RATE / 2, "kind": "artifact_strand"})
+            for v, rate in site_artifacts:
+                truth.append({"sample": sid, "patient": plan.patient, "timepoint": tp, "chrom": v.chrom,
+                              "pos": v.pos + 1, "ref": v.ref, "alt": v.alt, "gene": "",
+                              "hgvsp_short": "", "vaf": rate, "kind": "artifact_site"})
             rows.append({"patient": plan.patient, "sample": sid, "assay": "dna", "timepoint": tp,
                          "day": TIMEPOINT_DAYS[tp], "path": f"dna/{sid}.bam", "batch": plan.batch,
                          "normal": "", "chemistry": "", "car_construct": ""})
+    rn = rng(seed, NORMAL_STREAM)
+    (out / "dna" / "normals").mkdir(exist_ok=True)
+    for sid in NORMALS:
+        simulate_bam(out / "dna" / "normals" / f"{sid}.bam", rn, seqs, [t[:3] for t in targets], [],
+                     hp_run, strand_site, sid, site_artifacts, ra)
     tdf = pd.DataFrame(truth)
     (out / "truth").mkdir(exist_ok=True)
     write_tsv(tdf, out / "truth" / "variants.tsv")
