@@ -111,6 +111,7 @@ try:
                 "min_shared_fraction"
             ],
             organism=config["organism"],
+            protein=config["singlecell"]["protein"],
         ):
             print(f"marrowtox warning: {_warning}", file=sys.stderr)
 except InputError as exc:

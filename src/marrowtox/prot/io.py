@@ -162,7 +162,7 @@ def read_proteins(
         log.warning(msg)
     renamed = [f"{o}->{n}" for o, n in zip(original, names, strict=True) if o != n]
     if renamed:
-        log.info("antibody names mapped: %s", ", ".join(renamed))
+        log.debug("antibody names mapped: %s", ", ".join(renamed))
     iso = isotype_controls(original, names, isotypes, str(path))
     a.var["isotype"] = a.var_names.isin(iso)
     a.X = (
