@@ -3,6 +3,7 @@ normalisation, labels, combination rule, CAR T panel (marrowtox.prot)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import anndata as ad
@@ -186,7 +187,7 @@ def synthetic(tmp_path_factory):
     bcs = _cite_h5(work / "cite.h5", truth)
     rna_labels = [t if i % 2 else UNKNOWN for i, t in enumerate(truth["cell_type"])]
     final = _final_rna(work / "final.h5ad", bcs, rna_labels, truth["car_t"].to_numpy())
-    o = _outputs(work)
+    o = dataclasses.replace(_outputs(work), heatmap=str(work / "heat.png"))
     row = protein_step(str(final), "s", str(work / "cite.h5"), "", {}, o)
     lab = pd.read_csv(o.labels, sep="\t", dtype={"barcode": str}).set_index("barcode")
     return {
@@ -265,6 +266,7 @@ def test_h5mu_and_method_recorded(synthetic) -> None:
     by = pd.read_csv(synthetic["out"].by_celltype, sep="\t")
     cd3 = by[by["protein"] == "CD3"].set_index("cell_type")["mean"]
     assert cd3["CD8 T"] > cd3["monocyte"] + 1
+    assert Path(synthetic["out"].heatmap).stat().st_size > 10_000
 
 
 def test_no_barcode_overlap_is_refused(synthetic, tmp_path) -> None:

@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out-agreement", required=True)
     p.add_argument("--out-by-celltype", required=True)
     p.add_argument("--out-cart", required=True)
+    p.add_argument("--out-heatmap", default="", help="protein x cell type heatmap (.png)")
     p.set_defaults(func=_protein)
 
 
@@ -37,7 +38,14 @@ def _protein(a: argparse.Namespace) -> int:
         a.raw,
         a.adt,
         options_section(a, "singlecell", "protein"),
-        ProteinOutputs(a.out_h5mu, a.out_labels, a.out_agreement, a.out_by_celltype, a.out_cart),
+        ProteinOutputs(
+            a.out_h5mu,
+            a.out_labels,
+            a.out_agreement,
+            a.out_by_celltype,
+            a.out_cart,
+            a.out_heatmap or None,
+        ),
         annotation=a.annotation or None,
         empty_droplets=a.empty_droplets or None,
         seed=a.seed,

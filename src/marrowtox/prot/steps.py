@@ -25,6 +25,7 @@ class ProteinOutputs:
     agreement: str  # one row per sample
     by_celltype: str  # mean normalised protein per combined cell type
     cart: str  # CAR T vs non-CAR T protein panel (one row)
+    heatmap: str | None = None  # protein x cell type heatmap (.png)
 
 
 def load_inputs(rna_path: str, adt_path: str, section: dict[str, Any]):  # -> Proteins | None
@@ -160,6 +161,8 @@ def protein_step(
     long.insert(2, "n_cells", long["cell_type"].map(lab.value_counts()).astype(int))
     long.insert(0, "sample", sample)
     write_tsv(long, out.by_celltype)
+    if out.heatmap:
+        protein_heatmap(long, sample, out.heatmap)
 
     car = (
         obs.loc[shared, "car_positive"].astype(bool)
@@ -187,3 +190,26 @@ def protein_step(
 
 
 __all__ = ["ProteinOutputs", "protein_step", "Path"]
+
+
+def protein_heatmap(by_celltype: pd.DataFrame, sample: str, path: str) -> None:
+    """Mean normalised protein per combined cell type (rows: types, columns: proteins),
+    each protein scaled to its range across types so all panels read alike."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    m = by_celltype.pivot(index="cell_type", columns="protein", values="mean")
+    span = (m.max() - m.min()).replace(0, np.nan)
+    scaled = (m - m.min()) / span
+    fig, ax = plt.subplots(figsize=(max(6, 0.22 * m.shape[1] + 2), 0.35 * m.shape[0] + 1.5))
+    im = ax.imshow(scaled.to_numpy(dtype=float), aspect="auto", cmap="viridis")
+    ax.set_xticks(range(m.shape[1]), m.columns, rotation=90, fontsize=7)
+    ax.set_yticks(range(m.shape[0]), m.index, fontsize=8)
+    ax.set_title(f"{sample}: surface proteins per cell type (scaled mean)", fontsize=9)
+    fig.colorbar(im, ax=ax, fraction=0.03, label="scaled to range across types")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=90)
+    plt.close(fig)
