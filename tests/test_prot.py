@@ -418,3 +418,38 @@ def test_sample_without_proteins_has_none(tmp_path) -> None:
     warnings = _preflight(_sheet(tmp_path, rna, ""))
     assert not any("protein" in w for w in warnings)
     assert not has_proteins(str(rna))
+
+
+def test_10x_matrix_folder_split(tmp_path) -> None:
+    """A Cell Ranger matrix folder with Antibody Capture rows: genes to RNA, ADTs to proteins."""
+    import gzip
+
+    from scipy.io import mmwrite
+
+    from marrowtox.singlecell.io import read_counts
+
+    d = tmp_path / "filtered_feature_bc_matrix"
+    d.mkdir()
+    feats = [("G1", "ACTB", "Gene Expression"), ("G2", "CD4", "Gene Expression")]
+    feats += [
+        ("A1", "CD4_TotalSeqC", "Antibody Capture"),
+        ("A2", "PD-1_TotalSeqC", "Antibody Capture"),
+    ]
+    m = sparse.coo_matrix(
+        np.array([[5, 1, 7], [0, 2, 3], [40, 3, 9], [2, 30, 1]])
+    )  # features x cells
+    with open(d / "matrix.mtx", "wb") as fh:
+        mmwrite(fh, m, field="integer")
+    for name, rows in (
+        ("features.tsv", ["\t".join(f) for f in feats]),
+        ("barcodes.tsv", ["a-1", "b-1", "c-1"]),
+    ):
+        with gzip.open(d / f"{name}.gz", "wt") as fh:
+            fh.write("\n".join(rows) + "\n")
+    with open(d / "matrix.mtx", "rb") as src, gzip.open(d / "matrix.mtx.gz", "wb") as dst:
+        dst.write(src.read())
+    (d / "matrix.mtx").unlink()
+    assert list(read_counts(d).var_names) == ["ACTB", "CD4"]
+    p = read_proteins(d)
+    assert list(p.adata.var_names) == ["CD4", "CD279"] and has_proteins(str(d))
+    assert p.adata.X.toarray()[:, 1].tolist() == [2, 30, 1]
