@@ -8,6 +8,7 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/singlecell.smk"
 include: "workflow/rules/cart.smk"
+include: "workflow/rules/protein.smk"
 include: "workflow/rules/clonal.smk"
 include: "workflow/rules/clinical.smk"
 include: "workflow/rules/cohort.smk"
@@ -18,3 +19,4 @@ rule all:
     default_target: True
     input:
         all_targets(),
+        protein_targets(),

@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "marrowtox.validate_commands",
     "marrowtox.singlecell.commands",
     "marrowtox.cart.commands",
+    "marrowtox.prot.commands",
     "marrowtox.signatures.commands",
     "marrowtox.ch.commands",
     "marrowtox.genotype.commands",

@@ -213,10 +213,18 @@ def scrna_genes(path: str) -> list[str] | None:
                 return None
             opener = gzip.open if f.suffix == ".gz" else open
             with opener(f, "rt") as fh:
-                return [line.rstrip("\n").split("\t")[1] for line in fh if "\t" in line]
+                rows = [line.rstrip("\n").split("\t") for line in fh if "\t" in line]
+            return [r[1] for r in rows if r[2:3] != ["Antibody Capture"]]
         with h5py.File(p, "r") as h:
             if p.suffix == ".h5":
-                return [x.decode() for x in h["matrix"]["features"]["name"][:]]
+                ft = h["matrix"]["features"]
+                names = [x.decode() for x in ft["name"][:]]
+                if "feature_type" in ft:  # genes only: Antibody Capture is the protein modality
+                    kinds = ft["feature_type"][:]
+                    names = [
+                        n for n, k in zip(names, kinds, strict=True) if k != b"Antibody Capture"
+                    ]
+                return names
             var = h["var"]
             index = var.attrs.get("_index", "_index")
             names = [x.decode() if isinstance(x, bytes) else str(x) for x in var[index][:]]
@@ -317,9 +325,12 @@ def check_data_files(
     min_shared_genes: int | None = None,
     min_shared_fraction: float = 0.0,
     organism: str = "human",
+    protein: dict[str, Any] | None = None,
 ) -> list[str]:
     """Check every data file of the (validated) sample sheet; raise InputError on the first
     problem. `samples` is load_samples' table (resolved paths, sheet row order).
+    `protein`: the singlecell.protein settings (schema defaults when None) for the
+    checks of samples with protein data (protein_checks).
 
     Returns warnings for data that may still be right: scRNA samples that share fewer
     than `min_shared_genes` genes (different panels or references)."""
@@ -376,6 +387,11 @@ def check_data_files(
                 expected=exc.expected,
             ) from None
     warnings: list[str] = car_feature_warnings(samples) + mito_warnings(samples, organism)
+    from marrowtox.settings import section_defaults
+
+    # settings of the config when given (the workflow), else the schema's defaults
+    protein = {**section_defaults("singlecell", "protein"), **(protein or {})}
+    warnings += protein_checks(samples, sheet, protein)
     if min_shared_genes:
         from marrowtox.singlecell.genespace import shared_gene_report
 
@@ -386,3 +402,98 @@ def check_data_files(
         }
         warnings += shared_gene_report(genes, min_shared_genes, min_shared_fraction)
     return warnings
+
+
+def _scrna_barcodes(path: str) -> list[str] | None:
+    """Cell barcodes of an RNA matrix from its header (10x HDF5, matrix folder, .h5ad)."""
+    import h5py
+
+    p = Path(path)
+    try:
+        if p.is_dir():
+            f = next((p / n for n in ("barcodes.tsv.gz", "barcodes.tsv") if (p / n).exists()), None)
+            if f is None:
+                return None
+            opener = gzip.open if f.suffix == ".gz" else open
+            with opener(f, "rt") as fh:
+                return [line.strip() for line in fh if line.strip()]
+        with h5py.File(p, "r") as h:
+            if p.suffix == ".h5":
+                return [x.decode() for x in h["matrix"]["barcodes"][:]]
+            obs = h["obs"]
+            index = obs.attrs.get("_index", "_index")
+            return [x.decode() if isinstance(x, bytes) else str(x) for x in obs[index][:]]
+    except (OSError, KeyError, ValueError, TypeError):
+        return None
+
+
+def protein_checks(samples: Any, sheet: str, settings: dict[str, Any]) -> list[str]:
+    """Protein data of every scRNA sample that has some (Antibody Capture features,
+    `adt` column or obsm): readable, non-negative, isotype list present, barcodes shared
+    with the RNA. Raises InputError naming the sheet row; returns warnings (how many
+    barcodes overlap; values taken as already normalised)."""
+    from marrowtox.prot.io import has_proteins, read_proteins
+    from marrowtox.settings import resolve
+
+    out = []
+    adts = samples["adt"] if "adt" in samples else [""] * len(samples)
+    rows = zip(samples["sample"], samples["assay"], samples["path"], adts, strict=True)
+    for i, (s, assay, path, adt) in enumerate(rows):
+        if assay != "scrna" or not has_proteins(path, adt or "", settings["obsm_key"]):
+            continue
+        column = "adt" if adt else "path"
+        try:
+            prot = read_proteins(
+                adt or path,
+                obsm_key=settings["obsm_key"],
+                aliases=resolve(settings["aliases"]),
+                isotypes=settings["isotypes"],
+                refuse_normalised=settings["refuse_normalised"],
+            )
+        except InputError as exc:
+            raise InputError(
+                f"{adt or path}: {exc.detail}",
+                file=sheet,
+                row=data_row(i),
+                column=column,
+                expected=exc.expected,
+            ) from None
+        if prot is None:
+            if adt:
+                raise InputError(
+                    f"{adt}: no protein features",
+                    file=sheet,
+                    row=data_row(i),
+                    column="adt",
+                    expected="antibody counts (.h5ad, or a 10x file with Antibody Capture features)",
+                )
+            continue
+        barcodes = _scrna_barcodes(path)
+        if barcodes is not None:
+            shared = int(prot.adata.obs_names.isin(barcodes).sum())
+            if shared == 0:
+                raise InputError(
+                    f"{adt or path}: none of its {prot.adata.n_obs} protein barcodes is among "
+                    f"the {len(barcodes)} RNA barcodes (e.g. {prot.adata.obs_names[0]} vs "
+                    f"{barcodes[0]})",
+                    file=sheet,
+                    row=data_row(i),
+                    column=column,
+                    expected="protein counts of the same cells as the RNA matrix",
+                )
+            frac = shared / len(barcodes) if barcodes else 0.0
+            msg = (
+                f"sample {s}: proteins ({prot.source}, {prot.adata.n_vars} antibodies, "
+                f"{len(prot.isotypes)} isotype controls) for {shared} of {len(barcodes)} "
+                f"RNA barcodes ({100 * frac:.1f}%)"
+            )
+            if frac < settings["min_overlap"]:
+                out.append(
+                    msg + f": below singlecell.protein.min_overlap {settings['min_overlap']}"
+                )
+            else:
+                import sys
+
+                print(f"marrowtox: {msg}", file=sys.stderr)
+        out += [f"sample {s}: {w}" for w in prot.warnings]
+    return out

@@ -228,7 +228,7 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
     df = read_table(path, load_schema("samples.schema.yaml"), "sample")
     if df.empty:
         raise InputError("the sample sheet has no rows", file=path, expected="one row per sample")
-    for opt in ("batch", "normal", "chemistry", "car_construct", "bam"):
+    for opt in ("batch", "normal", "chemistry", "car_construct", "bam", "adt"):
         if opt not in df.columns:
             df[opt] = None
     dups = df["sample"][df["sample"].duplicated()]
@@ -243,10 +243,11 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
             expected="unique sample ids",
         )
     df["batch"] = [b if b else p for b, p in zip(df["batch"], df["patient"], strict=True)]
-    for col in ("normal", "chemistry", "car_construct", "bam"):
+    for col in ("normal", "chemistry", "car_construct", "bam", "adt"):
         df[col] = df[col].fillna("")
     df["path"] = [resolve(path, p) for p in df["path"]]
     df["bam"] = [resolve(path, b) if b else "" for b in df["bam"]]
+    df["adt"] = [resolve(path, b) if b else "" for b in df["adt"]]
     known = set(df["sample"])
     from marrowtox.cart.constructs import DEFAULT as CONSTRUCTS
     from marrowtox.cart.constructs import load as load_constructs
@@ -326,6 +327,32 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
                     row=r,
                     column="bam",
                     expected="a BAM index (.bai/.csi); run `samtools index`",
+                )
+        a = row["adt"]
+        if a:
+            if row["assay"] != "scrna":
+                raise InputError(
+                    "protein (ADT) counts are only read for scrna rows",
+                    file=path,
+                    row=r,
+                    column="adt",
+                    expected="empty for dna rows",
+                )
+            if not (a.endswith(SCRNA_SUFFIXES) or os.path.isdir(a)):
+                raise InputError(
+                    f"unsupported protein input {a!r}",
+                    file=path,
+                    row=r,
+                    column="adt",
+                    expected="an .h5ad of antibody counts, or a 10x HDF5/matrix folder",
+                )
+            if not os.path.exists(a):
+                raise InputError(
+                    f"file not found: {a}",
+                    file=path,
+                    row=r,
+                    column="adt",
+                    expected="an existing protein (ADT) file (relative paths: to the sheet)",
                 )
         if row["assay"] == "dna" and _bam_index(p) is None:
             raise InputError(

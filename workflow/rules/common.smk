@@ -2,6 +2,7 @@ import glob
 import hashlib
 import json
 import os
+import shlex
 import sys
 
 import pandas as pd
@@ -12,6 +13,7 @@ from marrowtox.errors import InputError
 from marrowtox.layout import PATTERNS as OUT
 from marrowtox.layout import report_stem
 from marrowtox.preflight import check_data_files
+from marrowtox.prot.io import has_proteins
 from marrowtox.samplesheet import load_all
 
 min_version("9.0")
@@ -133,6 +135,7 @@ try:
                 "min_shared_fraction"
             ],
             organism=config["organism"],
+            protein=config["singlecell"]["protein"],
         ):
             print(f"marrowtox warning: {_warning}", file=sys.stderr)
 except InputError as exc:
@@ -467,3 +470,73 @@ def report_scale_inputs(wildcards):
 def report_cohort_inputs(wildcards):
     """Every per-patient file the cohort report reads (it reads the clone tables)."""
     return [f for p in patients() for f in report_patient_inputs(p)]
+
+
+##### input functions of the protein rules (samples with ADT) #####
+
+
+def _marrowtox():
+    """The marrowtox command: the one beside Snakemake's interpreter (as `script:` rules
+    use Snakemake's Python), or the conda environment's under --sdm conda."""
+    methods = {str(m).lower() for m in workflow.deployment_settings.deployment_method}
+    local = os.path.join(os.path.dirname(sys.executable), "marrowtox")
+    if any("conda" in m for m in methods) or not os.path.exists(local):
+        return "marrowtox"
+    return shlex.quote(local)
+
+
+_protein = config["singlecell"]["protein"]
+for _key in ("markers", "aliases"):
+    _protein[_key] = repo_path(_protein[_key])
+    if not os.path.isfile(_protein[_key]):
+        raise WorkflowError(
+            f"invalid input: config key 'singlecell.protein.{_key}': file not found: "
+            f"{_protein[_key]} (expected an existing file)"
+        )
+
+# Decided once from file headers (no matrix read): the DAG stays linear in samples.
+_PROTEIN_SAMPLES = [
+    s
+    for s in scrna_samples()
+    if has_proteins(SAMPLES.at[s, "path"], SAMPLES.at[s, "adt"], _protein["obsm_key"])
+]
+
+
+def protein_samples():
+    """scRNA samples with protein data (Antibody Capture, adt column or obsm)."""
+    return _PROTEIN_SAMPLES
+
+
+def sample_adt(wildcards):
+    """The sample sheet's adt file, or nothing (proteins then come from the path)."""
+    return SAMPLES.at[wildcards.sample, "adt"] or []
+
+
+def protein_options():
+    """singlecell.protein settings as sc-protein options (files are inputs)."""
+    out = []
+    for key, value in _protein.items():
+        if key in ("markers", "aliases"):
+            continue
+        name = key.replace("_", "-")
+        flag = f"--{name}"
+        if isinstance(value, bool):
+            out.append(flag if value else f"--no-{name}")
+        elif isinstance(value, list):
+            out += [flag, *map(str, value)] if value else []
+        else:
+            out += [flag, str(value)]
+    return " ".join(shlex.quote(o) for o in out)
+
+
+def protein_targets():
+    if not _branch("cart_call"):
+        return []
+    return expand(
+        [
+            "results/singlecell/{sample}.h5mu",
+            "results/singlecell/protein/{sample}.agreement.tsv",
+            "results/cart/{sample}.protein.tsv",
+        ],
+        sample=protein_samples(),
+    )

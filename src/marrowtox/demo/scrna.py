@@ -23,6 +23,7 @@ import yaml
 from scipy import sparse
 
 from marrowtox.atomic import atomic_path, write_tsv
+from marrowtox.demo import adt
 from marrowtox.demo.cohort import COHORT, TIMEPOINT_DAYS, PatientPlan, rng, sample_id
 
 RESOURCES = Path(__file__).resolve().parents[3] / "resources"
@@ -239,9 +240,21 @@ def barcodes(r: np.random.Generator, n: int) -> list[str]:
     return out
 
 
-def write_10x_h5(path: Path, mat: sparse.csr_matrix, genes: list[str], gene_ids: list[str], bcs: list[str]) -> None:
-    """Cell Ranger v3 HDF5 layout (matrix group, CSC genes x cells == CSR cells x genes)."""
+def write_10x_h5(
+    path: Path, mat: sparse.csr_matrix, genes: list[str], gene_ids: list[str], bcs: list[str],
+    antibodies: tuple[np.ndarray, list[str]] | None = None,
+) -> None:
+    """Cell Ranger v3 HDF5 layout (matrix group, CSC genes x cells == CSR cells x genes).
+
+    `antibodies`: (cells x ADT counts, feature names) appended as "Antibody Capture"
+    features, as Cell Ranger writes a CITE-seq run."""
     kw = {"compression": "gzip", "compression_opts": 9, "shuffle": True, "track_times": False}
+    types = [b"Gene Expression"] * len(genes)
+    if antibodies is not None:
+        counts, names = antibodies
+        mat = sparse.csr_matrix(sparse.hstack([mat, sparse.csr_matrix(counts)]))
+        types += [b"Antibody Capture"] * len(names)
+        genes, gene_ids = genes + list(names), gene_ids + list(names)
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w", track_order=False) as f:
             g = f.create_group("matrix", track_order=False)
@@ -252,7 +265,7 @@ def write_10x_h5(path: Path, mat: sparse.csr_matrix, genes: list[str], gene_ids:
             g.create_dataset("shape", data=np.array([mat.shape[1], mat.shape[0]], np.int32), track_times=False)
             ft = g.create_group("features", track_order=False)
             ft.create_dataset("_all_tag_keys", data=np.array([b"genome"]), track_times=False)
-            ft.create_dataset("feature_type", data=np.array([b"Gene Expression"] * len(genes)), **kw)
+            ft.create_dataset("feature_type", data=np.array(types), **kw)
             ft.create_dataset("genome", data=np.array([b"GRCh38"] * len(genes)), **kw)
             ft.create_dataset("id", data=np.array(gene_ids, dtype="S"), **kw)
             ft.create_dataset("name", data=np.array(genes, dtype="S"), **kw)
@@ -277,6 +290,8 @@ H5AD_SAMPLES = {("P02", "D28")}
 
 def generate(out: Path, seed: int) -> list[dict]:
     r = rng(seed, 0)
+    r_adt = rng(seed, adt.STREAM)  # proteins: their own stream, RNA counts unchanged
+    ambient_adt = adt.ambient_profile(r_adt)
     model = gene_model(r)
     gene_ids = [f"ENSGDEMO{i:08d}" for i in range(len(model.genes))]
     batches = sorted({p.batch for p in COHORT})
@@ -296,7 +311,12 @@ def generate(out: Path, seed: int) -> list[dict]:
                 write_h5ad(out / rel, mat, genes, ids, bcs)
             else:
                 rel = f"scrna/{sid}.h5"
-                write_10x_h5(out / rel, mat, genes, ids, bcs)
+                antibodies = None
+                if adt.PATIENTS.get(plan.patient) == "10x":
+                    activation = plan.car_activation * (1.0 if tp == "D28" else 0.6)
+                    counts = adt.simulate_adt(r_adt, truth, activation, ambient_adt)
+                    antibodies = (counts, [adt.feature_name(p) for p in adt.PROTEINS])
+                write_10x_h5(out / rel, mat, genes, ids, bcs, antibodies)
             truth.insert(0, "barcode", bcs)
             truth.insert(0, "sample", sid)
             truth_cells.append(truth)

@@ -3,6 +3,11 @@
 Every downstream step (QC by MADs, scrublet, seurat_v3 HVGs, CAR UMI tests) assumes
 raw integer UMI counts. A normalised or log-transformed matrix silently gives wrong
 answers, so it is refused here with a clear error.
+
+Only Gene Expression features are read: the Antibody Capture features of a CITE-seq
+matrix (feature_type "Antibody Capture") are the protein modality, read by
+marrowtox.prot.io, and never mixed into the genes (an ADT named "CD4" is not the CD4
+gene).
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from scipy import sparse
 
 from marrowtox.errors import InputError
 from marrowtox.singlecell.genespace import to_symbols
+
+#: 10x feature type of antibody-derived tags (CITE-seq): the protein modality.
+ANTIBODY = "Antibody Capture"
 
 
 def _check_raw(x, path: str | Path, where: str) -> None:
@@ -47,13 +55,15 @@ def read_counts(path: str | Path) -> ad.AnnData:
         )
     try:
         if p.is_dir():
-            adata = sc.read_10x_mtx(p, var_names="gene_symbols", make_unique=False)
+            adata = sc.read_10x_mtx(p, var_names="gene_symbols", make_unique=False, gex_only=True)
             where = "matrix.mtx"
         elif p.suffix == ".h5":
-            adata = sc.read_10x_h5(p)
+            adata = sc.read_10x_h5(p, gex_only=True)
             where = "matrix"
         elif p.suffix == ".h5ad":
             adata = ad.read_h5ad(p)
+            if "feature_types" in adata.var:
+                adata = adata[:, (adata.var["feature_types"] != ANTIBODY).to_numpy()].copy()
             if "counts" in adata.layers:
                 adata.X = adata.layers["counts"]
                 where = "layers['counts']"

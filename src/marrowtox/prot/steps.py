@@ -1,0 +1,215 @@
+"""File-level step of the protein branch (what `sc_protein` and `marrowtox sc-protein` run)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+
+from marrowtox.atomic import atomic_path, write_tsv
+from marrowtox.celltypes import UNKNOWN
+from marrowtox.errors import InputError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProteinOutputs:
+    h5mu: str
+    labels: str  # per cell: RNA, protein and combined labels, protein scores
+    agreement: str  # one row per sample
+    by_celltype: str  # mean normalised protein per combined cell type
+    cart: str  # CAR T vs non-CAR T protein panel (one row)
+    heatmap: str | None = None  # protein x cell type heatmap (.png)
+
+
+def load_inputs(rna_path: str, adt_path: str, section: dict[str, Any]):  # -> Proteins | None
+    from marrowtox.prot.io import sample_proteins
+    from marrowtox.settings import resolve
+
+    return sample_proteins(
+        rna_path,
+        adt_path,
+        obsm_key=section["obsm_key"],
+        aliases=resolve(section["aliases"]),
+        isotypes=section["isotypes"],
+        refuse_normalised=section["refuse_normalised"],
+    )
+
+
+def protein_step(
+    rna_h5ad: str,
+    sample: str,
+    raw_path: str,
+    adt_path: str,
+    section: dict[str, Any],
+    out: ProteinOutputs,
+    annotation: str | None = None,
+    empty_droplets: str | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Protein modality of one sample: read, normalise, label, combine with the RNA
+    labels, compare CAR T with non-CAR T cells; writes the MuData and the tables.
+
+    rna_h5ad: the sample's final AnnData (cell_type, its route and confidence, and
+    car_positive when CAR calling ran); raw_path/adt_path: the sample sheet's files."""
+    import mudata as md
+
+    from marrowtox.cart.protein import car_protein_panel
+    from marrowtox.prot import normalise
+    from marrowtox.prot.annotate import ProteinParams, load_protein_markers, score_proteins
+    from marrowtox.prot.labels import agreement, combine
+    from marrowtox.settings import resolve, section_defaults
+
+    section = {**section_defaults("singlecell", "protein"), **section}
+    prot = load_inputs(raw_path, adt_path, section)
+    if prot is None:
+        raise InputError(
+            "no protein data: no Antibody Capture feature, adt file or obsm "
+            f"['{section['obsm_key']}']",
+            file=adt_path or raw_path,
+            expected="a sample with antibody-derived tags (samples.tsv column adt)",
+        )
+    rna = ad.read_h5ad(rna_h5ad)
+    shared = rna.obs_names[rna.obs_names.isin(prot.adata.obs_names)]
+    if len(shared) == 0:
+        raise InputError(
+            f"no barcode of the {prot.adata.n_obs} protein barcodes is among the "
+            f"{rna.n_obs} RNA cells of {sample} (e.g. {prot.adata.obs_names[0]} vs "
+            f"{rna.obs_names[0]})",
+            file=prot.path,
+            expected="protein and RNA matrices of the same cells (same barcodes)",
+        )
+    p = prot.adata[shared].copy()
+    p.layers["counts"] = p.X.copy()
+    if prot.normalised:
+        method = f"as given ({prot.source}: non-integer values taken as already normalised)"
+    elif empty_droplets:
+        e = load_inputs(empty_droplets, "", section)
+        if e is None:
+            raise InputError("no protein features in the empty-droplet matrix", file=empty_droplets)
+        method = normalise.dsb(p, e.adata, prot.isotypes, section["dsb_pseudocount"], seed)
+    else:
+        method = normalise.clr(p, section["clr_margin"])
+    p.uns["protein_normalisation"] = method
+    p.uns["protein_source"] = prot.source
+    p.uns["isotype_controls"] = list(prot.isotypes)
+    log.info("%s: %d of %d RNA cells have protein data; %s", sample, len(shared), rna.n_obs, method)
+
+    markers = load_protein_markers(resolve(section["markers"]))
+    plabels, assess = score_proteins(p, markers, ProteinParams.from_config(section))
+    rna_assess = set()
+    if annotation:
+        t = pd.read_csv(annotation, sep="\t")
+        rna_assess = set(t.loc[~t["assessable"].astype(bool), "cell_type"].astype(str))
+    obs = rna.obs
+    rna_lab = pd.DataFrame(
+        {
+            "cell_type": obs["cell_type"].astype(str) if "cell_type" in obs else UNKNOWN,
+            "cell_type_route": (
+                obs["cell_type_route"].astype(str) if "cell_type_route" in obs else "none"
+            ),
+            "cell_type_confidence": (
+                obs["cell_type_confidence"].astype(float)
+                if "cell_type_confidence" in obs
+                else np.nan
+            ),
+        },
+        index=rna.obs_names,
+    )
+    combined = combine(rna_lab, plabels, rna_assess)
+    table = rna_lab.rename(
+        columns={
+            "cell_type": "rna_label",
+            "cell_type_route": "rna_route",
+            "cell_type_confidence": "rna_confidence",
+        }
+    )
+    table = table.join(plabels.reindex(rna.obs_names)).join(combined)
+    table["protein_label"] = table["protein_label"].fillna(UNKNOWN)
+    table.insert(0, "has_protein", rna.obs_names.isin(shared))
+    write_tsv(table.rename_axis("barcode").reset_index(), out.labels)
+
+    agree = agreement(rna_lab["cell_type"], plabels["protein_label"])
+    row = {
+        "sample": sample,
+        "protein_source": prot.source,
+        "protein_file": prot.path,
+        "n_rna_cells": rna.n_obs,
+        "n_protein_barcodes": prot.adata.n_obs,
+        "n_shared_barcodes": len(shared),
+        "n_proteins": p.n_vars,
+        "isotype_controls": ",".join(prot.isotypes),
+        "normalisation": method,
+        "input_already_normalised": prot.normalised,
+        "protein_types_assessable": ",".join(assess.loc[assess["assessable"], "cell_type"]),
+        **agree,
+        "n_by_protein": int((combined["combined_route"] == "protein").sum()),
+        "note": "; ".join(prot.warnings),
+    }
+    write_tsv(pd.DataFrame([row]), out.agreement)
+
+    values = pd.DataFrame(np.asarray(p.X), index=p.obs_names, columns=p.var_names)
+    lab = combined.loc[shared, "combined_label"].astype(str)
+    by = values.groupby(lab.to_numpy()).agg(["mean", "median"])
+    long = by.stack(level=0, future_stack=True).rename_axis(["cell_type", "protein"]).reset_index()
+    long.insert(2, "n_cells", long["cell_type"].map(lab.value_counts()).astype(int))
+    long.insert(0, "sample", sample)
+    write_tsv(long, out.by_celltype)
+    if out.heatmap:
+        protein_heatmap(long, sample, out.heatmap)
+
+    car = (
+        obs.loc[shared, "car_positive"].astype(bool)
+        if "car_positive" in obs
+        else pd.Series(False, index=shared)
+    )
+    panel = car_protein_panel(
+        values, combined.loc[shared, "combined_label"], car, list(section["car_panel"])
+    )
+    panel_row = {"sample": sample, "car_status": rna.uns.get("car_status", "not run"), **panel}
+    write_tsv(pd.DataFrame([panel_row]), out.cart)
+
+    for c in ("combined_label", "combined_confidence", "combined_route"):
+        rna.obs[c] = combined[c]
+    for c in plabels.columns:
+        p.obs[c] = plabels[c]
+    p.uns["protein_assessment"] = {
+        k: assess[k].astype(str).tolist() for k in ("cell_type", "status", "proteins_used")
+    }
+    md.set_options(pull_on_update=False)  # the modalities keep their own obs
+    mdata = md.MuData({"rna": rna, "prot": p})
+    with atomic_path(out.h5mu) as tmp:
+        mdata.write(str(tmp))
+    return row
+
+
+__all__ = ["ProteinOutputs", "protein_step", "Path"]
+
+
+def protein_heatmap(by_celltype: pd.DataFrame, sample: str, path: str) -> None:
+    """Mean normalised protein per combined cell type (rows: types, columns: proteins),
+    each protein scaled to its range across types so all panels read alike."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    m = by_celltype.pivot(index="cell_type", columns="protein", values="mean")
+    span = (m.max() - m.min()).replace(0, np.nan)
+    scaled = (m - m.min()) / span
+    fig, ax = plt.subplots(figsize=(max(6, 0.22 * m.shape[1] + 2), 0.35 * m.shape[0] + 1.5))
+    im = ax.imshow(scaled.to_numpy(dtype=float), aspect="auto", cmap="viridis")
+    ax.set_xticks(range(m.shape[1]), m.columns, rotation=90, fontsize=7)
+    ax.set_yticks(range(m.shape[0]), m.index, fontsize=8)
+    ax.set_title(f"{sample}: surface proteins per cell type (scaled mean)", fontsize=9)
+    fig.colorbar(im, ax=ax, fraction=0.03, label="scaled to range across types")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=90)
+    plt.close(fig)

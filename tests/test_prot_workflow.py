@@ -1,0 +1,57 @@
+"""The protein modality in the workflow run on the demo (issue 20): demo samples of
+P04 and P05 carry Antibody Capture features; the others have none and run as before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+PROTEIN_SAMPLES = ["P04_BL_sc", "P04_D28_sc", "P05_BL_sc", "P05_D28_sc", "P05_D90_sc"]
+
+
+def check_protein_results(results: Path, demo: Path) -> dict[str, float]:
+    """The assertions, callable on any results folder of a demo run; returns figures."""
+    from sklearn.metrics import f1_score
+
+    truth = pd.read_csv(demo / "truth" / "cells.tsv", sep="\t", dtype={"barcode": str})
+    figures = {}
+    for s in PROTEIN_SAMPLES:
+        assert (results / "singlecell" / f"{s}.h5mu").is_file(), s
+        lab = pd.read_csv(
+            results / "singlecell" / "protein" / f"{s}.labels.tsv", sep="\t", dtype={"barcode": str}
+        ).set_index("barcode")
+        t = truth[(truth["sample"] == s) & ~truth["doublet"]].set_index("barcode")
+        t = t.loc[t.index.intersection(lab.index), "cell_type"]
+        p = lab.loc[t.index, "protein_label"]
+        f1 = f1_score(t, p, average="macro", labels=sorted(set(t)))
+        row = pd.read_csv(results / "singlecell" / "protein" / f"{s}.agreement.tsv", sep="\t")
+        row = row.iloc[0]
+        figures[s] = f1
+        print(
+            f"{s}: protein macro-F1 vs truth {f1:.3f}; RNA/protein agreement "
+            f"{row['agreement_type']:.3f} (coarse {row['agreement_coarse']:.3f}) on "
+            f"{row['n_both_called']} cells"
+        )
+        assert f1 >= 0.90, s
+        assert row["agreement_coarse"] >= 0.90, s
+        assert row["n_shared_barcodes"] == row["n_rna_cells"], s
+        assert row["isotype_controls"].count("isotype") == 3
+    cart = pd.read_csv(results / "cart" / "P05_D28_sc.protein.tsv", sep="\t").iloc[0]
+    assert cart["prot_n_car_t"] > 20
+    for prot in ("CD69", "CD25", "HLA_DR", "CD38", "CD279", "CD366", "CD223", "TIGIT"):
+        assert cart[f"prot_{prot}_diff"] > 0 and cart[f"prot_{prot}_p"] < 1e-3, prot
+    base = pd.read_csv(results / "cart" / "P05_BL_sc.protein.tsv", sep="\t").iloc[0]
+    assert base["prot_n_car_t"] == 0 and pd.isna(base["prot_CD69_car"])  # missing, not 0
+    # samples without proteins: as before, no protein output
+    for s in ("P01_D28_sc", "P02_D28_sc", "P06_D28_sc"):
+        assert (results / "cart" / f"{s}.tsv").is_file()
+        assert not (results / "singlecell" / f"{s}.h5mu").exists()
+        assert not (results / "cart" / f"{s}.protein.tsv").exists()
+    return figures
+
+
+@pytest.mark.workflow
+def test_demo_protein_outputs(demo_run) -> None:
+    check_protein_results(demo_run["results"], demo_run["demo"])

@@ -1,0 +1,41 @@
+# Surface proteins (CITE-seq antibody-derived tags) of the scRNA samples that have them
+# (marrowtox.prot; docs/protein.md). A sample without proteins runs as before.
+
+
+rule sc_protein:
+    input:
+        h5ad="results/singlecell/{sample}.h5ad",
+        annotation="results/singlecell/{sample}.annotation.tsv",
+        raw=sample_path,
+        adt=sample_adt,
+        markers=config["singlecell"]["protein"]["markers"],
+        aliases=config["singlecell"]["protein"]["aliases"],
+    output:
+        h5mu="results/singlecell/{sample}.h5mu",
+        labels="results/singlecell/protein/{sample}.labels.tsv",
+        agreement="results/singlecell/protein/{sample}.agreement.tsv",
+        by_celltype="results/singlecell/protein/{sample}.by_celltype.tsv",
+        cart="results/cart/{sample}.protein.tsv",
+        heatmap="results/singlecell/plots/{sample}.protein.png",
+    log:
+        "logs/sc_protein/{sample}.log",
+    benchmark:
+        "benchmarks/sc_protein/{sample}.tsv"
+    conda:
+        "../../envs/singlecell.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input, attempt: int(1500 + 10 * input_mb(input) * attempt),
+        runtime=20,
+    params:
+        adt=lambda wc, input: f"--adt {shlex.quote(input.adt)}" if input.adt else "",
+        marrowtox=_marrowtox(),
+        options=protein_options(),
+        seed=config["seed"],
+    shell:
+        "{params.marrowtox} sc-protein --h5ad {input.h5ad} --sample {wildcards.sample} "
+        "--raw {input.raw:q} {params.adt} --annotation {input.annotation} "
+        "--markers {input.markers:q} --aliases {input.aliases:q} {params.options} "
+        "--seed {params.seed} --out-h5mu {output.h5mu} --out-labels {output.labels} "
+        "--out-agreement {output.agreement} --out-by-celltype {output.by_celltype} "
+        "--out-cart {output.cart} --out-heatmap {output.heatmap} > {log} 2>&1"
