@@ -4,7 +4,7 @@ rule ch_pon:
         fasta=config["reference"]["fasta"],
         bed=config["reference"]["panel_bed"],
     output:
-        OUT_PON,
+        OUT["ch_pon"],
     log:
         "logs/ch_pon/pon.log",
     benchmark:

@@ -361,7 +361,7 @@ def pon_model():
     return OUT_PON
 
 
-OUT_PON = "results/ch/pon.tsv.gz"
+OUT_PON = OUT["ch_pon"]
 OUT_EVIDENCE = "results/ch/{sample}.candidates.tsv.gz"
 
 
