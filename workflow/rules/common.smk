@@ -369,7 +369,7 @@ def evidence_output():
     """The all-candidates evidence output of ch_call, when ch.all_candidates is set."""
     if not config["ch"]["all_candidates"]:
         return {}
-    return {"evidence": OUT_EVIDENCE, "evidence_tbi": OUT_EVIDENCE + ".tbi"}
+    return {"evidence": OUT_EVIDENCE, "evidence_tbi": f"{OUT_EVIDENCE}.tbi"}
 
 
 def patient_dna(wildcards, kind):
