@@ -51,6 +51,8 @@ def cohort(demo_data: Path, tmp_path: Path) -> Path:
             "panel_bed": str(d / "ref" / "panel.bed"),
         },
     )
+    # the demo normals of ch.pon_bams, relative to the demo's sample sheet
+    config["ch"]["pon_bams"] = [str(demo_data / p) for p in config["ch"]["pon_bams"]]
     (d / "config.yaml").write_text(yaml.safe_dump(config))
     return d
 

@@ -39,6 +39,8 @@ def small_cohort(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> P
         df = pd.read_csv(demo_data / t, sep="\t", dtype=str, keep_default_na=False)
         df[df["patient"].isin(PATIENTS)].to_csv(d / t, sep="\t", index=False)
     (d / "reference").symlink_to(demo_data / "reference")
+    # config ch.pon_bams names the demo normals relative to the sample sheet's folder
+    (d / "dna").symlink_to(demo_data / "dna")
     return d
 
 

@@ -79,3 +79,17 @@ def test_missing_panel_of_normals_refused_before_any_job(demo_run, tmp_path: Pat
     err = proc.stderr + proc.stdout  # Snakemake logs a WorkflowError to either
     assert "absent_pon.vcf.gz" in err and "ch.panel_of_normals" in err, err[-2000:]
     assert "file not found" in err
+
+
+def test_missing_pon_bam_refused_before_any_job(demo_run, tmp_path: Path) -> None:
+    """A normal of ch.pon_bams that does not exist is named before any job (not a
+    MissingInputException of ch_pon after the DAG is built)."""
+    work = demo_run["work"]
+    cfg = yaml.safe_load((work / "config" / "config.yaml").read_text())
+    cfg["ch"]["pon_bams"] = [*cfg["ch"]["pon_bams"], "dna/normals/N99_absent.bam"]
+    edited = tmp_path / "config.yaml"
+    edited.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    proc = snakemake(work, "-n", "--configfile", str(edited), check=False)
+    assert proc.returncode != 0
+    err = proc.stderr + proc.stdout
+    assert "ch.pon_bams" in err and "N99_absent.bam" in err and "file not found" in err, err[-2000:]

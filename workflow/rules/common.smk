@@ -343,6 +343,12 @@ def pon_bams():
     base = os.path.dirname(os.path.abspath(config["samples"]))
     for p in config["ch"]["pon_bams"]:
         p = p if os.path.isabs(p) else os.path.join(base, p)
+        if not os.path.isfile(p):
+            raise WorkflowError(
+                f"invalid input: config key 'ch.pon_bams': file not found: {p} (expected "
+                "an existing BAM; relative paths are relative to the sample sheet's "
+                f"folder, {base}; the shipped config lists the demo's normals)"
+            )
         if p not in bams:
             bams.append(p)
     return bams
