@@ -333,3 +333,20 @@ def clone(days, vafs, detected, lods=None, ci=0.1) -> pd.DataFrame:
 )
 def test_expanding_and_emergent_definitions(days, vafs, detected, lods, want) -> None:
     assert classify_clone(clone(days, vafs, detected, lods)) == want
+
+
+def test_biomarker_axis_chosen_by_range_and_fold_change() -> None:
+    """Issue 16 item 2: a narrow range (CRP 0.48-0.51) is linear, a decade or more is log;
+    the fold change is against the last value on or before day 0, peak or nadir."""
+    import pandas as pd
+
+    from marrowtox.report.plots import axis_scale, fold_change_from_baseline
+
+    assert axis_scale(pd.Series([0.48, 0.51, 0.50])) == "linear"
+    assert axis_scale(pd.Series([2.0, 40.0, 7.0])) == "log"
+    assert axis_scale(pd.Series([0.0, 40.0])) == "linear"  # a zero cannot sit on a log axis
+    days, ang2 = pd.Series([-7, 0, 3, 7]), pd.Series([1.0, 2.0, 9.0, 4.0])
+    assert fold_change_from_baseline(days, ang2) == (2.0, 4.5, "peak")
+    ang1 = pd.Series([10.0, 10.0, 2.0, 12.0])
+    assert fold_change_from_baseline(days, ang1) == (10.0, 0.2, "nadir")
+    assert fold_change_from_baseline(pd.Series([3, 7]), pd.Series([1.0, 2.0])) is None

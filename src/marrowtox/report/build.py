@@ -253,7 +253,9 @@ def patient_report(
             plots.inflammation_heatmap(sigs, sample_labels, cohort_index_limit(samples, res))
         ),
         "programs": html.data_uri(plots.cart_programs(carts)),
-        "biomarkers": html.data_uri(plots.biomarker_trajectories(labs)),
+        "biomarkers": html.data_uri(
+            plots.biomarker_trajectories(labs, timeline.day_limits(tl) if has_any else None)
+        ),
     }
     cart_reason = "no scRNA sample"
     present = [c for _, c in carts if c is not None]

@@ -211,7 +211,46 @@ def cart_programs(carts: list[tuple[str, pd.DataFrame]]) -> bytes | None:
     return png(fig)
 
 
-def biomarker_trajectories(labs: pd.DataFrame | None) -> bytes | None:
+#: A biomarker panel gets a log axis only when its values span at least this ratio (one
+#: decade); over a narrower range a log axis makes a 5% change (CRP 0.48 -> 0.51 mg/dL)
+#: look like a swing, so the axis is linear.
+LOG_AXIS_MIN_RATIO = 10.0
+
+
+def axis_scale(values: pd.Series) -> str:
+    """'log' when the positive values span >= LOG_AXIS_MIN_RATIO, else 'linear'."""
+    v = pd.to_numeric(values, errors="coerce").dropna()
+    v = v[v > 0]
+    if len(v) < 2 or len(v) != len(values.dropna()):
+        return "linear"  # a zero or a single value: a log axis cannot show it honestly
+    return "log" if float(v.max()) / float(v.min()) >= LOG_AXIS_MIN_RATIO else "linear"
+
+
+def fold_change_from_baseline(
+    days: pd.Series, values: pd.Series
+) -> tuple[float, float, str] | None:
+    """(baseline, fold change, "peak" or "nadir"): the post-infusion value furthest from
+    the baseline (in fold terms: Ang-1 falls where Ang-2 rises), with the baseline the
+    last value on or before day 0; None without a baseline or a later value."""
+    d = pd.to_numeric(days, errors="coerce").to_numpy()
+    v = pd.to_numeric(values, errors="coerce").to_numpy()
+    ok = ~np.isnan(v)
+    pre, post = v[(d <= 0) & ok], v[(d > 0) & ok]
+    if len(pre) == 0 or len(post) == 0 or pre[-1] <= 0:
+        return None
+    base = float(pre[-1])
+    hi, lo = float(post.max()) / base, float(post.min()) / base
+    if lo > 0 and 1 / lo > hi:
+        return base, lo, "nadir"
+    return base, hi, "peak"
+
+
+def biomarker_trajectories(
+    labs: pd.DataFrame | None, xlim: tuple[float, float] | None = None
+) -> bytes | None:
+    """Endothelial and inflammatory biomarkers on the timeline's day axis (`xlim`), each on
+    a linear or log axis chosen by its range, with the baseline drawn and the peak's fold
+    change from it in the title."""
     if labs is None:
         return None
     names = ["ang2", "ang1", "vwf", "sc5b9", "svcam1", "il6", "ferritin", "crp"]
@@ -221,18 +260,30 @@ def biomarker_trajectories(labs: pd.DataFrame | None) -> bytes | None:
     fig, axes = plt.subplots(2, 4, figsize=(9, 4), sharex=True)
     for ax, n in zip(axes.ravel(), names, strict=True):
         s = sub[sub["analyte"] == n].sort_values("day")
+        s = s[pd.to_numeric(s["value"], errors="coerce").notna()]
         if s.empty:
             ax.set_title(f"{n}: not measured", fontsize=8)
             continue
-        ax.semilogy(s["day"], s["value"], "o-", ms=3, lw=1, color=OKABE_ITO[4])
-        # plain-text log tick labels: the default 10^x labels go through mathtext,
-        # which took most of a report's rendering time
-        ax.yaxis.set_major_formatter(matplotlib.ticker.LogFormatter())
-        ax.yaxis.set_minor_formatter(
-            matplotlib.ticker.LogFormatter(labelOnlyBase=False, minor_thresholds=(1.2, 0.6))
-        )
-        ax.set_title(f"{n} ({s['unit'].iloc[0]})", fontsize=8)
-    fig.supxlabel("day relative to infusion")
+        ax.plot(s["day"], s["value"], "o-", ms=3, lw=1, color=OKABE_ITO[4])
+        if axis_scale(s["value"]) == "log":
+            ax.set_yscale("log")
+            # plain-text log tick labels: the default 10^x labels go through mathtext,
+            # which took most of a report's rendering time
+            ax.yaxis.set_major_formatter(matplotlib.ticker.LogFormatter())
+            ax.yaxis.set_minor_formatter(
+                matplotlib.ticker.LogFormatter(labelOnlyBase=False, minor_thresholds=(1.2, 0.6))
+            )
+        fc = fold_change_from_baseline(s["day"], s["value"])
+        title = f"{n} ({s['unit'].iloc[0]})"
+        if fc is not None:
+            ax.axhline(fc[0], color="0.55", lw=0.8, ls="--", zorder=0)
+            title += f"\n{fc[2]} x{fc[1]:.2g} vs baseline"
+        else:
+            title += "\nno baseline"
+        ax.set_title(title, fontsize=7.5)
+    if xlim is not None:
+        axes.ravel()[0].set_xlim(*xlim)
+    fig.supxlabel("day relative to infusion (same axis as the timeline)")
     fig.tight_layout()
     return png(fig)
 

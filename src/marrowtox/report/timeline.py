@@ -356,6 +356,17 @@ def _vaf_panel(ax, clones: pd.DataFrame | None, has_dna: bool) -> None:
     ax.legend(fontsize=6.5, loc="best", frameon=True, framealpha=0.85, ncol=2)
 
 
+def day_limits(d: TimelineData) -> tuple[float, float]:
+    """The shared day axis: every lab, event and marrow day, and at least days 0-30.
+    The biomarker panels use the same limits, so a day sits at one place in the report."""
+    days = []
+    for frame, col in ((d.labs, "day"), (d.events, "day")):
+        if frame is not None and not frame.empty:
+            days += [float(frame[col].min()), float(frame[col].max())]
+    days += [x for x, _ in d.marrow_days] + [0, 30]
+    return min(days) - 4, max(days) + 12
+
+
 def figure(d: TimelineData) -> bytes:
     """The stacked timeline figure as PNG bytes."""
     ratios = [3.2, 1.1, 1.1, 1.9, 1.25, 1.25, 2.0]
@@ -374,12 +385,7 @@ def figure(d: TimelineData) -> bytes:
     _marrow_panel(car, d.marrow, "car_pct_of_t", "CAR T\n% of T cells", OKABE_ITO[5])
     _marrow_panel(hspc, d.marrow, "hspc_pct", "HSPC\n% of cells", OKABE_ITO[4])
     _vaf_panel(vaf, d.clones, d.has_dna)
-    days = []
-    for frame, col in ((d.labs, "day"), (d.events, "day")):
-        if frame is not None and not frame.empty:
-            days += [float(frame[col].min()), float(frame[col].max())]
-    days += [x for x, _ in d.marrow_days] + [0, 30]
-    anc.set_xlim(min(days) - 4, max(days) + 12)
+    anc.set_xlim(*day_limits(d))
     for x, lab in d.marrow_days:
         for ax in axes:
             ax.axvline(x, color=MARROW, lw=1.0, ls=(0, (4, 3)), alpha=0.8, zorder=0.5)
