@@ -350,3 +350,19 @@ def test_biomarker_axis_chosen_by_range_and_fold_change() -> None:
     ang1 = pd.Series([10.0, 10.0, 2.0, 12.0])
     assert fold_change_from_baseline(days, ang1) == (10.0, 0.2, "nadir")
     assert fold_change_from_baseline(pd.Series([3, 7]), pd.Series([1.0, 2.0])) is None
+
+
+def test_heatmap_rows_pool_after_types_without_duplicate_hspc() -> None:
+    """Issue 16: "HSPC" and "HSC/MPP" were two rows with the same cells; the pooled HSPC
+    row goes after the cell types, labelled as a pool, and is dropped when it repeats the
+    only HSPC type present."""
+    import pandas as pd
+
+    from marrowtox.report.plots import heatmap_rows
+
+    m = pd.DataFrame(index=["monocyte", "HSC/MPP", "HSPC", "CAR T", "CD4 T"])
+    n = pd.Series({"monocyte": 300, "HSC/MPP": 40, "HSPC": 40, "CAR T": 20, "CD4 T": 90})
+    assert heatmap_rows([(m, n)]) == ["CD4 T", "HSC/MPP", "monocyte", "CAR T (of T cells)"]
+    m2 = pd.DataFrame(index=["HSC/MPP", "LMPP", "HSPC"])
+    n2 = pd.Series({"HSC/MPP": 40, "LMPP": 10, "HSPC": 50})
+    assert heatmap_rows([(m2, n2)]) == ["HSC/MPP", "LMPP", "all HSPC (pooled)"]

@@ -104,6 +104,39 @@ def hallmark_index_limit(sigs: list[pd.DataFrame | None]) -> float | None:
     return float(v.max()) if not v.empty and v.max() > 0 else None
 
 
+#: Rows of the signature tables that pool other rows (marrowtox.signatures.aggregate):
+#: drawn after the cell types and labelled as pools, so "HSPC" is not read as a type
+#: beside "HSC/MPP".
+AGGREGATE_LABELS = {
+    "HSPC": "all HSPC (pooled)",
+    "CAR T": "CAR T (of T cells)",
+    "non-CAR T": "non-CAR T (of T cells)",
+}
+
+
+def heatmap_rows(panels: list[tuple[pd.DataFrame, pd.Series]]) -> list[str]:
+    """Row order of the inflammation heatmap: cell types, then the pooled rows.
+
+    The pooled HSPC row is left out when it holds exactly the cells of one HSPC type in
+    every panel (e.g. only HSC/MPP were found): it would repeat that row.
+    """
+    from marrowtox.celltypes import HSPC_TYPES
+
+    present = {ct for m, _ in panels for ct in m.index}
+    base = sorted(present - set(AGGREGATE_LABELS))
+    pooled = [a for a in AGGREGATE_LABELS if a in present]
+    if "HSPC" in pooled:
+        members = [t for t in HSPC_TYPES if t in present]
+
+        def same(n: pd.Series) -> bool:
+            counts = [int(n.get(t, 0)) for t in members]
+            return int(n.get("HSPC", 0)) in counts and sum(c > 0 for c in counts) <= 1
+
+        if len(members) == 1 and all(same(n) for _, n in panels):
+            pooled.remove("HSPC")
+    return base + [AGGREGATE_LABELS[a] for a in pooled]
+
+
 def inflammation_heatmap(
     sigs: dict[str, pd.DataFrame], labels: dict[str, str], lim: float | None = None
 ) -> bytes | None:
@@ -134,7 +167,10 @@ def inflammation_heatmap(
         mats.append((labels[s], mat, n))
     if not mats:
         return None
-    types = sorted({ct for _, m, _ in mats for ct in m.index})
+    types = heatmap_rows([(m, n) for _, m, n in mats])
+    mats = [
+        (t, m.rename(index=AGGREGATE_LABELS), n.rename(index=AGGREGATE_LABELS)) for t, m, n in mats
+    ]
     cols = sorted({c for _, m, _ in mats for c in m.columns})
     cohort = lim is not None
     if lim is None:
