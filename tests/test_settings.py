@@ -61,6 +61,15 @@ def test_caller_defaults_match_schema() -> None:
     assert params_from_config({"min_depth": 50}).min_depth == 50
 
 
+def test_pon_defaults_match_schema() -> None:
+    """PonParams' field defaults are the schema's (ch section), not a drifted copy."""
+    from marrowtox.ch.pon import PonParams
+
+    schema = section_defaults("ch")
+    for f in dataclasses.fields(PonParams):
+        assert f.default == schema[f.name], f.name
+
+
 def test_qc_dataclass_defaults_match_schema() -> None:
     """QCParams' field defaults (used by unit tests) are the schema's, not a drifted copy."""
     from marrowtox.singlecell.qc import QCParams
