@@ -61,6 +61,11 @@ def make_cohort(d: Path, n: int) -> Path:
     for f in ("panel.fa", "panel.gtf", "panel.bed"):
         (d / "reference" / f).touch()
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    # the shipped config's panel-of-normals BAMs, as placeholders beside the sheet
+    for bam in cfg["ch"]["pon_bams"]:
+        (d / bam).parent.mkdir(parents=True, exist_ok=True)
+        (d / bam).touch()
+        (d / f"{bam}.bai").touch()
     cfg["samples"] = str(d / "samples.tsv")
     cfg["labs"] = str(d / "labs.tsv")
     cfg["events"] = str(d / "events.tsv")

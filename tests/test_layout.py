@@ -15,7 +15,8 @@ def _rule_outputs() -> set[str]:
     out: set[str] = set()
     for smk in RULES.glob("*.smk"):
         text = smk.read_text(encoding="utf-8")
-        for block in re.findall(r"\n    output:\n((?:        .*\n|\n)+?)    \w+:", text):
+        # a rule defined in a loop (ch_call_<patient>) is indented one level more
+        for _, block in re.findall(r"\n( {4}| {8})output:\n((?:\1    .*\n|\n)+?)\1\w+:", text):
             out |= set(re.findall(r'"(results/[^"]+)"', block))
             out |= {PATTERNS[k] for k in re.findall(r'OUT\["(\w+)"\]', block)}
     return out

@@ -21,38 +21,52 @@ rule ch_pon:
         "../../scripts/ch_pon.py"
 
 
-rule ch_call:
-    input:
-        bam=sample_path,
-        fasta=config["reference"]["fasta"],
-        gtf=config["reference"]["gtf"],
-        bed=config["reference"]["panel_bed"],
-        rules=config["ch"]["rules"],
-        # optional panel of normals: a missing file stops the run before any job
-        pon=config["ch"]["panel_of_normals"] or [],
-        # per-site error model of the normals (rule ch_pon), when there are normals
-        pon_model=pon_model(),
-    output:
-        **evidence_output(),
-        vcf="results/ch/{sample}.vcf.gz",
-        tbi="results/ch/{sample}.vcf.gz.tbi",
-        calls="results/ch/{sample}.calls.tsv",
-        lod="results/ch/{sample}.lod.tsv",
-        # optional audit file of every tested candidate (ch.all_candidates)
-    log:
-        "logs/ch_call/{sample}.log",
-    benchmark:
-        "benchmarks/ch_call/{sample}.tsv"
-    conda:
-        "../../envs/clonal.yaml"
-    threads: 1
-    resources:
-        mem_mb=lambda wc, input, attempt: int(1000 + 2 * input_mb(input) * attempt),
-        runtime=lambda wc, input: int(10 + input_mb(input)),
-    params:
-        ch=caller_settings(),
-    script:
-        "../../scripts/ch_call.py"
+# One ch_call job per patient: its DNA samples in one `marrowtox ch-call` process, so
+# the start-up and the panel-of-normals model are paid once per patient (issue 18).
+# The outputs keep their per-sample paths (design.md), which a wildcard cannot give
+# a job with a patient-dependent number of files: the rule is defined per patient
+# (ch_call_<patient>), from the sample sheet at parse time.
+for _patient in ch_call_patients():
+
+    rule:
+        name:
+            f"ch_call_{_patient}"
+        input:
+            bams=ch_call_bams(_patient),
+            fasta=config["reference"]["fasta"],
+            gtf=config["reference"]["gtf"],
+            bed=config["reference"]["panel_bed"],
+            rules=config["ch"]["rules"],
+            # optional panel of normals: a missing file stops the run before any job
+            pon=config["ch"]["panel_of_normals"] or [],
+            # per-site error model of the normals (rule ch_pon), when there are normals
+            pon_model=pon_model(),
+        output:
+            # optional audit file of every tested candidate (ch.all_candidates)
+            **ch_call_evidence(_patient),
+            vcf=expand("results/ch/{sample}.vcf.gz", sample=ch_call_samples(_patient)),
+            tbi=expand(
+                "results/ch/{sample}.vcf.gz.tbi", sample=ch_call_samples(_patient)
+            ),
+            calls=expand(
+                "results/ch/{sample}.calls.tsv", sample=ch_call_samples(_patient)
+            ),
+            lod=expand("results/ch/{sample}.lod.tsv", sample=ch_call_samples(_patient)),
+        log:
+            f"logs/ch_call/{_patient}.log",
+        benchmark:
+            f"benchmarks/ch_call/{_patient}.tsv"
+        conda:
+            "../../envs/clonal.yaml"
+        threads: 1
+        resources:
+            mem_mb=ch_call_mem_mb,
+            runtime=lambda wc, input: int(10 + input_mb(input)),
+        params:
+            samples=ch_call_samples(_patient),
+            ch=caller_settings(),
+        script:
+            "../../scripts/ch_call.py"
 
 
 rule ch_track:

@@ -236,7 +236,7 @@ def all_targets():
             ],
             sample=sc,
         )
-    if dna and _branch("ch_call"):
+    if dna and _branch("ch_track"):
         targets += expand(
             [
                 OUT["vcf"],
@@ -371,11 +371,36 @@ OUT_PON = OUT["ch_pon"]
 OUT_EVIDENCE = "results/ch/{sample}.candidates.tsv.gz"
 
 
-def evidence_output():
-    """The all-candidates evidence output of ch_call, when ch.all_candidates is set."""
+def ch_call_patients():
+    """Patients with DNA samples: one ch_call_<patient> job each (clonal.smk)."""
+    return sorted({SAMPLES.at[s, "patient"] for s in dna_samples()})
+
+
+def ch_call_samples(patient):
+    return patient_samples(patient, "dna")
+
+
+def ch_call_bams(patient):
+    return [SAMPLES.at[s, "path"] for s in ch_call_samples(patient)]
+
+
+def ch_call_evidence(patient):
+    """The all-candidates evidence outputs of a patient's ch_call job, when
+    ch.all_candidates is set."""
     if not config["ch"]["all_candidates"]:
         return {}
-    return {"evidence": OUT_EVIDENCE, "evidence_tbi": f"{OUT_EVIDENCE}.tbi"}
+    samples = ch_call_samples(patient)
+    return {
+        "evidence": expand(OUT_EVIDENCE, sample=samples),
+        "evidence_tbi": expand(f"{OUT_EVIDENCE}.tbi", sample=samples),
+    }
+
+
+def ch_call_mem_mb(wildcards, input, attempt):
+    """The samples are called in turn: memory follows the largest BAM, not their sum."""
+    largest = max((os.path.getsize(b) for b in input.bams), default=0) / 1e6
+    refs = input_mb([input.fasta, input.gtf, input.bed])
+    return int(1000 + 2 * (largest + refs) * attempt)
 
 
 def patient_dna(wildcards, kind):
@@ -424,7 +449,7 @@ def report_sample_inputs(samples):
                 OUT["signatures"].format(sample=s),
                 OUT["h5ad"].format(sample=s),
             ]
-        if SAMPLES.at[s, "assay"] == "dna" and _branch("ch_call"):
+        if SAMPLES.at[s, "assay"] == "dna" and _branch("ch_track"):
             files += [OUT["calls"].format(sample=s), OUT["lod"].format(sample=s)]
     return files
 

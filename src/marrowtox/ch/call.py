@@ -112,6 +112,7 @@ class CallParams:
     min_candidate_alt: int = 2
     report_max_q: float = 0.5
     report_min_vaf: float = 0.005
+    snp_gap: int = 3
 
 
 def vcf_alleles(
@@ -150,6 +151,46 @@ def homopolymer_context(fasta: pysam.FastaFile, chrom: str, pos: int) -> tuple[i
     run_l = len(lr) - len(lr.rstrip(left)) if left else 0
     run_r = len(rr) - len(rr.lstrip(right)) if right else 0
     return longest, (left if run_l >= run_r else right)
+
+
+def indel_gap(
+    chrom: np.ndarray,
+    pos0: np.ndarray,
+    allele: list[str],
+    alt: np.ndarray,
+    supported: np.ndarray,
+    gap: int,
+) -> np.ndarray:
+    """SNV candidates within `gap` bp of a supported indel with at least as many alt reads.
+
+    Reads that carry an indel near their end are often aligned with mismatches instead of
+    the gap, so a low-VAF "SNV" appears beside (or inside) a real indel. bcftools filter
+    `--SnpGap` removes SNVs within a few bases of an indel for this reason (the bcftools
+    manual's example uses -g3); here only an indel that is itself significant with
+    `min_alt` reads (`supported`) and has at least the SNV's alt count masks it, so a
+    strong SNV next to a weak indel stays. A deletion spans the bases it removes.
+    Array-level over sorted positions (no per-candidate Python loop)."""
+    n = len(allele)
+    out = np.zeros(n, bool)
+    if gap <= 0 or not n:
+        return out
+    is_indel = np.array([a[0] in "+-" for a in allele], bool)
+    ind = np.flatnonzero(is_indel & supported)
+    snv = np.flatnonzero(~is_indel)
+    if not ind.size or not snv.size:
+        return out
+    span = np.array([int(allele[i][1:]) if allele[i][0] == "-" else 0 for i in ind], np.int64)
+    lo, hi = pos0[ind] - gap, pos0[ind] + span + gap
+    for c in np.unique(chrom[ind]):
+        ic = chrom[ind] == c
+        sc = snv[chrom[snv] == c]
+        if not sc.size:
+            continue
+        # every (SNV, indel) pair of the chromosome: indels per sample are few
+        within = (pos0[sc, None] >= lo[ic][None, :]) & (pos0[sc, None] <= hi[ic][None, :])
+        stronger = alt[ind[ic]][None, :] >= alt[sc, None]
+        out[sc] = (within & stronger).any(axis=1)
+    return out
 
 
 def _median(x: np.ndarray) -> float:
@@ -254,6 +295,14 @@ def call_sample(
     # the rows kept hold every PASS call plus the near-misses worth auditing.
     vaf_all = alt / np.maximum(depth, 1)
     report = (q < params.fdr) | (q < params.report_max_q) | (vaf_all >= params.report_min_vaf)
+    near_indel = indel_gap(
+        chrom_arr[rows_i],
+        pile.pos[rows_i].astype(np.int64),
+        cand.allele,
+        alt,
+        (q < params.fdr) & (alt >= params.min_alt),
+        params.snp_gap,
+    )
     if evidence is not None:
         evidence += _evidence_rows(
             sample, pile, cand, fasta, ref_base, depth, vaf_all, p, q, model, report
@@ -281,6 +330,8 @@ def call_sample(
                 filters.append("not_significant")
             if sb < params.strand_bias_p and frac > params.strand_bias_fraction:
                 filters.append("strand_bias")
+            if near_indel[i]:
+                filters.append("indel_gap")
             # Polymerase slippage makes indels in runs the dominant artifact; an SNV is only
             # suspect when its alt base extends the run (e.g. GGGGGT>GGGGGG).
             is_indel = len(ref) != len(alt_allele)

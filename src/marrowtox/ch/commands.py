@@ -79,39 +79,26 @@ def _default(key: str):
 
 
 def _call(a: argparse.Namespace) -> int:
-    """Calls each sample in turn in this process: a cohort of small panels then pays
-    the interpreter start-up once rather than per sample."""
+    """Calls each sample in turn in this process (as rule ch_call does for a patient): a
+    cohort of small panels then pays the interpreter start-up once rather than per sample."""
     from marrowtox.ch.config import params_from_config
-    from marrowtox.ch.steps import call_step
-    from marrowtox.errors import InputError
+    from marrowtox.ch.steps import call_samples_step
 
-    params = params_from_config(options_section(a, "ch"))
-    n = len(a.bam)
-    for opt in ("sample", "out_vcf", "out_tsv", "out_lod", "out_evidence"):
-        if getattr(a, opt) is not None and len(getattr(a, opt)) != n:
-            raise InputError(
-                f"--{opt.replace('_', '-')} has {len(getattr(a, opt))} values for {n} --bam",
-                expected="one value per BAM, in the same order",
-            )
-    from marrowtox.ch.pon import read_pon
-
-    models = read_pon(a.pon_model) if a.pon_model else None
-    for i in range(n):
-        call_step(
-            a.sample[i],
-            a.bam[i],
-            a.fasta,
-            a.bed,
-            a.gtf,
-            a.rules,
-            params,
-            a.out_vcf[i],
-            a.out_tsv[i],
-            a.out_lod[i],
-            a.pon,
-            models,
-            a.out_evidence[i] if a.out_evidence else None,
-        )
+    call_samples_step(
+        a.sample if a.sample is not None else [],
+        a.bam,
+        a.fasta,
+        a.bed,
+        a.gtf,
+        a.rules,
+        params_from_config(options_section(a, "ch")),
+        a.out_vcf,
+        a.out_tsv,
+        a.out_lod,
+        a.pon,
+        a.pon_model,
+        a.out_evidence,
+    )
     return 0
 
 

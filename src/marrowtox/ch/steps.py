@@ -19,6 +19,7 @@ from marrowtox.ch.call import (
 from marrowtox.ch.pon import PonParams, SiteModel, build_pon, write_pon
 from marrowtox.ch.pon import read_pon as read_pon_model
 from marrowtox.ch.vcf import write_vcf
+from marrowtox.errors import InputError
 
 
 def call_step(
@@ -57,6 +58,56 @@ def call_step(
     write_rows(lod, LOD_COLUMNS, out_lod)
     write_rows(calls, CALL_COLUMNS, out_tsv)
     write_vcf(calls, sample, fasta, out_vcf, params, pon_used=bool(models))
+
+
+def call_samples_step(
+    samples: list[str],
+    bams: list[str],
+    fasta: str,
+    bed: str,
+    gtf: str | None,
+    rules: str,
+    params: CallParams,
+    out_vcf: list[str],
+    out_tsv: list[str],
+    out_lod: list[str],
+    pon: str | None = None,
+    pon_model: str | None = None,
+    out_evidence: list[str] | None = None,
+) -> None:
+    """Several samples (a patient's, as rule ch_call runs them) in one process, in turn.
+
+    The interpreter start-up, the imports and the panel-of-normals model are paid once
+    rather than per sample; each sample still has its own outputs and its own model
+    fit (background rates, BH over its own candidates), so the calls are those of one
+    `call_step` per sample."""
+    n = len(bams)
+    lists = {"sample": samples, "out_vcf": out_vcf, "out_tsv": out_tsv, "out_lod": out_lod}
+    if out_evidence is not None:
+        lists["out_evidence"] = out_evidence
+    for name, values in lists.items():
+        if len(values) != n:
+            raise InputError(
+                f"{name.replace('_', '-')} has {len(values)} values for {n} BAMs",
+                expected="one value per BAM, in the same order",
+            )
+    models = read_pon_model(pon_model) if pon_model else None
+    for i in range(n):
+        call_step(
+            samples[i],
+            bams[i],
+            fasta,
+            bed,
+            gtf,
+            rules,
+            params,
+            out_vcf[i],
+            out_tsv[i],
+            out_lod[i],
+            pon,
+            models,
+            out_evidence[i] if out_evidence else None,
+        )
 
 
 def pon_step(bams: list[str], fasta: str, bed: str, params: PonParams, out: str) -> None:

@@ -17,6 +17,7 @@ FILTERS = {
     "low_vaf": "VAF below min_vaf: observed AF, or the upper bound of its 95% Wilson interval (see ##min_vaf)",
     "not_significant": "Alt reads not in significant excess over the background error model (BH)",
     "strand_bias": "Alt reads almost all on one strand (Fisher test)",
+    "indel_gap": "SNV within snp_gap bp of a significant indel with at least as many alt reads (misaligned indel reads; bcftools filter --SnpGap)",
     "homopolymer": "In a homopolymer run without the extra alt support required there",
     "pon": "Recurrent in the panel of normals (artifact; never applied to CHIP hotspots)",
     "pon_germline": "Germline in a normal of the panel (population polymorphism)",
