@@ -7,4 +7,4 @@ from marrowtox.samplesheet import load_samples
 
 sys.stderr = open(snakemake.log[0], "w")
 samples = load_samples(snakemake.input.samples, check_files=False).reset_index(drop=True)
-write_cohort_table(samples, "results", snakemake.output[0])
+write_cohort_table(samples, "results", snakemake.output.table, snakemake.output.scale)

@@ -366,3 +366,20 @@ def test_heatmap_rows_pool_after_types_without_duplicate_hspc() -> None:
     m2 = pd.DataFrame(index=["HSC/MPP", "LMPP", "HSPC"])
     n2 = pd.Series({"HSC/MPP": 40, "LMPP": 10, "HSPC": 50})
     assert heatmap_rows([(m2, n2)]) == ["HSC/MPP", "LMPP", "all HSPC (pooled)"]
+
+
+@pytest.mark.workflow
+def test_heatmap_scale_is_the_cohort_maximum_in_every_report(reports, samples, paths) -> None:
+    """results/cohort/heatmap_scale.tsv (written with the cohort table) holds the largest
+    |Hallmark index| of every scRNA sample, and every report's legend states that scale."""
+    vals = []
+    for s in samples.loc[samples["assay"] == "scrna", "sample"]:
+        sig = pd.read_csv(paths["results"] / "signatures" / f"{s}.by_celltype.tsv", sep="\t")
+        vals += list(sig.loc[sig["gene_set"].str.startswith("HALLMARK_"), "index_vs_baseline"])
+    lim = pd.Series(vals, dtype=float).abs().max()
+    scale = pd.read_csv(paths["results"] / "cohort" / "heatmap_scale.tsv", sep="\t")
+    assert scale["hallmark_index_limit"].iloc[0] == pytest.approx(lim)
+    assert scale["n_samples"].iloc[0] == (samples["assay"] == "scrna").sum()
+    for p in patients(samples):
+        texts = " ".join(reports[p]["texts"].get("inflammation_heatmap", []))
+        assert f"one scale for the cohort: +/-{lim:.1f}" in texts.replace("\n", " "), p

@@ -47,6 +47,7 @@ PATTERNS: dict[str, str] = {
     "labs": "results/clinical/labs.normalised.tsv",
     "clinical_cohort": "results/clinical/cohort.tsv",
     "patients": "results/cohort/patients.tsv",
+    "heatmap_scale": "results/cohort/heatmap_scale.tsv",
     "cohort_associations": "results/cohort/associations.tsv",
     "cohort_correlations": "results/cohort/correlations.tsv",
     "cohort_survival": "results/cohort/survival.tsv",

@@ -490,14 +490,6 @@ def report_patient_of(wildcards):
     return stems[wildcards.patient]
 
 
-def report_scale_inputs(wildcards):
-    """Signature tables of every scRNA sample: the patient report's heatmap colour
-    scale is one for the whole cohort."""
-    if not _branch("cart_call"):
-        return []
-    return [OUT["signatures"].format(sample=s) for s in scrna_samples()]
-
-
 def report_cohort_inputs(wildcards):
     """Every per-patient file the cohort report reads (it reads the clone tables)."""
     return [f for p in patients() for f in report_patient_inputs(p)]

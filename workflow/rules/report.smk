@@ -3,7 +3,9 @@ rule report_cohort_table:
         lambda wc: [f for p in patients() for f in report_patient_inputs(p)],
         samples=config["samples"],
     output:
-        "results/cohort/patients.tsv",
+        table="results/cohort/patients.tsv",
+        # the inflammation heatmap's cohort-wide colour scale the patient reports read
+        scale="results/cohort/heatmap_scale.tsv",
     log:
         "logs/report_cohort_table/cohort.log",
     benchmark:
@@ -21,8 +23,8 @@ rule report_cohort_table:
 rule report_patient:
     input:
         lambda wc: report_patient_inputs(report_patient_of(wc)),
-        report_scale_inputs,
         table="results/cohort/patients.tsv",
+        scale="results/cohort/heatmap_scale.tsv",
         provenance="results/provenance.json",
         samples=config["samples"],
     output:

@@ -27,9 +27,31 @@ def _h5ad_obs(path: Path) -> tuple[pd.DataFrame | None, np.ndarray | None]:
     return obs, xy
 
 
-def write_cohort_table(samples: pd.DataFrame, results: str | Path, out: str | Path) -> pd.DataFrame:
-    table = build_table(samples, Results(results))
+def write_cohort_table(
+    samples: pd.DataFrame,
+    results: str | Path,
+    out: str | Path,
+    out_scale: str | Path | None = None,
+) -> pd.DataFrame:
+    """patients.tsv and, with `out_scale`, the cohort-wide heatmap scale
+    (results/cohort/heatmap_scale.tsv). The scale is computed here, once, because this
+    job reads every sample's tables anyway: a patient report then reads one small file
+    instead of every signature table of the cohort (which made the DAG and the report
+    jobs grow with patients x samples)."""
+    res = Results(results)
+    table = build_table(samples, res)
     write_tsv(table, out)
+    if out_scale is not None:
+        sc = samples.loc[samples["assay"] == "scrna", "sample"]
+        sigs = [read_tsv(res.signatures(s)) for s in sc]
+        lim = plots.hallmark_index_limit(sigs)
+        scale = pd.DataFrame(
+            {
+                "hallmark_index_limit": [lim if lim is not None else np.nan],
+                "n_samples": [sum(s is not None for s in sigs)],
+            }
+        )
+        write_tsv(scale, out_scale)
     return table
 
 
@@ -175,7 +197,15 @@ def _lod_range(res: Results, dna: list[str]) -> str:
 
 def cohort_index_limit(samples: pd.DataFrame, res: Results) -> float | None:
     """Colour half-range of the inflammation heatmap over every scRNA sample of the
-    cohort (one scale across patients: a quiet marrow stays pale next to an inflamed one)."""
+    cohort (one scale across patients: a quiet marrow stays pale next to an inflamed one).
+
+    Read from results/cohort/heatmap_scale.tsv (written with the cohort table); computed
+    from the signature tables only when that file is absent (a report made by hand
+    before `cohort-table`)."""
+    scale = read_tsv(layout_path("heatmap_scale", res.root))
+    if scale is not None:
+        v = scale["hallmark_index_limit"].iloc[0] if len(scale) else np.nan
+        return None if pd.isna(v) else float(v)
     sc = samples.loc[samples["assay"] == "scrna", "sample"]
     return plots.hallmark_index_limit([read_tsv(res.signatures(s)) for s in sc])
 

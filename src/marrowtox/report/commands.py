@@ -10,6 +10,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--samples", required=True)
     p.add_argument("--results", default="results")
     p.add_argument("--out", required=True)
+    p.add_argument(
+        "--out-scale",
+        help="also write the cohort-wide heatmap scale the patient reports read "
+        "(results/cohort/heatmap_scale.tsv in the workflow)",
+    )
     p.set_defaults(func=_table)
     p = sub.add_parser("report-patient", help="self-contained HTML report of one patient")
     p.add_argument("--samples", required=True)
@@ -44,7 +49,7 @@ def _events(path: str | None):
 def _table(a: argparse.Namespace) -> int:
     from marrowtox.report.build import write_cohort_table
 
-    write_cohort_table(_samples(a.samples), a.results, a.out)
+    write_cohort_table(_samples(a.samples), a.results, a.out, a.out_scale)
     return 0
 
 
