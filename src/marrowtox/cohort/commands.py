@@ -46,6 +46,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out-associations", type=Path, required=True)
     p.add_argument("--out-correlations", type=Path, required=True)
     p.add_argument("--out-survival", type=Path, required=True)
+    p.add_argument(
+        "--out-roc",
+        type=Path,
+        help="ROC points of the top --roc-markers markers (results/cohort/roc.tsv)",
+    )
+    p.add_argument(
+        "--out-curves",
+        type=Path,
+        help="Kaplan-Meier and cumulative-incidence curves with numbers at risk "
+        "(results/cohort/survival_curves.tsv)",
+    )
     p.set_defaults(func=run)
 
 
@@ -121,7 +132,7 @@ def run(a: argparse.Namespace, windows_config: dict | None = None) -> int:
     from marrowtox.atomic import write_tsv
     from marrowtox.cohort import associations as assoc
     from marrowtox.cohort.censored import PANEL, load_panel, read_labs
-    from marrowtox.cohort.survival import survival_table
+    from marrowtox.cohort.survival import survival_curves, survival_table
     from marrowtox.cohort.windows import (
         load_windows,
         parse_windows,
@@ -187,9 +198,26 @@ def run(a: argparse.Namespace, windows_config: dict | None = None) -> int:
         strata_name="car_hematotox_risk",
         default_specimen=dict(zip(panel["name"], panel["specimen_default"], strict=True)),
     )
+    roc = assoc.roc_table(values, endpoints, table, a.roc_markers) if a.out_roc else None
+    curves = (
+        survival_curves(
+            events,
+            times=a.times,
+            min_events=a.min_events,
+            conf_level=a.conf_level,
+            strata=strata,
+            strata_name="car_hematotox_risk",
+        )
+        if a.out_curves
+        else None
+    )
     write_tsv(table, a.out_associations)
     write_tsv(corr, a.out_correlations)
     write_tsv(surv, a.out_survival)
+    if roc is not None:
+        write_tsv(roc, a.out_roc)
+    if curves is not None:
+        write_tsv(curves, a.out_curves)
     n_stat = int(table["auc"].notna().sum())
     print(
         f"cohort-stats: {len(table)} association rows ({n_stat} with statistics), "
