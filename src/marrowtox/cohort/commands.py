@@ -126,6 +126,20 @@ def check_settings(a: argparse.Namespace, windows_config: dict | None = None) ->
         )
 
 
+def check_tables(labs: Path, events: Path, panel: Path) -> None:
+    """The labs and events checks of `marrowtox validate` and the workflow's pre-flight
+    (schema of every cell, look-alike characters, analytes, units, censored values,
+    plausible values and distributions, grades, outcomes), so that `cohort-stats` run on
+    its own refuses what the workflow refuses, before any work. (The check that every
+    patient is in the sample sheet needs a sample sheet: not here.)"""
+    from marrowtox.clinical.events import validate_events
+    from marrowtox.clinical.units import validate_labs
+    from marrowtox.samplesheet import load_schema, read_table
+
+    validate_labs(read_table(labs, load_schema("labs.schema.yaml"), "labs"), labs, panel)
+    validate_events(read_table(events, load_schema("events.schema.yaml"), "events"), events)
+
+
 def run(a: argparse.Namespace, windows_config: dict | None = None) -> int:
     import pandas as pd
 
@@ -146,6 +160,7 @@ def run(a: argparse.Namespace, windows_config: dict | None = None) -> int:
     check_settings(a, windows_config)
     a.times = [float(t) for t in a.times]
     a.cox = list(a.cox)
+    check_tables(a.labs, a.events, a.panel or PANEL)
     panel = load_panel(a.panel or PANEL)
     if windows_config is not None:
         windows = parse_windows(windows_config, "config.cohort.windows")
