@@ -171,6 +171,10 @@ def main() -> int:
             str(out / "correlations.tsv"),
             "--out-survival",
             str(out / "survival.tsv"),
+            "--out-roc",
+            str(out / "roc.tsv"),
+            "--out-curves",
+            str(out / "survival_curves.tsv"),
         ]
         rss = out / "rss.txt"
         argv = [GNU_TIME, "-f", "%U %S %M", "-o", str(rss), *cmd] if GNU_TIME else cmd

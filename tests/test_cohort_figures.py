@@ -232,3 +232,25 @@ def test_demo_cohort_html_has_roc_km_and_cif_with_numbers_at_risk(tmp_path: Path
     risk = curves[(curves["analysis"] == "os_km") & (curves["kind"] == survival.AT_RISK)]
     assert drawn == [str(v) for v in risk["n_at_risk"]]
     assert risk["n_at_risk"].iloc[0] == 80
+
+
+def test_workflow_demo_writes_curve_tables_and_says_too_few_events(demo_run) -> None:
+    """The 6-patient demo: rule cohort_stats writes roc.tsv and survival_curves.tsv; with
+    2 deaths the cohort report names each survival curve it does not draw and draws none;
+    the ROC curves (3 vs 3 patients for early ICAHT >= 3) are flagged small n."""
+    from marrowtox.layout import path
+
+    r = demo_run["results"]
+    roc = pd.read_csv(path("cohort_roc", r), sep="\t")
+    assert list(roc.columns) == assoc.ROC_COLUMNS and roc["rank"].nunique() == 4
+    assert roc["small_n"].all() and (roc["n_pos"] + roc["n_neg"] <= 6).all()
+    curves = pd.read_csv(path("cohort_survival_curves", r), sep="\t", keep_default_na=False)
+    assert set(curves["kind"]) == {survival.NOT_DRAWN}
+    html = path("cohort_report", r).read_text(encoding="utf-8")
+    section = html[html.index("id='cohort-stats'") :]
+    assert "overall survival: too few events: 2 deaths (&lt; 5): no curve." in section
+    assert "non-relapse mortality: too few events: 1 non-relapse deaths" in section
+    assert "No curve has enough events to be drawn" in section
+    alts = re.findall(r"<img alt='([^']*)' src='data:image/png;base64,", section)
+    assert len(alts) == 2 == section.count("<img")  # forest plot and ROC; no KM, no CIF
+    assert alts[1].startswith("ROC curves of the top 4 markers")

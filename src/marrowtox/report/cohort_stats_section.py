@@ -236,7 +236,12 @@ def _not_drawn(curves: pd.DataFrame, analyses: tuple[str, ...]) -> list[str]:
 
 def _survival_caveat(curves: pd.DataFrame) -> str:
     start = curves[(curves["kind"] == "at_risk") & (curves["time"] == 0)]
-    n = int(start["n_at_risk"].max()) if not start.empty else 0
+    if start.empty:
+        return (
+            "No curve has enough events to be drawn (fewer than config.cohort.min_events); "
+            "a curve from a handful of events would read like a finding."
+        )
+    n = int(start["n_at_risk"].max())
     return (
         f"Descriptive: at most {n} patients per curve. Curves with fewer events than "
         "config.cohort.min_events are not drawn; the shaded band is the 95% interval "
