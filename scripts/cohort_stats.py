@@ -13,10 +13,11 @@ rc = main(
     + ["--min-per-group", str(c["min_per_group"]), "--min-pairs", str(c["min_pairs"])]
     + ["--min-events", str(c["min_events"])]
     + ["--caveat-min-per-group", str(c["caveat_min_per_group"])]
+    + ["--roc-markers", str(c["roc_markers"])]
     + ["--times", *(str(t) for t in c["times"])]
     + ["--cox", *c["cox"]]
     + ["--out-associations", o.associations, "--out-correlations", o.correlations]
-    + ["--out-survival", o.survival],
+    + ["--out-survival", o.survival, "--out-curves", o.curves, "--out-roc", o.roc],
     windows=c["windows"],
 )
 sys.exit(rc)

@@ -160,3 +160,36 @@ def test_bad_settings_are_named(tmp_path: Path, capsys, extra, windows, words) -
     for w in words:
         assert w in err, err
     assert not (tmp_path / "associations.tsv").exists()
+
+
+@pytest.mark.parametrize(
+    ("table", "line", "row", "column", "words"),
+    [
+        # above validate's plausibility ceiling (CRP at most 100 mg/dL)
+        ("labs", "p0\t3\tcrp\t150\tmg/dL", 18, "value", ("implausible value 150", "at most 100")),
+        # a censored score input: validate refuses it, cohort-stats' own reader does not
+        ("labs", "p0\t3\tcrp\t<0.5\tmg/dL", 18, "value", ("censored value '<0.5'", "crp")),
+        # U+2212 MINUS SIGN in the day column
+        ("labs", "p0\t\u22123\til6\t4\tpg/mL", 18, "day", ("U+2212 MINUS SIGN", "'-'")),
+        ("events", "p0\t5\tcrs\t5", 26, "grade", ("crs needs an ASTCT grade (got 5)", "1-4")),
+        ("events", "p0\t50\tdeath\t", 4, "day", ("after the death", "day 50")),
+    ],
+)
+def test_cohort_stats_applies_the_validate_checks_before_any_work(
+    tmp_path: Path, capsys, table: str, line: str, row: int, column: str, words: tuple[str, ...]
+) -> None:
+    """`cohort-stats` outside the workflow refuses what `marrowtox validate` refuses,
+    naming file, row, column, the value seen and what was expected; nothing is written."""
+    from marrowtox.cohort.commands import main
+
+    args = _tiny_cohort(tmp_path)
+    path = tmp_path / f"{table}.tsv"
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"file {path}, row {row}, column '{column}'" in err, err
+    assert "(expected " in err
+    for w in words:
+        assert w in err, err
+    assert not any((tmp_path / f"{k}.tsv").exists() for k in ("associations", "survival"))

@@ -51,6 +51,8 @@ PATTERNS: dict[str, str] = {
     "cohort_associations": "results/cohort/associations.tsv",
     "cohort_correlations": "results/cohort/correlations.tsv",
     "cohort_survival": "results/cohort/survival.tsv",
+    "cohort_survival_curves": "results/cohort/survival_curves.tsv",
+    "cohort_roc": "results/cohort/roc.tsv",
     "patient_report": "results/reports/{patient}.html",
     "cohort_report": "results/reports/cohort.html",
     "provenance": "results/provenance.json",

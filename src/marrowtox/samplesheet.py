@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -149,9 +150,30 @@ def read_table(path: str | Path, schema: dict[str, Any], what: str) -> pd.DataFr
         dup = df.columns[df.columns.duplicated()][0]
         raise InputError("column appears twice", file=path, row=1, column=dup)
     types = _column_types(schema)
+    if set(schema) <= CELLWISE_KEYS and len(df):
+        # every constraint is on one cell: check each distinct value of a column once,
+        # and give the first refused row the row-by-row check below (the same message)
+        parsed, refused = _cellwise(df, schema, types, required)
+        if not refused.any():
+            return pd.DataFrame(
+                {c: df[c].map(parsed[c]).tolist() for c in df.columns}, columns=list(df.columns)
+            )
+        _check_rows(df.iloc[[int(np.flatnonzero(refused)[0])]], path, schema, types, required)
+    return _check_rows(df, path, schema, types, required)
+
+
+def _check_rows(
+    df: pd.DataFrame,
+    path: Path,
+    schema: dict[str, Any],
+    types: dict[str, list[str]],
+    required: list[str],
+) -> pd.DataFrame:
+    """The row-by-row check of read_table (rows named by df's index): the first bad
+    cell is an InputError; returns the typed rows."""
     validator = jsonschema.Draft202012Validator(schema)
     records: list[dict[str, Any]] = []
-    for i, raw in enumerate(df.to_dict(orient="records")):
+    for i, raw in zip(df.index, df.to_dict(orient="records"), strict=True):
         for col, value in raw.items():
             bad = lookalike(value)
             if bad:
@@ -159,7 +181,7 @@ def read_table(path: str | Path, schema: dict[str, Any], what: str) -> pd.DataFr
                 raise InputError(
                     f"value {value!r} contains {code} {name}, which only looks like {instead!r}",
                     file=path,
-                    row=data_row(i),
+                    row=data_row(int(i)),
                     column=col,
                     expected=f"plain ASCII: type {instead!r} instead",
                 )
@@ -176,12 +198,45 @@ def read_table(path: str | Path, schema: dict[str, Any], what: str) -> pd.DataFr
             raise InputError(
                 f"invalid value {raw.get(col, '')!r}" if col else err.message,
                 file=path,
-                row=data_row(i),
+                row=data_row(int(i)),
                 column=col,
                 expected=_expectation(spec, err),
             )
         records.append(rec)
     return pd.DataFrame.from_records(records, columns=list(df.columns))
+
+
+#: Schema keywords that constrain single cells only (properties) or were checked on the
+#: header (required: a missing column); with only these, a row is valid exactly when each
+#: of its cells is, so read_table validates each distinct value of a column once.
+CELLWISE_KEYS = {"$schema", "description", "title", "type", "properties", "required"}
+
+
+def _cellwise(
+    df: pd.DataFrame, schema: dict[str, Any], types: dict[str, list[str]], required: list[str]
+) -> tuple[dict[str, dict[str, Any]], np.ndarray]:
+    """Per column, raw cell -> typed value (_parse_cell), and a row mask of cells that
+    the row-by-row check refuses (a look-alike character, or invalid against the
+    schema as the cell's own record: empty optional cells are absent, not null)."""
+    validator = jsonschema.Draft202012Validator(
+        {k: v for k, v in schema.items() if k != "required"}
+    )
+    parsed: dict[str, dict[str, Any]] = {}
+    bad = np.zeros(len(df), dtype=bool)
+    for col in df.columns:
+        kinds = types.get(col, ["string"])
+        values: dict[str, Any] = {}
+        refused = []
+        for raw in pd.unique(df[col]):
+            v = values[raw] = _parse_cell(raw.strip(), kinds)
+            if lookalike(raw) or (
+                (v is not None or col in required) and not validator.is_valid({col: v})
+            ):
+                refused.append(raw)
+        parsed[col] = values
+        if refused:
+            bad |= df[col].isin(refused).to_numpy()
+    return parsed, bad
 
 
 def _expectation(spec: dict[str, Any], err: jsonschema.ValidationError) -> str:

@@ -11,6 +11,8 @@ rule cohort_stats:
         associations=OUT["cohort_associations"],
         correlations=OUT["cohort_correlations"],
         survival=OUT["cohort_survival"],
+        curves=OUT["cohort_survival_curves"],
+        roc=OUT["cohort_roc"],
     log:
         "logs/cohort_stats/cohort.log",
     benchmark:

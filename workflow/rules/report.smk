@@ -59,7 +59,12 @@ rule report_cohort:
         samples=config["samples"],
         # cohort statistics (rule cohort_stats) when labs and events exist
         cohort_stats=(
-            [OUT["cohort_associations"], OUT["cohort_survival"]]
+            [
+                OUT["cohort_associations"],
+                OUT["cohort_survival"],
+                OUT["cohort_survival_curves"],
+                OUT["cohort_roc"],
+            ]
             if has_labs() and TABLES.events is not None
             else []
         ),

@@ -24,6 +24,11 @@ from marrowtox.errors import InputError, data_row
 GRADED = {"crs", "icans"}
 
 
+def _shown(v: object) -> str:
+    """A cell as the user typed it (a grade read as 5.0 is shown as 5)."""
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+
 def validate_events(df: pd.DataFrame, path: str | Path, patients: set[str] | None = None) -> None:
     for i, row in enumerate(df.itertuples(index=False)):
         grade = getattr(row, "grade", None)
@@ -31,7 +36,8 @@ def validate_events(df: pd.DataFrame, path: str | Path, patients: set[str] | Non
         if row.event in GRADED:
             if grade is None or int(grade) not in (1, 2, 3, 4):
                 raise InputError(
-                    f"{row.event} needs an ASTCT grade",
+                    f"{row.event} needs an ASTCT grade "
+                    f"({'empty' if grade is None else f'got {_shown(grade)}'})",
                     file=path,
                     row=data_row(i),
                     column="grade",

@@ -184,12 +184,13 @@ def parse_row_value(df: pd.DataFrame, i: int, path: str | Path, name: str) -> An
     return lv
 
 
-def validate_labs(df: pd.DataFrame, path: str | Path) -> None:
+def validate_labs(df: pd.DataFrame, path: str | Path, panel: str | Path = PANEL) -> None:
     """Check analytes, units, specimens, censored values and plausibility of every row,
-    before any work starts (the pre-flight and `marrowtox validate` run this)."""
+    before any work starts (the pre-flight, `marrowtox validate` and `marrowtox
+    cohort-stats` run this; `panel`: the biomarker panel the analytes are names of)."""
     for i, (analyte, unit) in enumerate(zip(df["analyte"], df["unit"], strict=True)):
-        name = resolve_analyte(analyte, path, i)
-        factor = unit_factor(name, unit, path, i)
+        name = resolve_analyte(analyte, path, i, panel)
+        factor = unit_factor(name, unit, path, i, panel)
         lv = parse_row_value(df, i, path, name)
         a = ANALYTES.get(name)
         if lv.value is not None and a is not None and lv.value * factor > a.max_plausible:
@@ -200,14 +201,14 @@ def validate_labs(df: pd.DataFrame, path: str | Path) -> None:
                 column="value",
                 expected=f"at most {a.max_plausible:g} {a.canonical} after conversion (check the unit)",
             )
-    check_distribution(df, path)
+    check_distribution(df, path, panel=panel)
 
 
 PLAUSIBLE = Path(__file__).resolve().parents[3] / "resources" / "labs" / "plausible_ranges.tsv"
 
 
-def _resolved(df: pd.DataFrame) -> pd.Series:
-    aliases, _, _ = panel_maps()
+def _resolved(df: pd.DataFrame, panel: str | Path = PANEL) -> pd.Series:
+    aliases, _, _ = panel_maps(panel)
     return df["analyte"].astype(str).str.strip().str.lower().map(aliases)
 
 
@@ -216,7 +217,9 @@ def _numeric(values: pd.Series) -> np.ndarray:
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
 
 
-def check_distribution(df: pd.DataFrame, path: str | Path, ranges: str | Path = PLAUSIBLE) -> None:
+def check_distribution(
+    df: pd.DataFrame, path: str | Path, ranges: str | Path = PLAUSIBLE, panel: str | Path = PANEL
+) -> None:
     """Refuse a column of values whose distribution does not fit its declared unit.
 
     ANC of 0.4-8 labelled "/uL" is valid value by value, but graded as /uL it makes every
@@ -225,7 +228,7 @@ def check_distribution(df: pd.DataFrame, path: str | Path, ranges: str | Path = 
     have no number to compare).
     """
     table = pd.read_csv(ranges, sep="\t", comment="#")
-    analyte = _resolved(df)
+    analyte = _resolved(df, panel)
     values = _numeric(df["value"])
     for r in table.itertuples():
         for unit in df.loc[analyte == r.analyte, "unit"].unique():

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from marrowtox.cohort.censored import MARROW, censoring_note, rank_codes
+from marrowtox.cohort.censored import MARROW, RankCodes, censoring_note, rank_codes
 
 #: Window name of per-patient score columns (e.g. easix_baseline from `marrowtox
 #: clinical`, computed there in its own baseline window).
@@ -323,6 +323,18 @@ def _cutoff_stats(
     return out
 
 
+def _row_data(
+    g: pd.DataFrame, endpoints: pd.DataFrame, ep: str
+) -> tuple[pd.DataFrame, np.ndarray, RankCodes]:
+    """Values of one marker x window with a known endpoint `ep`, the endpoint (1/0) and
+    their censoring-aware rank codes: what one association row rests on."""
+    y_all = endpoints.loc[g["patient"], ep].to_numpy(dtype=float)
+    ok = ~np.isnan(y_all)
+    sub, y = g[ok], y_all[ok]
+    rc = rank_codes(sub["value"].to_numpy(), sub["censor"].to_numpy(), sub["limit"].to_numpy())
+    return sub, y, rc
+
+
 def associations(
     values: pd.DataFrame,
     endpoints: pd.DataFrame,
@@ -357,9 +369,7 @@ def associations(
         g = groups.get_group((analyte, specimen, window))
         g = g[g["patient"].isin(endpoints.index)]
         for ep in eorder:
-            y_all = endpoints.loc[g["patient"], ep].to_numpy(dtype=float)
-            ok = ~np.isnan(y_all)
-            sub, y = g[ok], y_all[ok]
+            sub, y, rc = _row_data(g, endpoints, ep)
             pos = y == 1
             row = {c: np.nan for c in COLUMNS}
             row.update(
@@ -375,9 +385,6 @@ def associations(
                 reason="",
             )
             reasons = []
-            rc = rank_codes(
-                sub["value"].to_numpy(), sub["censor"].to_numpy(), sub["limit"].to_numpy()
-            )
             row["n_recensored"] = rc.n_recensored
             row["censoring"] = censoring_note(
                 sub["censor"].to_numpy(), sub["limit"].to_numpy(), rc.n_recensored
@@ -510,3 +517,71 @@ def correlations(
     out = pd.DataFrame(rows, columns=CORRELATION_COLUMNS)
     out["q_bh"] = bh(out["p"].to_numpy(dtype=float))
     return out
+
+
+#: Columns of results/cohort/roc.tsv: one row per ROC point of each top marker's best row.
+ROC_COLUMNS = [
+    "rank",
+    "marker",
+    "specimen",
+    "window",
+    "endpoint",
+    "auc",
+    "auc_ci_low",
+    "auc_ci_high",
+    "q_bh",
+    "n_pos",
+    "n_neg",
+    "small_n",
+    "fpr",
+    "tpr",
+]
+
+
+def top_rows(table: pd.DataFrame, n: int | None = None) -> pd.DataFrame:
+    """Rows with an AUC, best first: BH q, then distance of the AUC from 0.5 (then names,
+    so ties are ordered the same on every run)."""
+    a = table[pd.to_numeric(table["auc"], errors="coerce").notna()].copy()
+    if a.empty:
+        return a
+    a["_q"] = pd.to_numeric(a["q_bh"], errors="coerce")
+    a["_d"] = -(pd.to_numeric(a["auc"], errors="coerce") - 0.5).abs()
+    a = a.sort_values(["_q", "_d", "marker", "specimen", "window", "endpoint"], kind="stable")
+    a = a.drop(columns=["_q", "_d"])
+    return a if n is None else a.head(n)
+
+
+def top_markers(table: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The best row (top_rows order) of each of the `n` best markers (analyte x
+    specimen): one ROC curve per marker, not four windows of the same one."""
+    return top_rows(table).drop_duplicates(["marker", "specimen"]).head(n)
+
+
+def roc_table(
+    values: pd.DataFrame, endpoints: pd.DataFrame, table: pd.DataFrame, n: int
+) -> pd.DataFrame:
+    """ROC points (sklearn.metrics.roc_curve on the row's censoring-aware rank codes, all
+    thresholds kept) of the top `n` markers of the associations `table`; the area under
+    these points is the row's AUC. Rank codes are not values, so no threshold column."""
+    from sklearn.metrics import roc_curve
+
+    parts = []
+    for rank, r in enumerate(top_markers(table, n).itertuples(), start=1):
+        sel = (
+            (values["analyte"] == r.marker)
+            & (values["specimen"] == r.specimen)
+            & (values["window"] == r.window)
+        )
+        g = values[sel]
+        g = g[g["patient"].isin(endpoints.index)]
+        _, y, rc = _row_data(g, endpoints, r.endpoint)
+        fpr, tpr, _ = roc_curve((y == 1).astype(int), rc.codes, drop_intermediate=False)
+        part = pd.DataFrame({"fpr": fpr, "tpr": tpr})
+        for c in ROC_COLUMNS:
+            if c not in ("rank", "fpr", "tpr"):
+                part[c] = getattr(r, c)
+        part["rank"] = rank
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame(columns=ROC_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[ROC_COLUMNS]

@@ -46,6 +46,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out-associations", type=Path, required=True)
     p.add_argument("--out-correlations", type=Path, required=True)
     p.add_argument("--out-survival", type=Path, required=True)
+    p.add_argument(
+        "--out-roc",
+        type=Path,
+        help="ROC points of the top --roc-markers markers (results/cohort/roc.tsv)",
+    )
+    p.add_argument(
+        "--out-curves",
+        type=Path,
+        help="Kaplan-Meier and cumulative-incidence curves with numbers at risk "
+        "(results/cohort/survival_curves.tsv)",
+    )
     p.set_defaults(func=run)
 
 
@@ -115,13 +126,27 @@ def check_settings(a: argparse.Namespace, windows_config: dict | None = None) ->
         )
 
 
+def check_tables(labs: Path, events: Path, panel: Path) -> None:
+    """The labs and events checks of `marrowtox validate` and the workflow's pre-flight
+    (schema of every cell, look-alike characters, analytes, units, censored values,
+    plausible values and distributions, grades, outcomes), so that `cohort-stats` run on
+    its own refuses what the workflow refuses, before any work. (The check that every
+    patient is in the sample sheet needs a sample sheet: not here.)"""
+    from marrowtox.clinical.events import validate_events
+    from marrowtox.clinical.units import validate_labs
+    from marrowtox.samplesheet import load_schema, read_table
+
+    validate_labs(read_table(labs, load_schema("labs.schema.yaml"), "labs"), labs, panel)
+    validate_events(read_table(events, load_schema("events.schema.yaml"), "events"), events)
+
+
 def run(a: argparse.Namespace, windows_config: dict | None = None) -> int:
     import pandas as pd
 
     from marrowtox.atomic import write_tsv
     from marrowtox.cohort import associations as assoc
     from marrowtox.cohort.censored import PANEL, load_panel, read_labs
-    from marrowtox.cohort.survival import survival_table
+    from marrowtox.cohort.survival import survival_curves, survival_table
     from marrowtox.cohort.windows import (
         load_windows,
         parse_windows,
@@ -135,6 +160,7 @@ def run(a: argparse.Namespace, windows_config: dict | None = None) -> int:
     check_settings(a, windows_config)
     a.times = [float(t) for t in a.times]
     a.cox = list(a.cox)
+    check_tables(a.labs, a.events, a.panel or PANEL)
     panel = load_panel(a.panel or PANEL)
     if windows_config is not None:
         windows = parse_windows(windows_config, "config.cohort.windows")
@@ -187,9 +213,26 @@ def run(a: argparse.Namespace, windows_config: dict | None = None) -> int:
         strata_name="car_hematotox_risk",
         default_specimen=dict(zip(panel["name"], panel["specimen_default"], strict=True)),
     )
+    roc = assoc.roc_table(values, endpoints, table, a.roc_markers) if a.out_roc else None
+    curves = (
+        survival_curves(
+            events,
+            times=a.times,
+            min_events=a.min_events,
+            conf_level=a.conf_level,
+            strata=strata,
+            strata_name="car_hematotox_risk",
+        )
+        if a.out_curves
+        else None
+    )
     write_tsv(table, a.out_associations)
     write_tsv(corr, a.out_correlations)
     write_tsv(surv, a.out_survival)
+    if roc is not None:
+        write_tsv(roc, a.out_roc)
+    if curves is not None:
+        write_tsv(curves, a.out_curves)
     n_stat = int(table["auc"].notna().sum())
     print(
         f"cohort-stats: {len(table)} association rows ({n_stat} with statistics), "

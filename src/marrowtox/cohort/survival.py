@@ -182,8 +182,6 @@ def cumulative_incidence(
     excluded: int = 0,
 ) -> list[dict]:
     """Rows of cif_nrm and cif_relapse (Aalen-Johansen) at each stated time."""
-    from lifelines import AalenJohansenFitter
-
     time = data["time"].to_numpy(dtype=float)
     cause = data["cause"].to_numpy(dtype=int)
     shifted = _separate_ties(time, cause, tie_shift) + AJ_ORIGIN
@@ -208,11 +206,7 @@ def cumulative_incidence(
                 for t, nr, ne in counts
             ]
             continue
-        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
-            # the variance divides by n - d, zero when the last patients all have events
-            warnings.simplefilter("ignore", RuntimeWarning)
-            ajf = AalenJohansenFitter(alpha=1 - conf_level, calculate_variance=True)
-            ajf.fit(shifted, cause, event_of_interest=code)
+        ajf = _aj_fit(shifted, cause, code, conf_level)
         est = ajf.cumulative_density_
         ci = ajf.confidence_interval_
         for t, nr, ne in counts:
@@ -221,6 +215,18 @@ def cumulative_incidence(
             r["ci_low"], r["ci_high"] = _bounds(_step(ci, t + AJ_ORIGIN))
             rows.append(r)
     return rows
+
+
+def _aj_fit(shifted: np.ndarray, cause: np.ndarray, code: int, conf_level: float):
+    """lifelines' AalenJohansenFitter on tie-separated durations (already + AJ_ORIGIN)."""
+    from lifelines import AalenJohansenFitter
+
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        # the variance divides by n - d, zero when the last patients all have events
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ajf = AalenJohansenFitter(alpha=1 - conf_level, calculate_variance=True)
+        ajf.fit(shifted, cause, event_of_interest=code)
+    return ajf
 
 
 def _bounds(ci_row: pd.Series) -> tuple[float, float]:
@@ -378,3 +384,176 @@ def survival_table(
             continue
         rows.append(cox(os, cov, spec, times, min_events=min_events, conf_level=conf_level))
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+#: Columns of results/cohort/survival_curves.tsv (the curves the cohort report draws).
+CURVE_COLUMNS = [
+    "analysis",
+    "group",
+    "kind",
+    "time",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "n_at_risk",
+    "n_events",
+    "note",
+]
+#: kind of a survival_curves.tsv row: a point of the step function (value in force from
+#: `time` on), a column of the numbers-at-risk table, or "not_drawn" (too few events: the
+#: one row of that curve, with its reason in `note`).
+STEP, AT_RISK, NOT_DRAWN = "step", "at_risk", "not_drawn"
+
+
+def _curve_rows(
+    analysis: str,
+    group: str,
+    time: np.ndarray,
+    is_event: np.ndarray,
+    points: pd.DataFrame,
+    risk_times: Sequence[float],
+) -> list[dict]:
+    """STEP rows from `points` (index time; estimate, ci_low, ci_high) and AT_RISK rows."""
+    rows = []
+    for t, r in points.iterrows():
+        rows.append(
+            _row(
+                analysis=analysis,
+                group=group,
+                kind=STEP,
+                time=float(t),
+                estimate=float(r["estimate"]),
+                ci_low=r["ci_low"],
+                ci_high=r["ci_high"],
+                n_at_risk=at_risk(time, t),
+                n_events=int(is_event[time <= t].sum()),
+            )
+        )
+    for t in risk_times:
+        rows.append(
+            _row(
+                analysis=analysis,
+                group=group,
+                kind=AT_RISK,
+                time=float(t),
+                n_at_risk=at_risk(time, t),
+                n_events=int(is_event[time <= t].sum()),
+            )
+        )
+    return rows
+
+
+def km_curve(
+    data: pd.DataFrame,
+    risk_times: Sequence[float],
+    *,
+    group: str = "all",
+    min_events: int = 5,
+    conf_level: float = 0.95,
+) -> list[dict]:
+    """Kaplan-Meier curve of overall survival as drawn: lifelines' survival function at
+    every time of its timeline (0 and each distinct follow-up day) with its interval; a
+    single NOT_DRAWN row when there are fewer than `min_events` deaths."""
+    from lifelines import KaplanMeierFitter
+
+    time, event = data["time"].to_numpy(dtype=float), data["event"].to_numpy(dtype=int)
+    n_ev = int(event.sum())
+    if n_ev < min_events:
+        return [
+            _row(
+                analysis="os_km",
+                group=group,
+                kind=NOT_DRAWN,
+                n_at_risk=len(time),
+                n_events=n_ev,
+                note=f"too few events: {n_ev} deaths (< {min_events}): no curve",
+            )
+        ]
+    kmf = KaplanMeierFitter(alpha=1 - conf_level).fit(time, event)
+    ci = kmf.confidence_interval_survival_function_
+    points = pd.DataFrame(
+        {
+            "estimate": kmf.survival_function_.iloc[:, 0],
+            "ci_low": ci.min(axis=1),
+            "ci_high": ci.max(axis=1),
+        }
+    )
+    return _curve_rows("os_km", group, time, event == 1, points, risk_times)
+
+
+def cif_curves(
+    data: pd.DataFrame,
+    risk_times: Sequence[float],
+    *,
+    min_events: int = 5,
+    conf_level: float = 0.95,
+    tie_shift: float = 1e-6,
+) -> list[dict]:
+    """Aalen-Johansen curves of NRM (relapse competing) and of relapse (NRM competing),
+    evaluated at day 0 and every distinct day of the data (the value in force after all
+    events of that day: the tie separation of `cumulative_incidence` never shows)."""
+    time = data["time"].to_numpy(dtype=float)
+    cause = data["cause"].to_numpy(dtype=int)
+    shifted = _separate_ties(time, cause, tie_shift) + AJ_ORIGIN
+    days = np.unique(np.concatenate([[0.0], time]))
+    rows = []
+    for analysis, code, what in (
+        ("cif_nrm", NRM, "non-relapse deaths"),
+        ("cif_relapse", RELAPSE, "relapses/progressions"),
+    ):
+        n_ev = int((cause == code).sum())
+        if n_ev < min_events:
+            rows.append(
+                _row(
+                    analysis=analysis,
+                    group="all",
+                    kind=NOT_DRAWN,
+                    n_at_risk=len(time),
+                    n_events=n_ev,
+                    note=f"too few events: {n_ev} {what} (< {min_events}): no curve",
+                )
+            )
+            continue
+        ajf = _aj_fit(shifted, cause, code, conf_level)
+        est, ci = ajf.cumulative_density_, ajf.confidence_interval_
+        pts = []
+        for t in days:
+            lo, hi = _bounds(_step(ci, t + AJ_ORIGIN))
+            pts.append((t, float(_step(est, t + AJ_ORIGIN).iloc[0]), lo, hi))
+        points = pd.DataFrame(pts, columns=["time", "estimate", "ci_low", "ci_high"])
+        rows += _curve_rows(
+            analysis, "all", time, cause == code, points.set_index("time"), risk_times
+        )
+    return rows
+
+
+def survival_curves(
+    events: pd.DataFrame,
+    *,
+    times: Sequence[float] = TIMES,
+    min_events: int = 5,
+    conf_level: float = 0.95,
+    strata: pd.Series | None = None,
+    strata_name: str = "",
+) -> pd.DataFrame:
+    """All rows of results/cohort/survival_curves.tsv (columns CURVE_COLUMNS): the OS
+    curve (and per stratum), the NRM and relapse cumulative incidences, each with its
+    numbers at risk at day 0 and at `times`; the same minimum of events as the table."""
+    risk_times = sorted({0.0, *(float(t) for t in times)})
+    os, _ = os_data(events)
+    rows = km_curve(os, risk_times, min_events=min_events, conf_level=conf_level)
+    if strata is not None:
+        lab = os["patient"].map(strata)
+        for g in sorted(lab.dropna().unique()):
+            rows += km_curve(
+                os[lab == g],
+                risk_times,
+                group=f"{strata_name}={g}",
+                min_events=min_events,
+                conf_level=conf_level,
+            )
+    cr, _ = competing_data(events)
+    rows += cif_curves(cr, risk_times, min_events=min_events, conf_level=conf_level)
+    out = pd.DataFrame(rows, columns=CURVE_COLUMNS)
+    out["note"] = out["note"].fillna("")
+    return out
