@@ -508,6 +508,9 @@ _PROTEIN_SAMPLES = [
 ]
 
 
+_PROTEIN_SET = set(_PROTEIN_SAMPLES)
+
+
 def protein_samples():
     """scRNA samples with protein data (Antibody Capture, adt column or obsm)."""
     return _PROTEIN_SAMPLES
@@ -516,6 +519,43 @@ def protein_samples():
 def sample_adt(wildcards):
     """The sample sheet's adt file, or nothing (proteins then come from the path)."""
     return SAMPLES.at[wildcards.sample, "adt"] or []
+
+
+def car_protein_input(kind):
+    """Input function of cart_call: for a sample with proteins its protein file
+    ("proteins": the sheet's path, "adt": the adt column) and the alias table; for the
+    others nothing (their CAR T protein panel columns are empty)."""
+
+    def files(wildcards):
+        s = wildcards.sample
+        if s not in _PROTEIN_SET:
+            return []
+        if kind == "proteins":
+            return SAMPLES.at[s, "path"]
+        if kind == "adt":
+            return SAMPLES.at[s, "adt"] or []
+        return _protein["aliases"]
+
+    return files
+
+
+# settings of the CAR T protein panel (marrowtox.cart.protein); the alias table is an input
+_CAR_PANEL_KEYS = (
+    "obsm_key",
+    "isotypes",
+    "refuse_normalised",
+    "clr_margin",
+    "car_panel",
+)
+
+
+def car_protein_params(wildcards):
+    """The panel settings cart_call uses: all of them for a sample with proteins, only
+    the panel's names (its empty columns) for the others, so that a protein setting
+    reruns only the samples with proteins."""
+    if wildcards.sample in _PROTEIN_SET:
+        return {k: _protein[k] for k in _CAR_PANEL_KEYS}
+    return {"car_panel": _protein["car_panel"]}
 
 
 def protein_options():
@@ -542,7 +582,6 @@ def protein_targets():
         [
             "results/singlecell/{sample}.h5mu",
             "results/singlecell/protein/{sample}.agreement.tsv",
-            "results/cart/{sample}.protein.tsv",
         ],
         sample=protein_samples(),
     )
