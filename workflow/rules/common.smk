@@ -201,6 +201,11 @@ def has_labs():
     return TABLES.labs is not None
 
 
+def flow_table():
+    """The configured flow.tsv (checked in the pre-flight), or no input."""
+    return config.get("flow") if TABLES.flow is not None else []
+
+
 ##### targets #####
 
 

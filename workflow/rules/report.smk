@@ -2,6 +2,7 @@ rule report_cohort_table:
     input:
         lambda wc: [f for p in patients() for f in report_patient_inputs(p)],
         samples=config["samples"],
+        flow=flow_table(),
     output:
         "results/cohort/patients.tsv",
     log:
@@ -25,6 +26,7 @@ rule report_patient:
         table="results/cohort/patients.tsv",
         provenance="results/provenance.json",
         samples=config["samples"],
+        flow=flow_table(),
     output:
         report(
             "results/reports/{patient}.html",

@@ -10,6 +10,7 @@ import pandas as pd
 from marrowtox.atomic import write_tsv
 from marrowtox.layout import path as layout_path
 from marrowtox.report import clone_cells, flags, html, marrow, plots, timeline
+from marrowtox.report import flow as flow_report
 from marrowtox.report.cohort_table import build as build_table
 from marrowtox.report.inputs import Results, read_tsv
 from marrowtox.report.names import Names
@@ -27,8 +28,14 @@ def _h5ad_obs(path: Path) -> tuple[pd.DataFrame | None, np.ndarray | None]:
     return obs, xy
 
 
-def write_cohort_table(samples: pd.DataFrame, results: str | Path, out: str | Path) -> pd.DataFrame:
-    table = build_table(samples, Results(results))
+def write_cohort_table(
+    samples: pd.DataFrame,
+    results: str | Path,
+    out: str | Path,
+    flow: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """flow: the checked flow.tsv (marrowtox.clinical.flow.load_flow) or None."""
+    table = build_table(samples, Results(results), flow)
     write_tsv(table, out)
     return table
 
@@ -188,8 +195,9 @@ def patient_report(
     out: str | Path,
     pseudonymise: bool = False,
     products: dict | None = None,
+    flow: pd.DataFrame | None = None,
 ) -> None:
-    """One patient's self-contained HTML report.
+    """One patient's self-contained HTML report (`flow`: the checked flow.tsv or None).
 
     `patient` is the patient id or the report's file stem (marrowtox.layout.report_stem:
     the pseudonym when pseudonymised, so the workflow's file name carries no id).
@@ -302,6 +310,10 @@ def patient_report(
         construct[construct != ""].iloc[0] if (construct != "").any() else "not recorded"
     )
     scrub = names.scrub
+    flow_rows = [
+        {k: scrub(v) for k, v in r.items()}  # sample ids too, when pseudonymised
+        for r in flow_report.comparison_rows(flow, patient, sc, res)
+    ]
     html.render_patient(
         out,
         patient=label,
@@ -318,6 +330,10 @@ def patient_report(
         marrow=[{k: scrub(v) for k, v in r.items()} for r in marrow.timepoint_rows(tps)],
         comp_cols=comp_cols,
         comp_rows=comp_rows,
+        flow=flow_rows,
+        flow_reason="no flow.tsv configured"
+        if flow is None
+        else "no row for this patient in flow.tsv",
         qc=[{k: scrub(v) for k, v in r.items()} for r in marrow.qc_rows(sc, res, names)],
         cart_reason=scrub(cart_reason),
         ch_reason=scrub(ch_reason),

@@ -94,6 +94,11 @@ marrow samples: {% for s in samples %}{{ s.sample }}{% if s.detail %} ({{ s.deta
 {% for r in marrow %}<tr class="tp"><td class="l">{{ r.sample }}</td><td>{{ r.day }}</td><td>{{ r.cells }}</td><td>{{ r.hspc }}</td><td>{{ r.t }}</td><td>{{ r.car }}</td><td>{{ r.car_pct_cells }}</td><td>{{ r.car_pct_t }}</td><td class="l">{{ r.threshold }}</td><td>{{ r.ifng }}</td><td class="l nm">{{ r.note }}</td></tr>{% endfor %}</table>
 <p class="cap">Cells: cells after QC and doublet removal with a cell type. HSPC: HSC/MPP + LMPP. CAR T % before infusion is a negative control. HSPC IFN-&gamma; index: Hallmark interferon-gamma response of HSPC vs baseline marrow, in baseline SDs.</p>
 {% else %}<p class="nm">not measured: no scRNA marrow sample</p>{% endif %}</section>
+<section id="flow"><h2>Flow cytometry vs scRNA</h2>{% if flow %}<table>
+<tr><th>day</th><th class="l">specimen</th><th class="l">population</th><th>flow %</th><th>scRNA %</th><th class="l">scRNA sample</th><th class="l">scRNA counts</th><th class="l">not compared</th></tr>
+{% for r in flow %}<tr><td>{{ r.day }}</td><td class="l">{{ r.specimen }}</td><td class="l">{{ r.population }}</td><td>{{ r.flow }}{% if r.source == "from counts" %} (from counts){% endif %}</td><td>{{ r.scrna }}</td><td class="l">{{ r.sample }}</td><td class="l">{{ r.what }}</td><td class="l nm">{{ r.note }}</td></tr>{% endfor %}</table>
+<p class="cap">Flow: pre-gated populations of flow.tsv, percent of the parent gate ("from counts": the population's count over its parent's count). scRNA: the marrow scRNA sample of the same day; CD45+ there = every cell type but erythroid and stromal (unknown cells left out). The two methods differ (gating vs transcript-based labels; CD34+ also holds committed progenitors that scRNA labels GMP or MEP): read them side by side, not as one value.</p>
+{% else %}<p class="nm">not measured: {{ flow_reason }}</p>{% endif %}</section>
 {{ figure("Marrow composition at every timepoint", figs.composition, "no scRNA sample") }}
 {% if comp_rows %}<section><h2>Cells per type (n, % of cells)</h2><table><tr><th class="l">cell type</th>{% for c in comp_cols %}<th>{{ c }}</th>{% endfor %}</tr>
 {% for r in comp_rows %}<tr>{% for v in r %}<td{% if loop.first %} class="l"{% endif %}>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table></section>{% endif %}
