@@ -451,6 +451,20 @@ def report_patient_inputs(patient):
     return files
 
 
+def report_protein_inputs(wildcards):
+    """The protein tables of the patient's samples with proteins (the report's
+    surface-protein section); nothing for a patient without them."""
+    if not _branch("sc_protein"):
+        return []
+    patient = report_patient_of(wildcards)
+    return [
+        OUT[kind].format(sample=s)
+        for s in patient_samples(patient, "scrna")
+        if s in _PROTEIN_SET
+        for kind in ("protein_agreement", "protein_by_celltype")
+    ]
+
+
 def report_stems():
     """Report file stem -> patient: results/reports/<stem>.html is named by the patient
     id, or by its pseudonym with report.pseudonymise (the file name carries no id)."""

@@ -23,6 +23,7 @@ rule report_patient:
     input:
         lambda wc: report_patient_inputs(report_patient_of(wc)),
         report_scale_inputs,
+        report_protein_inputs,
         table="results/cohort/patients.tsv",
         provenance="results/provenance.json",
         samples=config["samples"],

@@ -206,9 +206,11 @@ def protein_step(
 __all__ = ["ProteinOutputs", "normalised_proteins", "protein_step", "Path"]
 
 
-def protein_heatmap(by_celltype: pd.DataFrame, sample: str, path: str) -> None:
+def heatmap_figure(by_celltype: pd.DataFrame, title: str):
     """Mean normalised protein per combined cell type (rows: types, columns: proteins),
-    each protein scaled to its range across types so all panels read alike."""
+    each protein scaled to its range across types so all panels read alike. Returns
+    the matplotlib figure (the step saves it; the patient report embeds it with the
+    report's sample label in the title)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -221,9 +223,21 @@ def protein_heatmap(by_celltype: pd.DataFrame, sample: str, path: str) -> None:
     im = ax.imshow(scaled.to_numpy(dtype=float), aspect="auto", cmap="viridis")
     ax.set_xticks(range(m.shape[1]), m.columns, rotation=90, fontsize=7)
     ax.set_yticks(range(m.shape[0]), m.index, fontsize=8)
-    ax.set_title(f"{sample}: surface proteins per cell type (scaled mean)", fontsize=9)
+    ax.set_title(title, fontsize=9)
     fig.colorbar(im, ax=ax, fraction=0.03, label="scaled to range across types")
     fig.tight_layout()
+    return fig
+
+
+def heatmap_title(label: str) -> str:
+    return f"{label}: surface proteins per cell type (scaled mean)"
+
+
+def protein_heatmap(by_celltype: pd.DataFrame, sample: str, path: str) -> None:
+    """results/singlecell/plots/<sample>.protein.png (heatmap_figure)."""
+    import matplotlib.pyplot as plt
+
+    fig = heatmap_figure(by_celltype, heatmap_title(sample))
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=90)
     plt.close(fig)

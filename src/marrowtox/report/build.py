@@ -11,6 +11,7 @@ from marrowtox.atomic import write_tsv
 from marrowtox.layout import path as layout_path
 from marrowtox.report import clone_cells, flags, html, marrow, plots, timeline
 from marrowtox.report import flow as flow_report
+from marrowtox.report import protein as protein_report
 from marrowtox.report.cohort_table import build as build_table
 from marrowtox.report.inputs import Results, read_tsv
 from marrowtox.report.names import Names
@@ -331,6 +332,7 @@ def patient_report(
         comp_cols=comp_cols,
         comp_rows=comp_rows,
         flow=flow_rows,
+        protein=protein_report.protein_section(sc, res, names),
         flow_reason="no flow.tsv configured"
         if flow is None
         else "no row for this patient in flow.tsv",
