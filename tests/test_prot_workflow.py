@@ -57,6 +57,15 @@ def check_protein_results(results: Path, demo: Path) -> dict[str, float]:
         assert pd.isna(row["prot_n_car_t"])
         assert not (results / "singlecell" / f"{s}.h5mu").exists()
         assert not (results / "cart" / f"{s}.protein.tsv").exists()
+    # the patient report's surface-protein section: P05 (proteins) yes, P01 (none) no
+    p05 = (results / "reports" / "P05.html").read_text()
+    sec = p05[p05.index('<section id="protein">') :]
+    sec = sec[: sec.index("</section>")]
+    assert sec.count('src="data:image/png;base64,') == 3  # BL, D28, D90 heatmaps
+    d28 = pd.read_csv(results / "singlecell" / "protein" / "P05_D28_sc.agreement.tsv", sep="\t")
+    assert f"{100 * d28['agreement_type'].iloc[0]:.1f}%" in sec
+    assert f"{cart['prot_CD69_diff']:+.2f}" in sec
+    assert 'id="protein"' not in (results / "reports" / "P01.html").read_text()
     return figures
 
 
