@@ -22,5 +22,13 @@ skipped = car_step(
     snakemake.output.cells,
     constructs=i.constructs,
     genotypes=(i.genotypes, i.sites) if i.get("genotypes") else None,
+    protein={
+        "section": {
+            **snakemake.params.protein,
+            **({"aliases": i.aliases} if i.get("aliases") else {}),
+        },
+        "raw": i.get("proteins") or None,
+        "adt": i.get("adt") or "",
+    },
 )
 print("gene sets skipped: " + ("; ".join(skipped) or "none"), file=sys.stderr)

@@ -7,4 +7,9 @@ from marrowtox.samplesheet import load_samples
 
 sys.stderr = open(snakemake.log[0], "w")
 samples = load_samples(snakemake.input.samples, check_files=False).reset_index(drop=True)
-write_cohort_table(samples, "results", snakemake.output.table, snakemake.output.scale)
+flow = None
+if snakemake.input.get("flow"):
+    from marrowtox.clinical.flow import load_flow
+
+    flow = load_flow(snakemake.input.flow, set(samples["patient"]))
+write_cohort_table(samples, "results", snakemake.output.table, snakemake.output.scale, flow=flow)

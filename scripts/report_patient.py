@@ -9,6 +9,11 @@ sys.stderr = open(snakemake.log[0], "w")
 samples = load_samples(snakemake.input.samples, check_files=False).reset_index(drop=True)
 ev_path = snakemake.params.events
 events = read_table(ev_path, load_schema("events.schema.yaml"), "events") if ev_path else None
+flow = None
+if snakemake.input.get("flow"):
+    from marrowtox.clinical.flow import load_flow
+
+    flow = load_flow(snakemake.input.flow, set(samples["patient"]))
 r = snakemake.params.report
 patient_report(
     snakemake.wildcards.patient,
@@ -18,4 +23,5 @@ patient_report(
     snakemake.output[0],
     r["pseudonymise"],
     r["products"],
+    flow,
 )

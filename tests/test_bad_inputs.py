@@ -36,7 +36,7 @@ def cohort(demo_data: Path, tmp_path: Path) -> Path:
     sheet["path"] = [str(demo_data / p) for p in sheet["path"]]
     sheet["bam"] = [str(demo_data / b) if isinstance(b, str) and b else "" for b in sheet["bam"]]
     sheet.to_csv(d / "samples.tsv", sep="\t", index=False)
-    for t in ("labs.tsv", "events.tsv"):
+    for t in ("labs.tsv", "events.tsv", "flow.tsv"):
         shutil.copy(demo_data / t, d / t)
     for f in ("panel.fa", "panel.fa.fai", "panel.gtf", "panel.bed"):
         shutil.copy(demo_data / "reference" / f, d / "ref" / f)
@@ -45,6 +45,7 @@ def cohort(demo_data: Path, tmp_path: Path) -> Path:
         samples=str(d / "samples.tsv"),
         labs=str(d / "labs.tsv"),
         events=str(d / "events.tsv"),
+        flow=str(d / "flow.tsv"),
         reference={
             "fasta": str(d / "ref" / "panel.fa"),
             "gtf": str(d / "ref" / "panel.gtf"),

@@ -169,10 +169,7 @@ def _outputs(tmp_path: Path, name: str = "s"):
     from marrowtox.prot.steps import ProteinOutputs
 
     return ProteinOutputs(
-        *(
-            str(tmp_path / f"{name}.{k}")
-            for k in ("h5mu", "labels.tsv", "agree.tsv", "by.tsv", "cart.tsv")
-        )
+        *(str(tmp_path / f"{name}.{k}") for k in ("h5mu", "labels.tsv", "agree.tsv", "by.tsv"))
     )
 
 
@@ -250,11 +247,33 @@ def test_rna_not_assessable_type_is_decided_by_protein() -> None:
 
 
 def test_car_activation_proteins_higher_in_car_t(synthetic) -> None:
-    cart = pd.read_csv(synthetic["out"].cart, sep="\t").iloc[0]
-    assert cart["prot_n_car_t"] > 0 and cart["prot_n_noncar_t"] > 0
+    """The panel cart_call writes into results/cart/<sample>.tsv (RNA T cells)."""
+    from marrowtox.cart.protein import sample_car_panel
+
+    w = synthetic["work"]
+    rna = ad.read_h5ad(w / "final.h5ad")
+    cart = sample_car_panel(rna, "s", {}, str(w / "cite.h5"))
+    t = rna.obs["cell_type"].isin(["CD4 T", "CD8 T"]) & rna.obs["car_positive"]
+    assert cart["prot_n_car_t"] == int(t.sum()) > 0 and cart["prot_n_noncar_t"] > 0
+    assert cart["prot_normalisation"].startswith("CLR")
     for p in ("CD69", "CD25", "HLA_DR", "CD38", "CD279", "CD366", "CD223", "TIGIT"):
         assert cart[f"prot_{p}_diff"] > 0, p
         assert cart[f"prot_{p}_p"] < 0.01, p
+    # a sample without proteins: the same columns, every value missing (never 0)
+    empty = sample_car_panel(rna, "s", {}, None)
+    assert list(empty) == list(cart)
+    assert empty["prot_panel_note"] == "no protein data"
+    assert all(v is None for k, v in empty.items() if k.endswith(("_car", "_p", "_car_t")))
+
+
+def test_car_panel_names_a_protein_not_in_the_panel_as_missing(synthetic) -> None:
+    from marrowtox.cart.protein import sample_car_panel
+
+    w = synthetic["work"]
+    rna = ad.read_h5ad(w / "final.h5ad")
+    cart = sample_car_panel(rna, "s", {"car_panel": ["CD69", "CD39"]}, str(w / "cite.h5"))
+    assert cart["prot_panel_missing"] == "CD39" and cart["prot_CD39_car"] is None
+    assert cart["prot_CD69_diff"] > 0
 
 
 def test_h5mu_and_method_recorded(synthetic) -> None:

@@ -25,10 +25,7 @@ pytestmark = pytest.mark.realdata
 
 def _outputs(work: Path, name: str) -> ProteinOutputs:
     return ProteinOutputs(
-        *(
-            str(work / f"{name}.{k}")
-            for k in ("h5mu", "labels.tsv", "agree.tsv", "by.tsv", "cart.tsv")
-        )
+        *(str(work / f"{name}.{k}") for k in ("h5mu", "labels.tsv", "agree.tsv", "by.tsv"))
     )
 
 

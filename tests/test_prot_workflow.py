@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 PROTEIN_SAMPLES = ["P04_BL_sc", "P04_D28_sc", "P05_BL_sc", "P05_D28_sc", "P05_D90_sc"]
+PANEL = ("CD69", "CD25", "HLA_DR", "CD38", "CD279", "CD366", "CD223", "TIGIT")
 
 
 def check_protein_results(results: Path, demo: Path) -> dict[str, float]:
@@ -38,17 +39,33 @@ def check_protein_results(results: Path, demo: Path) -> dict[str, float]:
         assert row["agreement_coarse"] >= 0.90, s
         assert row["n_shared_barcodes"] == row["n_rna_cells"], s
         assert row["isotype_controls"].count("isotype") == 3
-    cart = pd.read_csv(results / "cart" / "P05_D28_sc.protein.tsv", sep="\t").iloc[0]
+    # the CAR T protein panel is in results/cart/<sample>.tsv (issue 20, item 4)
+    cart = pd.read_csv(results / "cart" / "P05_D28_sc.tsv", sep="\t").iloc[0]
     assert cart["prot_n_car_t"] > 20
-    for prot in ("CD69", "CD25", "HLA_DR", "CD38", "CD279", "CD366", "CD223", "TIGIT"):
+    assert cart["prot_n_car_t"] <= cart["n_car_t"]  # the same RNA T cells and CAR calls
+    assert cart["prot_normalisation"].startswith("CLR")
+    for prot in PANEL:
         assert cart[f"prot_{prot}_diff"] > 0 and cart[f"prot_{prot}_p"] < 1e-3, prot
-    base = pd.read_csv(results / "cart" / "P05_BL_sc.protein.tsv", sep="\t").iloc[0]
+    base = pd.read_csv(results / "cart" / "P05_BL_sc.tsv", sep="\t").iloc[0]
     assert base["prot_n_car_t"] == 0 and pd.isna(base["prot_CD69_car"])  # missing, not 0
-    # samples without proteins: as before, no protein output
+    # samples without proteins: as before, no protein output; the panel columns of
+    # their cart table are present and empty
     for s in ("P01_D28_sc", "P02_D28_sc", "P06_D28_sc"):
-        assert (results / "cart" / f"{s}.tsv").is_file()
+        row = pd.read_csv(results / "cart" / f"{s}.tsv", sep="\t").iloc[0]
+        assert row["prot_panel_note"] == "no protein data"
+        assert all(pd.isna(row[f"prot_{p}_{k}"]) for p in PANEL for k in ("car", "diff", "p"))
+        assert pd.isna(row["prot_n_car_t"])
         assert not (results / "singlecell" / f"{s}.h5mu").exists()
         assert not (results / "cart" / f"{s}.protein.tsv").exists()
+    # the patient report's surface-protein section: P05 (proteins) yes, P01 (none) no
+    p05 = (results / "reports" / "P05.html").read_text()
+    sec = p05[p05.index('<section id="protein">') :]
+    sec = sec[: sec.index("</section>")]
+    assert sec.count('src="data:image/png;base64,') == 3  # BL, D28, D90 heatmaps
+    d28 = pd.read_csv(results / "singlecell" / "protein" / "P05_D28_sc.agreement.tsv", sep="\t")
+    assert f"{100 * d28['agreement_type'].iloc[0]:.1f}%" in sec
+    assert f"{cart['prot_CD69_diff']:+.2f}" in sec
+    assert 'id="protein"' not in (results / "reports" / "P01.html").read_text()
     return figures
 
 

@@ -26,6 +26,8 @@ def prepare_workdir(workdir: Path, demo: Path, overrides: dict | None = None) ->
     config["samples"] = str(demo / "samples.tsv")
     config["labs"] = str(demo / "labs.tsv")
     config["events"] = str(demo / "events.tsv")
+    # optional flow populations: the demo's, where the cohort has them
+    config["flow"] = str(demo / "flow.tsv") if (demo / "flow.tsv").is_file() else None
     config["reference"] = {
         "fasta": str(demo / "reference" / "panel.fa"),
         "gtf": str(demo / "reference" / "panel.gtf"),

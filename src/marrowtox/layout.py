@@ -37,7 +37,6 @@ PATTERNS: dict[str, str] = {
     "protein_labels": "results/singlecell/protein/{sample}.labels.tsv",
     "protein_agreement": "results/singlecell/protein/{sample}.agreement.tsv",
     "protein_by_celltype": "results/singlecell/protein/{sample}.by_celltype.tsv",
-    "cart_protein": "results/cart/{sample}.protein.tsv",
     "genotype_sites": "results/singlecell/genotypes/{sample}.sites.tsv",
     "genotype_carriers": "results/singlecell/genotypes/{sample}.carriers.tsv",
     "clone_cells": "results/ch/{patient}.clone_cells.tsv",

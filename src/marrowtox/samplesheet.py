@@ -244,8 +244,15 @@ def _expectation(spec: dict[str, Any], err: jsonschema.ValidationError) -> str:
         return "one of " + ", ".join(map(str, spec["enum"]))
     t = spec.get("type")
     if t == "integer" or (isinstance(t, list) and "integer" in t):
+        if spec.get("minimum") == 0:
+            return "a whole number of at least 0"
         return "an integer (e.g. -7 or 28)"
     if t == "number":
+        lo, hi = spec.get("minimum"), spec.get("maximum")
+        if lo is not None and hi is not None:
+            return f"a number from {lo:g} to {hi:g} ({spec.get('description', '')})"
+        if lo is not None:
+            return f"a number of at least {lo:g}"
         return "a number"
     if "pattern" in spec:
         return f"text matching {spec['pattern']} ({spec.get('description', '')})"
@@ -259,6 +266,7 @@ class Tables:
     samples: pd.DataFrame  # indexed by sample, path resolved
     labs: pd.DataFrame | None
     events: pd.DataFrame | None
+    flow: pd.DataFrame | None = None  # pre-gated flow populations (percent filled in)
 
 
 def resolve(table_path: str | Path, value: str) -> str:
@@ -444,7 +452,8 @@ def load_long_table(
 
 
 def load_all(config: dict[str, Any], *, check_files: bool = True) -> Tables:
-    """Validate the config's three tables together (the pre-flight check)."""
+    """Validate the config's tables together (the pre-flight check): samples, labs,
+    events and the optional flow populations."""
     samples = load_samples(config["samples"], check_files=check_files)
     patients = set(samples["patient"])
     labs = events = None
@@ -460,7 +469,12 @@ def load_all(config: dict[str, Any], *, check_files: bool = True) -> Tables:
         raise InputError(
             "events table not found", file=config["events"], expected="an existing TSV"
         )
-    return Tables(samples=samples, labs=labs, events=events)
+    flow = None
+    if config.get("flow"):
+        from marrowtox.clinical.flow import load_flow
+
+        flow = load_flow(config["flow"], patients)
+    return Tables(samples=samples, labs=labs, events=events, flow=flow)
 
 
 def _branch_check(name: str, df: pd.DataFrame, path: str) -> None:

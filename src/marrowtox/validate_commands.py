@@ -86,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         f"ok: {s['patient'].nunique()} patients, {int((s['assay'] == 'scrna').sum())} scRNA and "
         f"{int((s['assay'] == 'dna').sum())} DNA samples; "
         f"labs rows: {0 if tables.labs is None else len(tables.labs)}; "
-        f"events rows: {0 if tables.events is None else len(tables.events)}"
+        f"events rows: {0 if tables.events is None else len(tables.events)}; "
+        f"flow rows: {0 if tables.flow is None else len(tables.flow)}"
     )
     return 0

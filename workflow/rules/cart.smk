@@ -6,6 +6,9 @@ rule cart_call:
         hallmark=config["signatures"]["hallmark"],
         genotypes=sample_genotypes(".tsv"),
         sites=sample_genotypes(".sites.tsv"),
+        proteins=car_protein_input("proteins"),
+        adt=car_protein_input("adt"),
+        aliases=car_protein_input("aliases"),
     output:
         h5ad="results/singlecell/{sample}.h5ad",
         summary="results/cart/{sample}.tsv",
@@ -31,6 +34,7 @@ rule cart_call:
         ),
         organism=config["organism"],
         seed=config["seed"],
+        protein=car_protein_params,
     script:
         "../../scripts/cart_call.py"
 

@@ -201,6 +201,11 @@ def has_labs():
     return TABLES.labs is not None
 
 
+def flow_table():
+    """The configured flow.tsv (checked in the pre-flight), or no input."""
+    return config.get("flow") if TABLES.flow is not None else []
+
+
 ##### targets #####
 
 
@@ -471,6 +476,20 @@ def report_patient_inputs(patient):
     return files
 
 
+def report_protein_inputs(wildcards):
+    """The protein tables of the patient's samples with proteins (the report's
+    surface-protein section); nothing for a patient without them."""
+    if not _branch("sc_protein"):
+        return []
+    patient = report_patient_of(wildcards)
+    return [
+        OUT[kind].format(sample=s)
+        for s in patient_samples(patient, "scrna")
+        if s in _PROTEIN_SET
+        for kind in ("protein_agreement", "protein_by_celltype")
+    ]
+
+
 def report_stems():
     """Report file stem -> patient: results/reports/<stem>.html is named by the patient
     id, or by its pseudonym with report.pseudonymise (the file name carries no id)."""
@@ -525,6 +544,9 @@ _PROTEIN_SAMPLES = [
 ]
 
 
+_PROTEIN_SET = set(_PROTEIN_SAMPLES)
+
+
 def protein_samples():
     """scRNA samples with protein data (Antibody Capture, adt column or obsm)."""
     return _PROTEIN_SAMPLES
@@ -533,6 +555,43 @@ def protein_samples():
 def sample_adt(wildcards):
     """The sample sheet's adt file, or nothing (proteins then come from the path)."""
     return SAMPLES.at[wildcards.sample, "adt"] or []
+
+
+def car_protein_input(kind):
+    """Input function of cart_call: for a sample with proteins its protein file
+    ("proteins": the sheet's path, "adt": the adt column) and the alias table; for the
+    others nothing (their CAR T protein panel columns are empty)."""
+
+    def files(wildcards):
+        s = wildcards.sample
+        if s not in _PROTEIN_SET:
+            return []
+        if kind == "proteins":
+            return SAMPLES.at[s, "path"]
+        if kind == "adt":
+            return SAMPLES.at[s, "adt"] or []
+        return _protein["aliases"]
+
+    return files
+
+
+# settings of the CAR T protein panel (marrowtox.cart.protein); the alias table is an input
+_CAR_PANEL_KEYS = (
+    "obsm_key",
+    "isotypes",
+    "refuse_normalised",
+    "clr_margin",
+    "car_panel",
+)
+
+
+def car_protein_params(wildcards):
+    """The panel settings cart_call uses: all of them for a sample with proteins, only
+    the panel's names (its empty columns) for the others, so that a protein setting
+    reruns only the samples with proteins."""
+    if wildcards.sample in _PROTEIN_SET:
+        return {k: _protein[k] for k in _CAR_PANEL_KEYS}
+    return {"car_panel": _protein["car_panel"]}
 
 
 def protein_options():
@@ -559,7 +618,6 @@ def protein_targets():
         [
             "results/singlecell/{sample}.h5mu",
             "results/singlecell/protein/{sample}.agreement.tsv",
-            "results/cart/{sample}.protein.tsv",
         ],
         sample=protein_samples(),
     )

@@ -15,7 +15,6 @@ rule sc_protein:
         labels="results/singlecell/protein/{sample}.labels.tsv",
         agreement="results/singlecell/protein/{sample}.agreement.tsv",
         by_celltype="results/singlecell/protein/{sample}.by_celltype.tsv",
-        cart="results/cart/{sample}.protein.tsv",
         heatmap="results/singlecell/plots/{sample}.protein.png",
     log:
         "logs/sc_protein/{sample}.log",
@@ -38,4 +37,4 @@ rule sc_protein:
         "--markers {input.markers:q} --aliases {input.aliases:q} {params.options} "
         "--seed {params.seed} --out-h5mu {output.h5mu} --out-labels {output.labels} "
         "--out-agreement {output.agreement} --out-by-celltype {output.by_celltype} "
-        "--out-cart {output.cart} --out-heatmap {output.heatmap} > {log} 2>&1"
+        "--out-heatmap {output.heatmap} > {log} 2>&1"

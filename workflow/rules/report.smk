@@ -2,6 +2,7 @@ rule report_cohort_table:
     input:
         lambda wc: [f for p in patients() for f in report_patient_inputs(p)],
         samples=config["samples"],
+        flow=flow_table(),
     output:
         table="results/cohort/patients.tsv",
         # the inflammation heatmap's cohort-wide colour scale the patient reports read
@@ -23,10 +24,12 @@ rule report_cohort_table:
 rule report_patient:
     input:
         lambda wc: report_patient_inputs(report_patient_of(wc)),
+        report_protein_inputs,
         table="results/cohort/patients.tsv",
         scale="results/cohort/heatmap_scale.tsv",
         provenance="results/provenance.json",
         samples=config["samples"],
+        flow=flow_table(),
     output:
         report(
             "results/reports/{patient}.html",

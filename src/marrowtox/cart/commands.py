@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import argparse
 
-from marrowtox.settings import add_schema_options, resolve, section_defaults
+from marrowtox.settings import add_schema_options, options_section, resolve, section_defaults
+
+# singlecell.protein settings of the protein route, not of the CAR T protein panel
+PROTEIN_UNUSED = (
+    "markers",
+    "dsb_pseudocount",
+    "min_overlap",
+    "min_proteins",
+    "margin",
+    "min_score",
+    "temperature",
+    "min_confidence",
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,6 +34,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar=("COUNTS", "SITES"),
         help="sc-genotype's counts and sites tables: adds geno_<gene>_<protein> per cell",
     )
+    p.add_argument(
+        "--proteins",
+        default="",
+        help="the sample's protein file (sample sheet path or adt; docs/protein.md): adds "
+        "the CAR T protein panel prot_* to --out-tsv (empty columns without it)",
+    )
+    p.add_argument("--adt", default="", help="protein counts (.h5ad/10x) if not in --proteins")
+    add_schema_options(p, "singlecell", "protein", skip=PROTEIN_UNUSED)
     add_schema_options(p, "cart", skip=("features",))
     add_schema_options(p, "signatures")
     p.add_argument("--organism", choices=["human", "mouse"], default="human")
@@ -65,6 +85,11 @@ def _car(a: argparse.Namespace) -> int:
         a.empty_droplets,
         resolve(a.constructs),
         genotypes=tuple(a.genotypes) if a.genotypes else None,
+        protein={
+            "section": options_section(a, "singlecell", "protein"),
+            "raw": a.proteins or None,
+            "adt": a.adt,
+        },
     )
     for s in skipped:
         print(f"gene set skipped: {s}")

@@ -29,11 +29,15 @@ def car_step(
     empty_droplets: str | None = None,
     constructs: str | None = None,
     genotypes: tuple[str, str] | None = None,
+    protein: dict | None = None,
 ) -> list[str]:
     """CAR calls and per-cell scores; writes the final per-sample AnnData and tables.
 
     `genotypes` (counts and sites tables of `sc_genotype`) adds the per-cell
     `geno_<gene>_<protein>` columns, so the final object carries them beside the CAR calls.
+    `protein` ({"section": singlecell.protein settings, "raw": the sample's protein
+    file or None, "adt": the adt column}) adds the CAR T protein panel columns
+    `prot_*` to the summary (empty when "raw" is None: a sample without proteins).
     """
     adata = ad.read_h5ad(annotated)
     if genotypes:
@@ -75,7 +79,16 @@ def car_step(
     cols, skipped = score_sets(adata, sets, seed)
     adata.uns["gene_sets_skipped"] = skipped
     program_cols = [c for c in cols if c.startswith("score_TCELL_")]
-    write_tsv(summary(sample, adata, res, program_cols), out_summary)
+    table = summary(sample, adata, res, program_cols)
+    if protein is not None:
+        from marrowtox.cart.protein import sample_car_panel
+
+        panel = sample_car_panel(
+            adata, sample, protein["section"], protein.get("raw"), protein.get("adt", "")
+        )
+        for k, v in panel.items():
+            table[k] = [v]
+    write_tsv(table, out_summary)
     write_tsv(cells, out_cells)
     with atomic_path(out_h5ad) as tmp:
         adata.write_h5ad(tmp, compression="gzip")

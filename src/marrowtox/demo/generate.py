@@ -15,6 +15,7 @@ import pandas as pd
 
 from marrowtox.atomic import write_tsv
 from marrowtox.demo import dna, scbam, scrna
+from marrowtox.demo import flow as demo_flow
 try:
     from marrowtox.demo import clinical
 except ImportError:  # noqa
@@ -39,6 +40,7 @@ def generate_cohort(out: Path, seed: int) -> dict[str, Path]:
             row["bam"] = bams.get(row["sample"], "")
         if clinical is not None:
             clinical.generate(tmp, seed)
+        demo_flow.generate(tmp, seed)  # flow.tsv from the scRNA truth
         sheet = pd.DataFrame(rows)[SAMPLE_COLUMNS]
         order = {p.patient: i for i, p in enumerate(COHORT)}
         sheet = sheet.sort_values(
@@ -52,4 +54,9 @@ def generate_cohort(out: Path, seed: int) -> dict[str, Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return {"samples": out / "samples.tsv", "labs": out / "labs.tsv", "events": out / "events.tsv"}
+    return {
+        "samples": out / "samples.tsv",
+        "labs": out / "labs.tsv",
+        "events": out / "events.tsv",
+        "flow": out / "flow.tsv",
+    }

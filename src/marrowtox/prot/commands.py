@@ -10,7 +10,7 @@ from marrowtox.settings import add_schema_options, options_section
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sc-protein",
-        help="surface proteins (CITE-seq ADT): normalise, label, combine with RNA, CAR T panel",
+        help="surface proteins (CITE-seq ADT): normalise, label, combine with RNA",
     )
     p.add_argument("--h5ad", required=True, help="the sample's final AnnData (labels, CAR calls)")
     p.add_argument("--sample", required=True)
@@ -24,7 +24,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out-labels", required=True)
     p.add_argument("--out-agreement", required=True)
     p.add_argument("--out-by-celltype", required=True)
-    p.add_argument("--out-cart", required=True)
     p.add_argument("--out-heatmap", default="", help="protein x cell type heatmap (.png)")
     p.set_defaults(func=_protein)
 
@@ -43,7 +42,6 @@ def _protein(a: argparse.Namespace) -> int:
             a.out_labels,
             a.out_agreement,
             a.out_by_celltype,
-            a.out_cart,
             a.out_heatmap or None,
         ),
         annotation=a.annotation or None,

@@ -24,7 +24,6 @@ class ProteinOutputs:
     labels: str  # per cell: RNA, protein and combined labels, protein scores
     agreement: str  # one row per sample
     by_celltype: str  # mean normalised protein per combined cell type
-    cart: str  # CAR T vs non-CAR T protein panel (one row)
     heatmap: str | None = None  # protein x cell type heatmap (.png)
 
 
@@ -42,29 +41,21 @@ def load_inputs(rna_path: str, adt_path: str, section: dict[str, Any]):  # -> Pr
     )
 
 
-def protein_step(
-    rna_h5ad: str,
+def normalised_proteins(
+    rna_cells: pd.Index,
     sample: str,
     raw_path: str,
     adt_path: str,
     section: dict[str, Any],
-    out: ProteinOutputs,
-    annotation: str | None = None,
     empty_droplets: str | None = None,
     seed: int = 0,
-) -> dict[str, Any]:
-    """Protein modality of one sample: read, normalise, label, combine with the RNA
-    labels, compare CAR T with non-CAR T cells; writes the MuData and the tables.
-
-    rna_h5ad: the sample's final AnnData (cell_type, its route and confidence, and
-    car_positive when CAR calling ran); raw_path/adt_path: the sample sheet's files."""
-    import mudata as md
-
-    from marrowtox.cart.protein import car_protein_panel
+):  # -> tuple[ad.AnnData, Proteins]
+    """The sample's proteins for its RNA cells, normalised (method in
+    uns['protein_normalisation'], raw counts in layers['counts']), and how they were
+    read. Shared by `sc_protein` and `cart_call` (the CAR T protein panel), so both see
+    the same values. Refuses protein data sharing no barcode with the RNA cells."""
     from marrowtox.prot import normalise
-    from marrowtox.prot.annotate import ProteinParams, load_protein_markers, score_proteins
-    from marrowtox.prot.labels import agreement, combine
-    from marrowtox.settings import resolve, section_defaults
+    from marrowtox.settings import section_defaults
 
     section = {**section_defaults("singlecell", "protein"), **section}
     prot = load_inputs(raw_path, adt_path, section)
@@ -75,13 +66,12 @@ def protein_step(
             file=adt_path or raw_path,
             expected="a sample with antibody-derived tags (samples.tsv column adt)",
         )
-    rna = ad.read_h5ad(rna_h5ad)
-    shared = rna.obs_names[rna.obs_names.isin(prot.adata.obs_names)]
+    shared = rna_cells[rna_cells.isin(prot.adata.obs_names)]
     if len(shared) == 0:
         raise InputError(
             f"no barcode of the {prot.adata.n_obs} protein barcodes is among the "
-            f"{rna.n_obs} RNA cells of {sample} (e.g. {prot.adata.obs_names[0]} vs "
-            f"{rna.obs_names[0]})",
+            f"{len(rna_cells)} RNA cells of {sample} (e.g. {prot.adata.obs_names[0]} vs "
+            f"{rna_cells[0]})",
             file=prot.path,
             expected="protein and RNA matrices of the same cells (same barcodes)",
         )
@@ -99,7 +89,42 @@ def protein_step(
     p.uns["protein_normalisation"] = method
     p.uns["protein_source"] = prot.source
     p.uns["isotype_controls"] = list(prot.isotypes)
-    log.info("%s: %d of %d RNA cells have protein data; %s", sample, len(shared), rna.n_obs, method)
+    log.info(
+        "%s: %d of %d RNA cells have protein data; %s", sample, len(shared), len(rna_cells), method
+    )
+    return p, prot
+
+
+def protein_step(
+    rna_h5ad: str,
+    sample: str,
+    raw_path: str,
+    adt_path: str,
+    section: dict[str, Any],
+    out: ProteinOutputs,
+    annotation: str | None = None,
+    empty_droplets: str | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Protein modality of one sample: read, normalise, label, combine with the RNA
+    labels; writes the MuData and the tables. (The CAR T protein panel is computed by
+    `cart_call` into results/cart/<sample>.tsv: marrowtox.cart.protein.)
+
+    rna_h5ad: the sample's final AnnData (cell_type, its route and confidence, and
+    car_positive when CAR calling ran); raw_path/adt_path: the sample sheet's files."""
+    import mudata as md
+
+    from marrowtox.prot.annotate import ProteinParams, load_protein_markers, score_proteins
+    from marrowtox.prot.labels import agreement, combine
+    from marrowtox.settings import resolve, section_defaults
+
+    section = {**section_defaults("singlecell", "protein"), **section}
+    rna = ad.read_h5ad(rna_h5ad)
+    p, prot = normalised_proteins(
+        rna.obs_names, sample, raw_path, adt_path, section, empty_droplets, seed
+    )
+    shared = p.obs_names
+    method = p.uns["protein_normalisation"]
 
     markers = load_protein_markers(resolve(section["markers"]))
     plabels, assess = score_proteins(p, markers, ProteinParams.from_config(section))
@@ -164,17 +189,6 @@ def protein_step(
     if out.heatmap:
         protein_heatmap(long, sample, out.heatmap)
 
-    car = (
-        obs.loc[shared, "car_positive"].astype(bool)
-        if "car_positive" in obs
-        else pd.Series(False, index=shared)
-    )
-    panel = car_protein_panel(
-        values, combined.loc[shared, "combined_label"], car, list(section["car_panel"])
-    )
-    panel_row = {"sample": sample, "car_status": rna.uns.get("car_status", "not run"), **panel}
-    write_tsv(pd.DataFrame([panel_row]), out.cart)
-
     for c in ("combined_label", "combined_confidence", "combined_route"):
         rna.obs[c] = combined[c]
     for c in plabels.columns:
@@ -189,12 +203,14 @@ def protein_step(
     return row
 
 
-__all__ = ["ProteinOutputs", "protein_step", "Path"]
+__all__ = ["ProteinOutputs", "normalised_proteins", "protein_step", "Path"]
 
 
-def protein_heatmap(by_celltype: pd.DataFrame, sample: str, path: str) -> None:
+def heatmap_figure(by_celltype: pd.DataFrame, title: str):
     """Mean normalised protein per combined cell type (rows: types, columns: proteins),
-    each protein scaled to its range across types so all panels read alike."""
+    each protein scaled to its range across types so all panels read alike. Returns
+    the matplotlib figure (the step saves it; the patient report embeds it with the
+    report's sample label in the title)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -207,9 +223,21 @@ def protein_heatmap(by_celltype: pd.DataFrame, sample: str, path: str) -> None:
     im = ax.imshow(scaled.to_numpy(dtype=float), aspect="auto", cmap="viridis")
     ax.set_xticks(range(m.shape[1]), m.columns, rotation=90, fontsize=7)
     ax.set_yticks(range(m.shape[0]), m.index, fontsize=8)
-    ax.set_title(f"{sample}: surface proteins per cell type (scaled mean)", fontsize=9)
+    ax.set_title(title, fontsize=9)
     fig.colorbar(im, ax=ax, fraction=0.03, label="scaled to range across types")
     fig.tight_layout()
+    return fig
+
+
+def heatmap_title(label: str) -> str:
+    return f"{label}: surface proteins per cell type (scaled mean)"
+
+
+def protein_heatmap(by_celltype: pd.DataFrame, sample: str, path: str) -> None:
+    """results/singlecell/plots/<sample>.protein.png (heatmap_figure)."""
+    import matplotlib.pyplot as plt
+
+    fig = heatmap_figure(by_celltype, heatmap_title(sample))
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=90)
     plt.close(fig)

@@ -10,6 +10,8 @@ import pandas as pd
 from marrowtox.atomic import write_tsv
 from marrowtox.layout import path as layout_path
 from marrowtox.report import clone_cells, flags, html, marrow, plots, timeline
+from marrowtox.report import flow as flow_report
+from marrowtox.report import protein as protein_report
 from marrowtox.report.cohort_table import build as build_table
 from marrowtox.report.inputs import Results, read_tsv
 from marrowtox.report.names import Names
@@ -32,14 +34,16 @@ def write_cohort_table(
     results: str | Path,
     out: str | Path,
     out_scale: str | Path | None = None,
+    flow: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """patients.tsv and, with `out_scale`, the cohort-wide heatmap scale
     (results/cohort/heatmap_scale.tsv). The scale is computed here, once, because this
     job reads every sample's tables anyway: a patient report then reads one small file
     instead of every signature table of the cohort (which made the DAG and the report
-    jobs grow with patients x samples)."""
+    jobs grow with patients x samples). flow: the checked flow.tsv
+    (marrowtox.clinical.flow.load_flow) or None."""
     res = Results(results)
-    table = build_table(samples, res)
+    table = build_table(samples, res, flow)
     write_tsv(table, out)
     if out_scale is not None:
         sc = samples.loc[samples["assay"] == "scrna", "sample"]
@@ -218,8 +222,9 @@ def patient_report(
     out: str | Path,
     pseudonymise: bool = False,
     products: dict | None = None,
+    flow: pd.DataFrame | None = None,
 ) -> None:
-    """One patient's self-contained HTML report.
+    """One patient's self-contained HTML report (`flow`: the checked flow.tsv or None).
 
     `patient` is the patient id or the report's file stem (marrowtox.layout.report_stem:
     the pseudonym when pseudonymised, so the workflow's file name carries no id).
@@ -332,6 +337,10 @@ def patient_report(
         construct[construct != ""].iloc[0] if (construct != "").any() else "not recorded"
     )
     scrub = names.scrub
+    flow_rows = [
+        {k: scrub(v) for k, v in r.items()}  # sample ids too, when pseudonymised
+        for r in flow_report.comparison_rows(flow, patient, sc, res)
+    ]
     html.render_patient(
         out,
         patient=label,
@@ -348,6 +357,11 @@ def patient_report(
         marrow=[{k: scrub(v) for k, v in r.items()} for r in marrow.timepoint_rows(tps)],
         comp_cols=comp_cols,
         comp_rows=comp_rows,
+        flow=flow_rows,
+        protein=protein_report.protein_section(sc, res, names),
+        flow_reason="no flow.tsv configured"
+        if flow is None
+        else "no row for this patient in flow.tsv",
         qc=[{k: scrub(v) for k, v in r.items()} for r in marrow.qc_rows(sc, res, names)],
         cart_reason=scrub(cart_reason),
         ch_reason=scrub(ch_reason),

@@ -11,6 +11,8 @@ import pandas as pd
 
 from marrowtox.layout import path as layout_path
 from marrowtox.report.clone_cells import carrier_lineages
+from marrowtox.report.flow import COLUMNS as FLOW_COLUMNS
+from marrowtox.report.flow import cohort_values as flow_values
 from marrowtox.report.inputs import Results, read_tsv
 
 COLUMNS = [
@@ -37,6 +39,7 @@ COLUMNS = [
     "crs_max_grade",
     "icans_max_grade",
     "iec_hs_flag",
+    *(c for c, *_ in FLOW_COLUMNS),
     "missing",
 ]
 IFNG = "HALLMARK_INTERFERON_GAMMA_RESPONSE"
@@ -68,7 +71,9 @@ def _carrier_lineages(
         missing.append("ch_carrier_lineages: no clone genotyped in single cells")
 
 
-def patient_row(patient: str, samples: pd.DataFrame, res: Results) -> dict:
+def patient_row(
+    patient: str, samples: pd.DataFrame, res: Results, flow: pd.DataFrame | None = None
+) -> dict:
     row: dict = dict.fromkeys(COLUMNS)
     row["patient"] = patient
     missing: list[str] = []
@@ -151,10 +156,14 @@ def patient_row(patient: str, samples: pd.DataFrame, res: Results) -> dict:
             row[c] = None if v is None or (isinstance(v, float) and np.isnan(v)) else v
         if s.get("status") not in (None, "complete") and not pd.isna(s.get("status")):
             missing.append(f"clinical: {s['status']}")
+    values, why = flow_values(flow, patient)
+    row.update(values)
+    missing += why
     row["missing"] = "; ".join(missing)
     return row
 
 
-def build(samples: pd.DataFrame, res: Results) -> pd.DataFrame:
+def build(samples: pd.DataFrame, res: Results, flow: pd.DataFrame | None = None) -> pd.DataFrame:
+    """flow: the checked flow.tsv (marrowtox.clinical.flow.load_flow), or None."""
     patients = sorted(samples["patient"].unique())
-    return pd.DataFrame([patient_row(p, samples, res) for p in patients], columns=COLUMNS)
+    return pd.DataFrame([patient_row(p, samples, res, flow) for p in patients], columns=COLUMNS)

@@ -9,6 +9,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("cohort-table", help="results/cohort/patients.tsv from all branch outputs")
     p.add_argument("--samples", required=True)
     p.add_argument("--results", default="results")
+    p.add_argument("--flow", help="flow.tsv (pre-gated flow populations; docs/flow.md)")
     p.add_argument("--out", required=True)
     p.add_argument(
         "--out-scale",
@@ -19,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report-patient", help="self-contained HTML report of one patient")
     p.add_argument("--samples", required=True)
     p.add_argument("--events")
+    p.add_argument("--flow", help="flow.tsv (pre-gated flow populations; docs/flow.md)")
     p.add_argument("--patient", required=True)
     p.add_argument("--results", default="results")
     p.add_argument("--out", required=True)
@@ -46,18 +48,34 @@ def _events(path: str | None):
     return read_table(path, load_schema("events.schema.yaml"), "events")
 
 
+def _flow(path: str | None, samples):
+    if not path:
+        return None
+    from marrowtox.clinical.flow import load_flow
+
+    return load_flow(path, set(samples["patient"]))
+
+
 def _table(a: argparse.Namespace) -> int:
     from marrowtox.report.build import write_cohort_table
 
-    write_cohort_table(_samples(a.samples), a.results, a.out, a.out_scale)
+    samples = _samples(a.samples)
+    write_cohort_table(samples, a.results, a.out, a.out_scale, _flow(a.flow, samples))
     return 0
 
 
 def _patient(a: argparse.Namespace) -> int:
     from marrowtox.report.build import patient_report
 
+    samples = _samples(a.samples)
     patient_report(
-        a.patient, _samples(a.samples), _events(a.events), a.results, a.out, a.pseudonymise
+        a.patient,
+        samples,
+        _events(a.events),
+        a.results,
+        a.out,
+        a.pseudonymise,
+        flow=_flow(a.flow, samples),
     )
     return 0
 

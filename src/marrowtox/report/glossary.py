@@ -75,6 +75,21 @@ GLOSSARY: dict[str, Column] = {
     "crs_max_grade": Column("CRS max", "ASTCT grade", "highest CRS grade in events.tsv"),
     "icans_max_grade": Column("ICANS max", "ASTCT grade", "highest ICANS grade in events.tsv"),
     "iec_hs_flag": Column("IEC-HS", "", "candidate = prompt for review (not a diagnosis)"),
+    "flow_cd34_pct_baseline": Column(
+        "Flow CD34+ baseline",
+        "% of CD45+",
+        "flow.tsv: marrow CD34+ of CD45+, last measurement on or before day 0",
+    ),
+    "flow_cd34_pct_post": Column(
+        "Flow CD34+ post-infusion",
+        "% of CD45+",
+        "flow.tsv: marrow CD34+ of CD45+, first measurement after day 0",
+    ),
+    "flow_cart_pct_of_t": Column(
+        "Flow CAR+ of CD3+",
+        "% of CD3+",
+        "flow.tsv: marrow CAR+ of CD3+, first measurement after day 0 (scRNA: CAR T of T cells)",
+    ),
     "missing": Column("Not measured, why", "", "one reason per value left empty"),
 }
 
