@@ -29,6 +29,7 @@ skipped = car_step(
         },
         "raw": i.get("proteins") or None,
         "adt": i.get("adt") or "",
+        "empty": i.get("raw_matrix") or None,
     },
 )
 print("gene sets skipped: " + ("; ".join(skipped) or "none"), file=sys.stderr)

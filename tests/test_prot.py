@@ -302,15 +302,17 @@ def test_dsb_with_empty_droplets(synthetic, tmp_path) -> None:
     from marrowtox.prot.steps import protein_step
 
     r = np.random.default_rng(1)
-    n = 300
+    n, unstained = 300, 80
     empty = r.poisson(demo_adt.ambient_profile(r), (n, len(demo_adt.PROTEINS)))
+    # a raw matrix also holds barcodes without any antibody count: not background
+    empty = np.vstack([empty, np.zeros((unstained, empty.shape[1]), empty.dtype)])
     names = [demo_adt.feature_name(p) for p in demo_adt.PROTEINS]
     write_10x_h5(
         tmp_path / "raw.h5",
-        sparse.csr_matrix(np.ones((n, 1), np.int32)),
+        sparse.csr_matrix(np.ones((n + unstained, 1), np.int32)),
         ["ACTB"],
         ["ACTB"],
-        [f"E{i}-1" for i in range(n)],
+        [f"E{i}-1" for i in range(n + unstained)],
         (empty.astype(np.int32), names),
     )
     o = _outputs(tmp_path, "dsb")
@@ -407,6 +409,52 @@ def test_bad_protein_inputs_refused_before_any_job(
     with pytest.raises(InputError, match=message) as exc:
         _preflight(sheet, **protein)
     assert exc.value.row == 2 and exc.value.column == "adt"
+
+
+def _raw_sheet(tmp_path: Path, raw: str) -> Path:
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_text(
+        "patient\tsample\tassay\ttimepoint\tday\tpath\tadt\traw_matrix\n"
+        f"P1\tP1_D28_sc\tscrna\tD28\t28\t{tmp_path / 'rna.h5'}\tadt.h5ad\t{raw}\n"
+    )
+    return sheet
+
+
+def _empty_h5(path: Path, n: int, names: list[str], per: int = 30) -> Path:
+    """n droplets of `per` counts per protein (log10 total within DSB's background range)."""
+    write_10x_h5(
+        path,
+        sparse.csr_matrix((n, 1), dtype=np.int32),
+        ["ACTB"],
+        ["ACTB"],
+        [f"E{i}-1" for i in range(n)],
+        (np.full((n, len(names)), per, np.int32), names),
+    )
+    return path
+
+
+def test_raw_matrix_column_checked_before_any_job(tmp_path) -> None:
+    """The raw matrix DSB reads: protein features, the sample's antibodies, enough
+    background droplets (zero-count barcodes do not count); refused naming the column."""
+    _rna_h5(tmp_path / "rna.h5", ["a", "b", "c"])
+    _adt_h5ad(tmp_path / "adt.h5ad", [[1, 2], [3, 4], [0, 1]], ["CD3-AB", "CD4-AB"])
+    _empty_h5(tmp_path / "ok.h5", 120, ["CD3", "CD4"])
+    _preflight(_raw_sheet(tmp_path, "ok.h5"))  # 120 >= dsb_min_empty 100
+    cases = [
+        ("missing.h5", "file not found"),
+        ("few.h5", "60 background droplets"),
+        ("zero.h5", "0 background droplets"),
+        ("panel.h5", "1 of the sample's antibodies are not in it"),
+        ("rnaonly.h5", "no protein features"),
+    ]
+    _empty_h5(tmp_path / "few.h5", 60, ["CD3", "CD4"])
+    _empty_h5(tmp_path / "zero.h5", 300, ["CD3", "CD4"], per=0)
+    _empty_h5(tmp_path / "panel.h5", 300, ["CD3"])
+    _rna_h5(tmp_path / "rnaonly.h5", ["x", "y"])
+    for raw, message in cases:
+        with pytest.raises(InputError, match=message) as exc:
+            _preflight(_raw_sheet(tmp_path, raw))
+        assert exc.value.row == 2 and exc.value.column == "raw_matrix", raw
 
 
 def test_normalised_obsm_warns_in_preflight(tmp_path) -> None:

@@ -43,7 +43,21 @@ def check_protein_results(results: Path, demo: Path) -> dict[str, float]:
     cart = pd.read_csv(results / "cart" / "P05_D28_sc.tsv", sep="\t").iloc[0]
     assert cart["prot_n_car_t"] > 20
     assert cart["prot_n_car_t"] <= cart["n_car_t"]  # the same RNA T cells and CAR calls
-    assert cart["prot_normalisation"].startswith("CLR")
+    # P05's runs ship their raw matrix (sample sheet raw_matrix): DSB against its
+    # stained empty droplets (the unstained, zero-count barcodes are not background);
+    # P04 has none: CLR
+    import re
+
+    from marrowtox.demo import adt as demo_adt
+
+    m = re.match(r"DSB \(muon\.prot\.pp\.dsb, (\d+) empty droplets", cart["prot_normalisation"])
+    assert m, cart["prot_normalisation"]
+    stained = demo_adt.N_EMPTY * (1 - demo_adt.ZERO_SHARE)
+    assert 0.9 * stained <= int(m.group(1)) <= 1.1 * stained
+    p04 = pd.read_csv(results / "cart" / "P04_D28_sc.tsv", sep="\t").iloc[0]
+    assert p04["prot_normalisation"].startswith("CLR")
+    agr = pd.read_csv(results / "singlecell" / "protein" / "P05_D28_sc.agreement.tsv", sep="\t")
+    assert agr["normalisation"].iloc[0] == cart["prot_normalisation"]  # same values
     for prot in PANEL:
         assert cart[f"prot_{prot}_diff"] > 0 and cart[f"prot_{prot}_p"] < 1e-3, prot
     base = pd.read_csv(results / "cart" / "P05_BL_sc.tsv", sep="\t").iloc[0]

@@ -34,6 +34,9 @@ def small_cohort(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     sheet = sheet[sheet["patient"].isin(PATIENTS)].copy()
     sheet["path"] = [str(demo_data / p) for p in sheet["path"]]
     sheet["bam"] = [str(demo_data / b) if isinstance(b, str) and b else "" for b in sheet["bam"]]
+    sheet["raw_matrix"] = [
+        str(demo_data / b) if isinstance(b, str) and b else "" for b in sheet["raw_matrix"]
+    ]
     sheet.to_csv(d / "samples.tsv", sep="\t", index=False)
     for t in ("labs.tsv", "events.tsv"):
         df = pd.read_csv(demo_data / t, sep="\t", dtype=str, keep_default_na=False)

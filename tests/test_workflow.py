@@ -240,6 +240,9 @@ def test_bad_sample_sheet_stops_before_any_job(demo_run, tmp_path: Path) -> None
     sheet = tsv(demo / "samples.tsv")
     sheet["path"] = [str(demo / p) for p in sheet["path"]]
     sheet["bam"] = [str(demo / b) if isinstance(b, str) and b else "" for b in sheet["bam"]]
+    sheet["raw_matrix"] = [
+        str(demo / b) if isinstance(b, str) and b else "" for b in sheet["raw_matrix"]
+    ]
     sheet.loc[3, "day"] = "d28"
     bad = tmp_path / "samples.tsv"
     sheet.to_csv(bad, sep="\t", index=False)

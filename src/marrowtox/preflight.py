@@ -437,9 +437,12 @@ def protein_checks(samples: Any, sheet: str, settings: dict[str, Any]) -> list[s
 
     out = []
     adts = samples["adt"] if "adt" in samples else [""] * len(samples)
-    rows = zip(samples["sample"], samples["assay"], samples["path"], adts, strict=True)
-    for i, (s, assay, path, adt) in enumerate(rows):
+    raws = samples["raw_matrix"] if "raw_matrix" in samples else [""] * len(samples)
+    rows = zip(samples["sample"], samples["assay"], samples["path"], adts, raws, strict=True)
+    for i, (s, assay, path, adt, raw) in enumerate(rows):
         if assay != "scrna" or not has_proteins(path, adt or "", settings["obsm_key"]):
+            if raw:
+                out.append(f"sample {s}: raw_matrix given but the sample has no proteins: unused")
             continue
         column = "adt" if adt else "path"
         try:
@@ -496,4 +499,60 @@ def protein_checks(samples: Any, sheet: str, settings: dict[str, Any]) -> list[s
 
                 print(f"marrowtox: {msg}", file=sys.stderr)
         out += [f"sample {s}: {w}" for w in prot.warnings]
+        if raw:
+            _check_empty_droplets(raw, prot, barcodes, settings, sheet, data_row(i))
     return out
+
+
+def _check_empty_droplets(
+    raw: str, prot: Any, barcodes: list[str] | None, settings: dict[str, Any], sheet: str, row: int
+) -> None:
+    """The raw matrix DSB reads: protein features, every antibody of the sample, and
+    empty droplets beyond the cells (muon.prot.pp.dsb needs them)."""
+    from marrowtox.prot.io import read_proteins
+    from marrowtox.settings import resolve
+
+    try:
+        e = read_proteins(
+            raw,
+            obsm_key=settings["obsm_key"],
+            aliases=resolve(settings["aliases"]),
+            isotypes=settings["isotypes"],
+            refuse_normalised=True,
+        )
+    except InputError as exc:
+        raise InputError(
+            f"{raw}: {exc.detail}", file=sheet, row=row, column="raw_matrix", expected=exc.expected
+        ) from None
+    if e is None:
+        raise InputError(
+            f"{raw}: no protein features",
+            file=sheet,
+            row=row,
+            column="raw_matrix",
+            expected="the run's raw matrix with Antibody Capture features (empty droplets)",
+        )
+    missing = prot.adata.var_names.difference(e.adata.var_names)
+    if len(missing):
+        raise InputError(
+            f"{raw}: {len(missing)} of the sample's antibodies are not in it (e.g. {missing[0]})",
+            file=sheet,
+            row=row,
+            column="raw_matrix",
+            expected="the raw matrix of the same run (same antibody panel)",
+        )
+    from marrowtox.prot.normalise import background_droplets
+
+    cells = list(barcodes) if barcodes is not None else list(prot.adata.obs_names)
+    lo, hi = settings["dsb_empty_log10_counts"]
+    n_empty = background_droplets(e.adata, cells, (lo, hi)).n_obs
+    if n_empty < settings["dsb_min_empty"]:
+        raise InputError(
+            f"{raw}: {n_empty} background droplets (protein counts 10^{lo}-10^{hi}) besides "
+            f"the {len(cells)} cells",
+            file=sheet,
+            row=row,
+            column="raw_matrix",
+            expected=f"a raw (unfiltered) matrix with at least singlecell.protein.dsb_min_empty "
+            f"= {settings['dsb_min_empty']} empty droplets",
+        )

@@ -291,7 +291,7 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
     df = read_table(path, load_schema("samples.schema.yaml"), "sample")
     if df.empty:
         raise InputError("the sample sheet has no rows", file=path, expected="one row per sample")
-    for opt in ("batch", "normal", "chemistry", "car_construct", "bam", "adt"):
+    for opt in ("batch", "normal", "chemistry", "car_construct", "bam", "adt", "raw_matrix"):
         if opt not in df.columns:
             df[opt] = None
     dups = df["sample"][df["sample"].duplicated()]
@@ -306,11 +306,12 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
             expected="unique sample ids",
         )
     df["batch"] = [b if b else p for b, p in zip(df["batch"], df["patient"], strict=True)]
-    for col in ("normal", "chemistry", "car_construct", "bam", "adt"):
+    for col in ("normal", "chemistry", "car_construct", "bam", "adt", "raw_matrix"):
         df[col] = df[col].fillna("")
     df["path"] = [resolve(path, p) for p in df["path"]]
     df["bam"] = [resolve(path, b) if b else "" for b in df["bam"]]
     df["adt"] = [resolve(path, b) if b else "" for b in df["adt"]]
+    df["raw_matrix"] = [resolve(path, b) if b else "" for b in df["raw_matrix"]]
     known = set(df["sample"])
     from marrowtox.cart.constructs import DEFAULT as CONSTRUCTS
     from marrowtox.cart.constructs import load as load_constructs
@@ -391,31 +392,32 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
                     column="bam",
                     expected="a BAM index (.bai/.csi); run `samtools index`",
                 )
-        a = row["adt"]
-        if a:
+        for col, what, kind in (
+            ("adt", "protein (ADT) counts", "an .h5ad of antibody counts, or a 10x HDF5/matrix folder"),
+            ("raw_matrix", "a raw matrix of empty droplets", "a raw (unfiltered) 10x HDF5/matrix folder or .h5ad"),
+        ):  # fmt: skip
+            a = row[col]
+            if not a:
+                continue
             if row["assay"] != "scrna":
                 raise InputError(
-                    "protein (ADT) counts are only read for scrna rows",
+                    f"{what} is only read for scrna rows",
                     file=path,
                     row=r,
-                    column="adt",
+                    column=col,
                     expected="empty for dna rows",
                 )
             if not (a.endswith(SCRNA_SUFFIXES) or os.path.isdir(a)):
                 raise InputError(
-                    f"unsupported protein input {a!r}",
-                    file=path,
-                    row=r,
-                    column="adt",
-                    expected="an .h5ad of antibody counts, or a 10x HDF5/matrix folder",
+                    f"unsupported input {a!r}", file=path, row=r, column=col, expected=kind
                 )
             if not os.path.exists(a):
                 raise InputError(
                     f"file not found: {a}",
                     file=path,
                     row=r,
-                    column="adt",
-                    expected="an existing protein (ADT) file (relative paths: to the sheet)",
+                    column=col,
+                    expected=f"an existing file: {kind} (relative paths: to the sheet)",
                 )
         if row["assay"] == "dna" and _bam_index(p) is None:
             raise InputError(

@@ -79,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
             min_shared_genes=integrate["min_shared_genes"],
             min_shared_fraction=integrate["min_shared_fraction"],
             organism=config.get("organism", "human"),
+            # the config's protein settings, as the workflow's pre-flight uses them
+            protein=(config.get("singlecell") or {}).get("protein") or None,
         ):
             print(f"warning: {warning}")
     s = tables.samples

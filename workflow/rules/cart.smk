@@ -8,6 +8,7 @@ rule cart_call:
         sites=sample_genotypes(".sites.tsv"),
         proteins=car_protein_input("proteins"),
         adt=car_protein_input("adt"),
+        raw_matrix=car_protein_input("raw_matrix"),
         aliases=car_protein_input("aliases"),
     output:
         h5ad="results/singlecell/{sample}.h5ad",

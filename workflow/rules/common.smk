@@ -557,9 +557,15 @@ def sample_adt(wildcards):
     return SAMPLES.at[wildcards.sample, "adt"] or []
 
 
+def sample_raw_matrix(wildcards):
+    """The sample sheet's raw matrix (empty droplets: DSB), or nothing (CLR)."""
+    return SAMPLES.at[wildcards.sample, "raw_matrix"] or []
+
+
 def car_protein_input(kind):
     """Input function of cart_call: for a sample with proteins its protein file
-    ("proteins": the sheet's path, "adt": the adt column) and the alias table; for the
+    ("proteins": the sheet's path, "adt": the adt column, "raw_matrix": its empty
+    droplets for DSB) and the alias table; for the
     others nothing (their CAR T protein panel columns are empty)."""
 
     def files(wildcards):
@@ -568,8 +574,8 @@ def car_protein_input(kind):
             return []
         if kind == "proteins":
             return SAMPLES.at[s, "path"]
-        if kind == "adt":
-            return SAMPLES.at[s, "adt"] or []
+        if kind in ("adt", "raw_matrix"):
+            return SAMPLES.at[s, kind] or []
         return _protein["aliases"]
 
     return files
@@ -581,6 +587,9 @@ _CAR_PANEL_KEYS = (
     "isotypes",
     "refuse_normalised",
     "clr_margin",
+    "dsb_pseudocount",
+    "dsb_empty_log10_counts",
+    "dsb_min_empty",
     "car_panel",
 )
 

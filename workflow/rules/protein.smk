@@ -8,6 +8,8 @@ rule sc_protein:
         annotation="results/singlecell/{sample}.annotation.tsv",
         raw=sample_path,
         adt=sample_adt,
+        # empty droplets of the run: DSB instead of CLR (sample sheet column raw_matrix)
+        raw_matrix=sample_raw_matrix,
         markers=config["singlecell"]["protein"]["markers"],
         aliases=config["singlecell"]["protein"]["aliases"],
     output:
@@ -28,12 +30,17 @@ rule sc_protein:
         runtime=20,
     params:
         adt=lambda wc, input: f"--adt {shlex.quote(input.adt)}" if input.adt else "",
+        empty=lambda wc, input: (
+            f"--empty-droplets {shlex.quote(input.raw_matrix)}"
+            if input.raw_matrix
+            else ""
+        ),
         marrowtox=_marrowtox(),
         options=protein_options(),
         seed=config["seed"],
     shell:
         "{params.marrowtox} sc-protein --h5ad {input.h5ad} --sample {wildcards.sample} "
-        "--raw {input.raw:q} {params.adt} --annotation {input.annotation} "
+        "--raw {input.raw:q} {params.adt} {params.empty} --annotation {input.annotation} "
         "--markers {input.markers:q} --aliases {input.aliases:q} {params.options} "
         "--seed {params.seed} --out-h5mu {output.h5mu} --out-labels {output.labels} "
         "--out-agreement {output.agreement} --out-by-celltype {output.by_celltype} "

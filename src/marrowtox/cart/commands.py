@@ -9,7 +9,6 @@ from marrowtox.settings import add_schema_options, options_section, resolve, sec
 # singlecell.protein settings of the protein route, not of the CAR T protein panel
 PROTEIN_UNUSED = (
     "markers",
-    "dsb_pseudocount",
     "min_overlap",
     "min_proteins",
     "margin",
@@ -41,6 +40,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the CAR T protein panel prot_* to --out-tsv (empty columns without it)",
     )
     p.add_argument("--adt", default="", help="protein counts (.h5ad/10x) if not in --proteins")
+    p.add_argument(
+        "--protein-empty-droplets",
+        default="",
+        help="the run's raw matrix: the protein panel is DSB-normalised against its "
+        "empty droplets (as sc-protein --empty-droplets), else CLR",
+    )
     add_schema_options(p, "singlecell", "protein", skip=PROTEIN_UNUSED)
     add_schema_options(p, "cart", skip=("features",))
     add_schema_options(p, "signatures")
@@ -89,6 +94,7 @@ def _car(a: argparse.Namespace) -> int:
             "section": options_section(a, "singlecell", "protein"),
             "raw": a.proteins or None,
             "adt": a.adt,
+            "empty": a.protein_empty_droplets or None,
         },
     )
     for s in skipped:

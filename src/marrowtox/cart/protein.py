@@ -94,6 +94,8 @@ def sample_car_panel(
     section: dict[str, Any],
     raw_path: str | None = None,
     adt_path: str = "",
+    empty_droplets: str | None = None,
+    seed: int = 0,
 ) -> dict[str, object]:
     """The panel columns of results/cart/<sample>.tsv for an AnnData with CAR calls
     (obs car_positive, RNA cell_type). raw_path None: the sample has no proteins.
@@ -106,7 +108,9 @@ def sample_car_panel(
         return {**car_protein_panel(None, None, None, panel), "prot_normalisation": ""}
     from marrowtox.prot.steps import normalised_proteins
 
-    p, _ = normalised_proteins(adata.obs_names, sample, raw_path, adt_path, section)
+    p, _ = normalised_proteins(
+        adata.obs_names, sample, raw_path, adt_path, section, empty_droplets, seed
+    )
     values = pd.DataFrame(np.asarray(p.X), index=p.obs_names, columns=p.var_names)
     obs = adata.obs.loc[p.obs_names]
     car = (

@@ -36,7 +36,7 @@ def car_step(
     `genotypes` (counts and sites tables of `sc_genotype`) adds the per-cell
     `geno_<gene>_<protein>` columns, so the final object carries them beside the CAR calls.
     `protein` ({"section": singlecell.protein settings, "raw": the sample's protein
-    file or None, "adt": the adt column}) adds the CAR T protein panel columns
+    file or None, "adt": the adt column, "empty": its raw matrix for DSB or None}) adds the CAR T protein panel columns
     `prot_*` to the summary (empty when "raw" is None: a sample without proteins).
     """
     adata = ad.read_h5ad(annotated)
@@ -84,7 +84,13 @@ def car_step(
         from marrowtox.cart.protein import sample_car_panel
 
         panel = sample_car_panel(
-            adata, sample, protein["section"], protein.get("raw"), protein.get("adt", "")
+            adata,
+            sample,
+            protein["section"],
+            protein.get("raw"),
+            protein.get("adt", ""),
+            protein.get("empty"),
+            seed,
         )
         for k, v in panel.items():
             table[k] = [v]

@@ -44,6 +44,14 @@ STREAM = 20
 #: as Antibody Capture features into the sample's 10x HDF5 (names decorated as a
 #: feature reference would: CD34_TotalSeqC).
 PATIENTS = {"P04": "10x", "P05": "10x"}
+#: Demo patients whose runs also ship the raw (unfiltered) matrix with empty droplets
+#: (sample sheet column raw_matrix): their proteins are DSB-normalised, P04's by CLR.
+RAW_MATRIX_PATIENTS = {"P05"}
+#: empty droplets per raw matrix, and the share of them with no protein count at all
+#: (unstained barcodes, as in a real raw matrix: not background for DSB)
+N_EMPTY, ZERO_SHARE = 1500, 0.3
+#: Random stream of the empty droplets (separate: the other demo data do not change).
+EMPTY_STREAM = 21
 
 
 def feature_name(protein: str) -> str:
@@ -77,3 +85,15 @@ def simulate_adt(
 
 def ambient_profile(r: np.random.Generator) -> np.ndarray:
     return r.uniform(*AMBIENT_RANGE, len(PROTEINS))
+
+
+def simulate_empty(r: np.random.Generator, n: int, ambient: np.ndarray) -> np.ndarray:
+    """Counts (droplets x PROTEINS) of empty droplets: the ambient antibody only (free
+    antibody captured without a cell), with the droplet-to-droplet variation of the
+    capture; a ZERO_SHARE of them unstained (no count)."""
+    capture = np.exp(r.normal(0.0, 0.3, n))
+    mu = np.tile(ambient, (n, 1)) * capture[:, None]
+    shape = 1.0 / DISPERSION
+    counts = r.poisson(r.gamma(shape, mu / shape)).astype(np.int32)
+    counts[r.random(n) < ZERO_SHARE] = 0
+    return counts

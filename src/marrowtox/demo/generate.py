@@ -24,7 +24,7 @@ from marrowtox.demo.cohort import COHORT
 
 SAMPLE_COLUMNS = [
     "patient", "sample", "assay", "timepoint", "day", "path",
-    "batch", "normal", "chemistry", "car_construct", "bam",
+    "batch", "normal", "chemistry", "car_construct", "bam", "raw_matrix",
 ]
 
 
@@ -38,6 +38,7 @@ def generate_cohort(out: Path, seed: int) -> dict[str, Path]:
         bams = scbam.generate(tmp, seed)  # cell-barcoded reads at the CH sites
         for row in rows:
             row["bam"] = bams.get(row["sample"], "")
+            row.setdefault("raw_matrix", "")
         if clinical is not None:
             clinical.generate(tmp, seed)
         demo_flow.generate(tmp, seed)  # flow.tsv from the scRNA truth

@@ -157,7 +157,7 @@ def write_bam(
     with pysam.AlignmentFile(str(unsorted), "wb", header=header) as out:
         for a in reads:
             out.write(a)
-    pysam.sort("-o", str(path), str(unsorted))
+    pysam.sort("--no-PG", "-o", str(path), str(unsorted))  # no temp path in the header
     unsorted.unlink()
     pysam.index(str(path))
     return pd.DataFrame(truth)

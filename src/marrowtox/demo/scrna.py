@@ -271,6 +271,22 @@ def write_10x_h5(
             ft.create_dataset("name", data=np.array(genes, dtype="S"), **kw)
 
 
+def write_raw_matrix(
+    path: Path, r: np.random.Generator, mat: sparse.csr_matrix, genes: list[str],
+    gene_ids: list[str], bcs: list[str], antibodies: tuple[np.ndarray, list[str]],
+    ambient: np.ndarray,
+) -> None:
+    """The run's raw (unfiltered) matrix, as Cell Ranger's raw_feature_bc_matrix.h5: the
+    cells plus adt.N_EMPTY empty droplets (no RNA, ambient antibody only)."""
+    counts, names = antibodies
+    taken = set(bcs)
+    empty_bcs = [b for b in barcodes(r, adt.N_EMPTY + 50) if b not in taken][: adt.N_EMPTY]
+    empty = adt.simulate_empty(r, len(empty_bcs), ambient)
+    rna = sparse.vstack([mat, sparse.csr_matrix((len(empty_bcs), mat.shape[1]), dtype=mat.dtype)])
+    write_10x_h5(path, sparse.csr_matrix(rna), genes, gene_ids, bcs + empty_bcs,
+                 (np.vstack([counts, empty]), names))  # fmt: skip
+
+
 def write_h5ad(path: Path, mat: sparse.csr_matrix, genes: list[str], gene_ids: list[str], bcs: list[str]) -> None:
     import anndata as ad
 
@@ -291,6 +307,7 @@ H5AD_SAMPLES = {("P02", "D28")}
 def generate(out: Path, seed: int) -> list[dict]:
     r = rng(seed, 0)
     r_adt = rng(seed, adt.STREAM)  # proteins: their own stream, RNA counts unchanged
+    r_empty = rng(seed, adt.EMPTY_STREAM)  # empty droplets of the raw matrices
     ambient_adt = adt.ambient_profile(r_adt)
     model = gene_model(r)
     gene_ids = [f"ENSGDEMO{i:08d}" for i in range(len(model.genes))]
@@ -306,6 +323,7 @@ def generate(out: Path, seed: int) -> list[dict]:
             bcs = barcodes(r, mat.shape[0])
             genes = model.genes + [feature]
             ids = gene_ids + [feature]
+            raw_rel = ""
             if (plan.patient, tp) in H5AD_SAMPLES:
                 rel = f"scrna/{sid}.h5ad"
                 write_h5ad(out / rel, mat, genes, ids, bcs)
@@ -317,6 +335,10 @@ def generate(out: Path, seed: int) -> list[dict]:
                     counts = adt.simulate_adt(r_adt, truth, activation, ambient_adt)
                     antibodies = (counts, [adt.feature_name(p) for p in adt.PROTEINS])
                 write_10x_h5(out / rel, mat, genes, ids, bcs, antibodies)
+                if antibodies is not None and plan.patient in adt.RAW_MATRIX_PATIENTS:
+                    raw_rel = f"scrna/{sid}.raw.h5"
+                    write_raw_matrix(out / raw_rel, r_empty, mat, genes, ids, bcs, antibodies,
+                                     ambient_adt)  # fmt: skip
             truth.insert(0, "barcode", bcs)
             truth.insert(0, "sample", sid)
             truth_cells.append(truth)
@@ -333,7 +355,7 @@ def generate(out: Path, seed: int) -> list[dict]:
                 "patient": plan.patient, "sample": sid, "assay": "scrna", "timepoint": tp,
                 "day": TIMEPOINT_DAYS[tp], "path": rel, "batch": plan.batch, "normal": "",
                 "chemistry": "SC5P" if plan.batch != "b2" else "SC3Pv3",
-                "car_construct": plan.car_construct,
+                "car_construct": plan.car_construct, "raw_matrix": raw_rel,
             })
     (out / "truth").mkdir(exist_ok=True)
     write_tsv(pd.concat(truth_cells, ignore_index=True), out / "truth" / "cells.tsv")

@@ -37,8 +37,33 @@ def clr(a: ad.AnnData, margin: str = "cell") -> str:
     return f"CLR (muon.prot.pp.clr, seurat flavour, across {'proteins of each cell' if margin == 'cell' else 'cells per protein'})"
 
 
-def dsb(a: ad.AnnData, empty: ad.AnnData, isotypes: list[str], pseudocount: int, seed: int) -> str:
-    """DSB in place against empty droplets (same proteins); isotypes used when present."""
+def background_droplets(
+    empty: ad.AnnData, cells: list[str] | ad.AnnData, log10_range: tuple[float, float]
+) -> ad.AnnData:
+    """Background droplets of a raw matrix for DSB: not a cell barcode, and protein
+    library size within `log10_range` (Mule et al. 2022, dsb vignette: 10^1.5-10^3),
+    so that the millions of unstained, zero-count barcodes of a raw matrix do not pull
+    the ambient estimate to zero."""
+    names = cells.obs_names if isinstance(cells, ad.AnnData) else list(cells)
+    not_cell = ~empty.obs_names.isin(names)
+    total = np.asarray(empty.X.sum(axis=1)).ravel()
+    with np.errstate(divide="ignore"):
+        lg = np.log10(total)
+    lo, hi = log10_range
+    return empty[not_cell & (lg >= lo) & (lg <= hi)]
+
+
+def dsb(
+    a: ad.AnnData,
+    empty: ad.AnnData,
+    isotypes: list[str],
+    pseudocount: int,
+    seed: int,
+    log10_range: tuple[float, float] = (1.5, 3.0),
+    min_empty: int = 2,
+) -> str:
+    """DSB in place against the background droplets of a raw matrix (same proteins);
+    isotypes used when present."""
     from muon import prot as pt
 
     missing = a.var_names.difference(empty.var_names)
@@ -47,10 +72,12 @@ def dsb(a: ad.AnnData, empty: ad.AnnData, isotypes: list[str], pseudocount: int,
             f"{len(missing)} proteins (e.g. {missing[0]}) are not in the empty-droplet matrix",
             expected="empty droplets of the same run (same antibody panel)",
         )
-    empty = empty[~empty.obs_names.isin(a.obs_names), a.var_names].copy()
-    if empty.n_obs < 2:
+    empty = background_droplets(empty, a, tuple(log10_range))[:, a.var_names].copy()
+    if empty.n_obs < max(min_empty, 2):
         raise InputError(
-            "fewer than 2 empty droplets besides the cells", expected="a raw (unfiltered) matrix"
+            f"{empty.n_obs} background droplets besides the cells (protein counts "
+            f"10^{log10_range[0]}-10^{log10_range[1]})",
+            expected=f"a raw (unfiltered) matrix with at least {max(min_empty, 2)}",
         )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)

@@ -83,7 +83,15 @@ def normalised_proteins(
         e = load_inputs(empty_droplets, "", section)
         if e is None:
             raise InputError("no protein features in the empty-droplet matrix", file=empty_droplets)
-        method = normalise.dsb(p, e.adata, prot.isotypes, section["dsb_pseudocount"], seed)
+        method = normalise.dsb(
+            p,
+            e.adata,
+            prot.isotypes,
+            section["dsb_pseudocount"],
+            seed,
+            tuple(section["dsb_empty_log10_counts"]),
+            section["dsb_min_empty"],
+        )
     else:
         method = normalise.clr(p, section["clr_margin"])
     p.uns["protein_normalisation"] = method
