@@ -83,6 +83,8 @@ def render_reports(
             page = out / f"{stem}.html"
             args = ["report-patient", "--samples", str(paths["demo"] / "samples.tsv")]
             args += ["--events", str(paths["demo"] / "events.tsv"), "--patient", patient]
+            if (paths["demo"] / "flow.tsv").is_file():  # as the workflow's reports
+                args += ["--flow", str(paths["demo"] / "flow.tsv")]
             assert main([*args, "--results", str(paths["results"]), "--out", str(page), *flag]) == 0
             rendered[patient] = {"html": page.read_text(), "path": page, "texts": dict(texts)}
         texts.clear()
@@ -383,3 +385,23 @@ def test_heatmap_scale_is_the_cohort_maximum_in_every_report(reports, samples, p
     for p in patients(samples):
         texts = " ".join(reports[p]["texts"].get("inflammation_heatmap", []))
         assert f"one scale for the cohort: +/-{lim:.1f}" in texts.replace("\n", " "), p
+
+
+@pytest.mark.workflow
+def test_flow_car_points_beside_the_scrna_car_t_panel(reports, samples, paths) -> None:
+    """Marrow flow CAR+ of CD3+ (flow.tsv) is drawn on the timeline's CAR T panel with
+    its value; a patient without such flow rows has no flow marker."""
+    flow = pd.read_csv(paths["demo"] / "flow.tsv", sep="\t")
+    car = flow[
+        (flow["specimen"] == "marrow")
+        & (flow["population"].str.replace(" ", "").str.upper() == "CAR+")
+        & (flow["parent"].str.replace(" ", "").str.upper() == "CD3+")
+        & flow["percent"].notna()
+    ]
+    assert not car.empty
+    for p in patients(samples):
+        texts = reports[p]["texts"].get("figure", [])
+        mine = car[car["patient"] == p]
+        for v in mine["percent"]:
+            assert f"flow {v:.1f}%" in texts, (p, v)
+        assert ("flow CAR+ of CD3+" in texts) == (not mine.empty), p

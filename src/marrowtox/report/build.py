@@ -277,6 +277,7 @@ def patient_report(
         clones=clones,
         marrow_days=marrow_days,
         has_dna=has_dna,
+        flow_car=flow_report.car_points(flow, patient),
     )
     has_any = labs is not None or (ev is not None and not ev.empty) or not ps.empty
     sample_labels = {s: names.timepoint(s) for s in sc["sample"]}

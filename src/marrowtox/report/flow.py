@@ -88,6 +88,20 @@ def comparison_rows(
     return rows
 
 
+def car_points(flow: pd.DataFrame | None, patient: str) -> list[tuple[int, float]]:
+    """(day, %) of the patient's marrow CAR+ of CD3+ flow rows, for the timeline's CAR T
+    panel (the same population as its scRNA CAR T % of T cells)."""
+    if flow is None:
+        return []
+    mine = flow[(flow["patient"] == patient) & (flow["specimen"] == "marrow")]
+    keep = [
+        (gate(r["population"]), gate(r["parent"])) == ("CAR+", "CD3+") and not pd.isna(r["percent"])
+        for _, r in mine.iterrows()
+    ]
+    sel = mine[keep].sort_values("day")
+    return [(int(d), float(v)) for d, v in zip(sel["day"], sel["percent"], strict=True)]
+
+
 #: patients.tsv columns from flow.tsv: (column, population, parent, when)
 COLUMNS = (
     ("flow_cd34_pct_baseline", "CD34+", "CD45+", "baseline"),

@@ -62,6 +62,8 @@ class TimelineData:
     clones: pd.DataFrame | None
     marrow_days: list[tuple[int, str]] = field(default_factory=list)
     has_dna: bool = False
+    #: marrow flow cytometry CAR+ % of CD3+ (day, %) drawn beside the scRNA CAR T %
+    flow_car: list[tuple[int, float]] = field(default_factory=list)
 
 
 def _grade_text(scores: pd.Series | None, window: str) -> tuple[str, int | None]:
@@ -271,6 +273,22 @@ def _marrow_panel(ax, tps: list[Timepoint], attr: str, ylabel: str, color: str) 
     ax.set_ylim(0, top * 1.45)
 
 
+def _flow_points(ax, pts: list[tuple[int, float]], color: str) -> None:
+    """Flow cytometry of the same population (CAR+ % of CD3+, marrow) as open diamonds
+    beside the scRNA estimate, so a disagreement between the assays shows."""
+    if not pts:
+        return
+    days, vals = zip(*pts, strict=True)
+    ax.plot(days, vals, "D", mfc="none", mec=color, ms=6, mew=1.3, label="flow CAR+ of CD3+")
+    for x, v in pts:
+        ax.annotate(
+            f"flow {v:.1f}%", (x, v), xytext=(5, -9), textcoords="offset points", fontsize=6.5
+        )
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(lo, max(hi, 1.45 * max(vals)))
+    ax.legend(loc="upper left", fontsize=6.5, frameon=False)
+
+
 def _vaf_panel(ax, clones: pd.DataFrame | None, has_dna: bool) -> None:
     ax.set_ylabel("clone VAF (%)")
     if not has_dna:
@@ -383,6 +401,7 @@ def figure(d: TimelineData) -> bytes:
     _lab_panel(hb, d.labs, "hb", "hemoglobin", OKABE_ITO[0])
     _events_panel(ev, d.events)
     _marrow_panel(car, d.marrow, "car_pct_of_t", "CAR T\n% of T cells", OKABE_ITO[5])
+    _flow_points(car, d.flow_car, OKABE_ITO[5])
     _marrow_panel(hspc, d.marrow, "hspc_pct", "HSPC\n% of cells", OKABE_ITO[4])
     _vaf_panel(vaf, d.clones, d.has_dna)
     anc.set_xlim(*day_limits(d))
