@@ -139,3 +139,18 @@ def test_config_readme_is_current() -> None:
         "regenerate: .venv/bin/python -c 'from marrowtox.settings import config_readme; "
         'open("config/README.md", "w").write(config_readme())\''
     )
+
+
+def test_array_options_keep_the_schema_item_type() -> None:
+    """A number list given on the command line (as the rules pass config values) arrives
+    as numbers, as from the config: `sc-protein --dsb-empty-log10-counts 1.5 3.0`."""
+    import argparse
+
+    from marrowtox.settings import add_schema_options, options_section
+
+    p = argparse.ArgumentParser()
+    add_schema_options(p, "singlecell", "protein")
+    a = p.parse_args(["--dsb-empty-log10-counts", "1.5", "3.0", "--car-panel", "CD69"])
+    sec = options_section(a, "singlecell", "protein")
+    assert sec["dsb_empty_log10_counts"] == [1.5, 3.0]
+    assert sec["car_panel"] == ["CD69"]

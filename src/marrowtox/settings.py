@@ -78,7 +78,9 @@ def add_schema_options(parser: Any, section: str, *path: str, skip: tuple[str, .
                 flag, dest=key, action=argparse.BooleanOptionalAction, default=default, help=text
             )
         elif kind == "array":
-            parser.add_argument(flag, dest=key, nargs="*", default=default, help=text)
+            # items typed as the schema says (numbers stay numbers, as from the config)
+            item = _TYPES.get((spec.get("items") or {}).get("type", "string"), str)
+            parser.add_argument(flag, dest=key, nargs="*", type=item, default=default, help=text)
         else:
             parser.add_argument(flag, dest=key, type=_TYPES[kind], default=default, help=text)
 
