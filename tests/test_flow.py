@@ -341,3 +341,24 @@ def test_demo_flow_in_reports_and_patients_tsv(demo_run) -> None:
     assert "blood: not compared with marrow scRNA" in text
     p06 = (results / "reports" / "P06.html").read_text()
     assert "not measured: no row for this patient in flow.tsv" in p06
+
+
+def test_car_points_for_the_timeline() -> None:
+    """Marrow CAR+ of CD3+ only (blood and other gates not), in day order; a patient
+    without flow rows gets none."""
+    from marrowtox.report.flow import car_points
+
+    flow = pd.DataFrame(
+        {
+            "patient": ["A", "A", "A", "A", "B"],
+            "day": [90, 28, 14, 28, 28],
+            "specimen": ["marrow", "marrow", "blood", "marrow", "marrow"],
+            "population": ["CAR+", "car +", "CAR+", "CD34+", "CD34+"],
+            "parent": ["CD3+", "CD3+", "CD3+", "CD45+", "CD45+"],
+            "percent": [7.5, 20.0, 40.0, 1.2, 0.8],
+        }
+    )
+    assert car_points(flow, "A") == [(28, 20.0), (90, 7.5)]
+    assert car_points(flow, "B") == []
+    assert car_points(flow, "C") == []
+    assert car_points(None, "A") == []

@@ -94,10 +94,15 @@ def car_points(flow: pd.DataFrame | None, patient: str) -> list[tuple[int, float
     if flow is None:
         return []
     mine = flow[(flow["patient"] == patient) & (flow["specimen"] == "marrow")]
-    keep = [
-        (gate(r["population"]), gate(r["parent"])) == ("CAR+", "CD3+") and not pd.isna(r["percent"])
-        for _, r in mine.iterrows()
-    ]
+    keep = pd.Series(
+        [
+            (gate(r["population"]), gate(r["parent"])) == ("CAR+", "CD3+")
+            and not pd.isna(r["percent"])
+            for _, r in mine.iterrows()
+        ],
+        index=mine.index,
+        dtype=bool,
+    )  # a boolean mask also when the patient has no flow row
     sel = mine[keep].sort_values("day")
     return [(int(d), float(v)) for d, v in zip(sel["day"], sel["percent"], strict=True)]
 
