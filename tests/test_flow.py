@@ -293,7 +293,7 @@ def test_patients_tsv_flow_columns(tmp_path: Path) -> None:
     tables = _load(tmp_path, [*FLOW_GOOD, "P1\t90\tmarrow\tCD34+\tCD45+\t\t4"])
     samples = tables.samples.reset_index(drop=True)
     out, results = tmp_path / "patients.tsv", _results(tmp_path)
-    write_cohort_table(samples, results, out, tables.flow)
+    write_cohort_table(samples, results, out, flow=tables.flow)
     row = pd.read_csv(out, sep="\t").iloc[0]
     assert row["flow_cd34_pct_baseline"] == 2.5  # day -7
     assert row["flow_cd34_pct_post"] == 4.0  # day 90, the first CD34+ after day 0
@@ -301,7 +301,7 @@ def test_patients_tsv_flow_columns(tmp_path: Path) -> None:
     for c in ("flow_cd34_pct_baseline", "flow_cd34_pct_post", "flow_cart_pct_of_t"):
         assert c in GLOSSARY
     # without flow: the columns are there, empty, and the reason is given
-    write_cohort_table(samples, results, out, None)
+    write_cohort_table(samples, results, out, flow=None)
     row = pd.read_csv(out, sep="\t").iloc[0]
     assert pd.isna(row["flow_cart_pct_of_t"]) and pd.isna(row["flow_cd34_pct_baseline"])
     assert "flow_*: no flow.tsv configured" in row["missing"]
