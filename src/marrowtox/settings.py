@@ -57,6 +57,17 @@ def resolve(path: str) -> str:
 _TYPES = {"integer": int, "number": float, "string": str}
 
 
+def _lenient(cast: Any) -> Any:
+    def convert(value: str) -> Any:
+        try:
+            return cast(value)
+        except ValueError:
+            return value
+
+    convert.__name__ = getattr(cast, "__name__", "value")
+    return convert
+
+
 def add_schema_options(parser: Any, section: str, *path: str, skip: tuple[str, ...] = ()) -> None:
     """One CLI option per setting of config[section][path...], with the schema's default
     and description, so a subcommand accepts what the workflow accepts."""
@@ -78,8 +89,10 @@ def add_schema_options(parser: Any, section: str, *path: str, skip: tuple[str, .
                 flag, dest=key, action=argparse.BooleanOptionalAction, default=default, help=text
             )
         elif kind == "array":
-            # items typed as the schema says (numbers stay numbers, as from the config)
-            item = _TYPES.get((spec.get("items") or {}).get("type", "string"), str)
+            # items typed as the schema says (numbers stay numbers, as from the config); a
+            # value that does not convert stays text, so the section's own validation
+            # names it with the setting (e.g. "--times 'thirty'")
+            item = _lenient(_TYPES.get((spec.get("items") or {}).get("type", "string"), str))
             parser.add_argument(flag, dest=key, nargs="*", type=item, default=default, help=text)
         else:
             parser.add_argument(flag, dest=key, type=_TYPES[kind], default=default, help=text)
