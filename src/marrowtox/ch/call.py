@@ -169,7 +169,7 @@ def indel_gap(
     manual's example uses -g3); here only an indel that is itself significant with
     `min_alt` reads (`supported`) and has at least the SNV's alt count masks it, so a
     strong SNV next to a weak indel stays. A deletion spans the bases it removes.
-    Array-level over sorted positions (no per-candidate Python loop)."""
+    The SNV x indel comparison is an array operation per chromosome (indels are few)."""
     n = len(allele)
     out = np.zeros(n, bool)
     if gap <= 0 or not n:
