@@ -164,7 +164,7 @@ def marrowtox(paths: list[Path], work: Path, jobs: int) -> tuple[float, float]:
     _, m4 = timed(
         [exe, "sc-integrate", "--inputs", *outs]
         + ["--labels", *[str(work / f"{p.stem}.labels.tsv") for p in paths]]
-        + ["--out", str(work / "cohort.h5ad"), "--out-cells", str(work / "annot" / "cells")]
+        + ["--out", str(work / "cohort.h5ad"), "--out-status", str(work / "integrate.tsv")]
         + ["--umap", str(work / "umap.png")],
         "sc-integrate",
     )
@@ -174,7 +174,6 @@ def marrowtox(paths: list[Path], work: Path, jobs: int) -> tuple[float, float]:
         return timed(
             [exe, "sc-sample", "--input", str(work / f"{s}.h5ad"), "--sample", s]
             + ["--labels", str(work / f"{s}.labels.tsv")]
-            + ["--cells", str(work / "annot" / "cells")]
             + ["--out-h5ad", str(work / "annot" / f"{s}.h5ad")]
             + ["--out-composition", str(work / "annot" / f"{s}.composition.tsv")],
             "sc-sample (summed over samples)",

@@ -14,6 +14,6 @@ integrate_step(
     snakemake.output.cohort,
     exclude_genes=i["exclude_genes"],
     labels=list(snakemake.input.labels),
-    out_cells=snakemake.output.cells,
     umap_png=snakemake.output.umap,
+    out_status=snakemake.output.status,
 )

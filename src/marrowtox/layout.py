@@ -22,6 +22,8 @@ PATTERNS: dict[str, str] = {
     "annotated": "results/singlecell/annotated/{sample}.h5ad",
     "h5ad": "results/singlecell/{sample}.h5ad",
     "cohort_h5ad": "results/singlecell/cohort.h5ad",
+    "cohort_integration": "results/singlecell/integrate.tsv",
+    "cohort_umap": "results/singlecell/plots/umap_celltypes.png",
     "reference_model": "results/singlecell/reference/model.pkl",
     "cart": "results/cart/{sample}.tsv",
     "cart_cells": "results/cart/{sample}.cells.tsv",

@@ -223,7 +223,7 @@ def all_targets():
     sc, dna = scrna_samples(), dna_samples()
     targets = [OUT["provenance"]]
     if sc and _branch("sc_sample"):
-        targets += [OUT["cohort_h5ad"]]
+        targets += cohort_picture_files() and [OUT["cohort_h5ad"]]
         targets += expand(
             [
                 OUT["qc"],
@@ -507,6 +507,14 @@ def report_patient_of(wildcards):
             f"{config['report']['pseudonymise']})"
         )
     return stems[wildcards.patient]
+
+
+def cohort_picture_files():
+    """The cohort picture the cohort report shows (a display leaf: nothing per sample
+    reads it); none when switched off or when the cohort has no scRNA sample."""
+    if not scrna_samples() or not config["singlecell"]["integrate"]["enabled"]:
+        return []
+    return [OUT["cohort_integration"], OUT["cohort_umap"]]
 
 
 def report_cohort_inputs(wildcards):

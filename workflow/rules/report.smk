@@ -60,6 +60,7 @@ rule report_cohort:
         table="results/cohort/patients.tsv",
         provenance="results/provenance.json",
         samples=config["samples"],
+        picture=cohort_picture_files(),
         # cohort statistics (rule cohort_stats) when labs and events exist
         cohort_stats=(
             [

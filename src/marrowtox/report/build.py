@@ -12,6 +12,7 @@ from marrowtox.layout import path as layout_path
 from marrowtox.report import clone_cells, flags, html, marrow, plots, timeline
 from marrowtox.report import flow as flow_report
 from marrowtox.report import protein as protein_report
+from marrowtox.report.cohort_picture import cohort_picture
 from marrowtox.report.cohort_table import build as build_table
 from marrowtox.report.inputs import Results, read_tsv
 from marrowtox.report.names import Names
@@ -524,6 +525,7 @@ def cohort_report(
         else "not measured: no DNA samples"
     )
     columns, rows = cohort_rows(shown, [names.file_stem(p) for p in table["patient"]])
+    picture = cohort_picture(results, names.scrub)
     html.render_cohort(
         out,
         n=len(table),
@@ -535,6 +537,7 @@ def cohort_report(
         two_by_two=two,
         emergent=emergent,
         clone_list=clone_list,
+        picture=picture,
         footer=html.footer(res.provenance),
     )
     from marrowtox.report.cohort_stats_section import append_to  # issue 19

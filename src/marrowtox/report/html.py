@@ -153,6 +153,7 @@ COHORT = ENV.from_string(
 <section id="clones"><h2>Clonal hematopoiesis before vs after infusion</h2><p>{{ stats.ch }}</p>
 {% if clone_list %}<h3>Expanding and emergent clones</h3><ul>{% for c in clone_list %}<li><a href="{{ c.href }}">{{ c.patient }}</a>: <b>{{ c.title }}</b>: {{ c.text }}</li>{% endfor %}</ul>{% else %}<p>No expanding or emergent clone detected.</p>{% endif %}
 {% if emergent %}<p class="cap">Emergent as called by the clone tracker: {{ emergent | join("; ") }}.</p>{% endif %}</section>
+<section id="cohort-umap"><h2>Cohort picture: UMAP of every scRNA sample by cell type</h2>{% if picture.uri %}<img alt="cohort UMAP" src="{{ picture.uri }}">{% endif %}<p class="cap">{{ picture.note }}</p></section>
 {# room for further cohort sections (e.g. cohort statistics) before </main> #}
 {% for sec in extra_sections %}{{ sec }}{% endfor %}
 </main><footer>{{ footer }}</footer><script>{{ sort_js }}</script></body></html>"""

@@ -43,7 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="per-sample label tables of sc-annotate (same order)",
     )
     p.add_argument("--out", required=True, help="cohort .h5ad")
-    p.add_argument("--out-cells", default=None, help="folder of per-sample UMAP tables")
+    p.add_argument(
+        "--out-status", default=None, help="status table: integrated or failed, and why (.tsv)"
+    )
     p.add_argument("--umap", default=None, help="UMAP plot (.png)")
     p.add_argument("--seed", type=int, default=0)
     add_schema_options(p, "singlecell", "integrate")
@@ -76,10 +78,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--input", required=True, help="the sample's h5ad after doublet removal")
     p.add_argument("--labels", required=True, help="the sample's label table of sc-annotate")
-    p.add_argument("--cells", required=True, help="the cells/ folder of sc-integrate")
     p.add_argument("--sample", required=True)
     p.add_argument("--out-h5ad", required=True)
     p.add_argument("--out-composition", required=True)
+    p.add_argument("--exclude-genes", nargs="*", default=schema_default("exclude_genes"))
+    p.add_argument("--seed", type=int, default=0)
+    add_schema_options(p, "singlecell", "embed")
     p.set_defaults(func=_sample)
 
 
@@ -133,8 +137,8 @@ def _integrate(a: argparse.Namespace) -> int:
         a.out,
         exclude_genes=section["exclude_genes"],
         labels=a.labels,
-        out_cells=a.out_cells,
         umap_png=a.umap,
+        out_status=a.out_status,
     )
     return 0
 
@@ -176,7 +180,16 @@ def _reference(a: argparse.Namespace) -> int:
 
 
 def _sample(a: argparse.Namespace) -> int:
+    from marrowtox.singlecell.embed import EmbedParams
     from marrowtox.singlecell.steps import sample_step
 
-    sample_step(a.input, a.labels, a.cells, a.sample, a.out_h5ad, a.out_composition)
+    sample_step(
+        a.input,
+        a.labels,
+        a.sample,
+        a.out_h5ad,
+        a.out_composition,
+        EmbedParams.from_config(options_section(a, "singlecell", "embed"), a.seed),
+        exclude_genes=a.exclude_genes,
+    )
     return 0

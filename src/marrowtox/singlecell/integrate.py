@@ -1,7 +1,8 @@
 """Cohort integration: merge, normalise, HVGs, PCA, Harmony, neighbours, UMAP, Leiden.
 
 Choices and why:
-- seurat_v3 HVGs on raw counts with the batch key, so one batch cannot dominate;
+- seurat_v3 HVGs on raw counts with the batch key, so one batch cannot dominate
+  (falling back to scanpy's `seurat` flavour when a shallow batch breaks its loess);
 - Harmony (harmonypy.run_harmony called directly: scanpy's wrapper transposes the
   output of harmonypy 2.x; see docs of this repo's environment notes) over batch;
 - neighbours with the sklearn transformer: avoids pynndescent's numba compile
@@ -19,6 +20,7 @@ import anndata as ad
 import numpy as np
 
 from marrowtox.singlecell.genespace import measured_mask
+from marrowtox.singlecell.hvg import select_hvgs
 
 
 @dataclass(frozen=True)
@@ -86,40 +88,35 @@ def _integrate(
         # HVGs and PCA on genes every sample measured: a gene missing from one panel
         # would otherwise separate batches by design, not by biology.
         usable &= np.asarray(adata.varm["measured"]).all(axis=1)
-    # HVGs on the raw counts of the usable genes (inplace=False: only a result table).
-    view = adata[:, usable]
+    # HVGs on the raw counts of the usable genes, with a fallback flavour for small or
+    # shallow batches (marrowtox.singlecell.hvg).
     batch_key = params.harmony_key if adata.obs[params.harmony_key].nunique() > 1 else None
-    hvg_df = sc.pp.highly_variable_genes(
-        view,
-        n_top_genes=min(params.n_top_genes, int(usable.sum()) - 1),
-        flavor="seurat_v3",
-        batch_key=batch_key,
-        inplace=False,
-    )
-    del view
-    adata.var["highly_variable"] = adata.var_names.isin(
-        hvg_df.index[hvg_df["highly_variable"].to_numpy()]
-    )
+    hvg = select_hvgs(adata[:, usable], params.n_top_genes, batch_key)
+    adata.var["highly_variable"] = adata.var_names.isin(hvg.genes)
+    notes = [f"HVG flavour fell back to {hvg.flavour}: {hvg.note}"] if hvg.note else []
     # Counts stay as a layer (the same matrix object, not a copy); X becomes log-normalised.
     normalised = sc.pp.normalize_total(adata, target_sum=1e4, inplace=False)["X"]
     adata.layers["counts"] = adata.X
     adata.X = normalised
     del normalised
     sc.pp.log1p(adata)
-    hvg = adata[:, adata.var["highly_variable"].to_numpy()].copy()
-    sc.pp.scale(hvg, max_value=10)
-    n_pcs = min(params.n_pcs, hvg.n_vars - 1, hvg.n_obs - 1)
-    sc.tl.pca(hvg, n_comps=n_pcs, random_state=params.seed)
-    adata.obsm["X_pca"] = hvg.obsm["X_pca"]
+    sub = adata[:, adata.var["highly_variable"].to_numpy()].copy()
+    sc.pp.scale(sub, max_value=10)
+    n_pcs = min(params.n_pcs, sub.n_vars - 1, sub.n_obs - 1)
+    sc.tl.pca(sub, n_comps=n_pcs, random_state=params.seed)
+    adata.obsm["X_pca"] = sub.obsm["X_pca"]
+    rep = "X_pca"
     if batch_key is not None:
-        ho = harmonypy.run_harmony(
-            hvg.obsm["X_pca"], adata.obs, [batch_key], random_state=params.seed, verbose=False
-        )
-        z = np.asarray(ho.Z_corr)
-        adata.obsm["X_pca_harmony"] = z.T if z.shape[0] != adata.n_obs else z
-        rep = "X_pca_harmony"
-    else:
-        rep = "X_pca"
+        try:
+            ho = harmonypy.run_harmony(
+                sub.obsm["X_pca"], adata.obs, [batch_key], random_state=params.seed, verbose=False
+            )
+        except (ValueError, np.linalg.LinAlgError) as err:
+            notes.append(f"Harmony failed ({err}); embedding not batch-corrected")
+        else:
+            z = np.asarray(ho.Z_corr)
+            adata.obsm["X_pca_harmony"] = z.T if z.shape[0] != adata.n_obs else z
+            rep = "X_pca_harmony"
     sc.pp.neighbors(
         adata,
         n_neighbors=params.n_neighbors,
@@ -136,4 +133,9 @@ def _integrate(
         n_iterations=2,
         directed=False,
     )
+    adata.uns["integration"] = {
+        "hvg_flavour": hvg.flavour,
+        "harmony": "yes" if rep == "X_pca_harmony" else "no",
+        "note": "; ".join(notes),
+    }
     return adata

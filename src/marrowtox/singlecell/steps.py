@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -9,10 +10,11 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from marrowtox.atomic import atomic_dir, atomic_path, write_tsv
+from marrowtox.atomic import atomic_path, write_tsv
 from marrowtox.errors import InputError
 from marrowtox.singlecell.annotate import AnnotateParams, composition, load_markers
 from marrowtox.singlecell.doublets import DoubletParams, call_doublets
+from marrowtox.singlecell.embed import EmbedParams, sample_embedding
 from marrowtox.singlecell.integrate import IntegrateParams, integrate, merge
 from marrowtox.singlecell.io import read_counts
 from marrowtox.singlecell.qc import QCParams, qc_plot, run_qc
@@ -75,53 +77,68 @@ def integrate_step(
     out: str,
     exclude_genes: Sequence[str] = (),
     labels: Sequence[str] = (),
-    out_cells: str | None = None,
     umap_png: str | None = None,
-) -> None:
+    out_status: str | None = None,
+) -> pd.DataFrame:
     """The cohort object for display: merged counts with the measured-gene mask per
     sample, Harmony embedding, cohort UMAP and Leiden, and each sample's own labels
     (`labels`: the per-sample label tables of sc-annotate, in the order of `paths`).
 
     Labels are never computed here: they come from each sample alone, so adding a
-    patient to the cohort changes the picture, not the labels. `out_cells` receives one
-    table per sample with its cells' cohort UMAP coordinates and cohort cluster.
+    patient to the cohort changes the picture, not the labels. Nothing per sample reads
+    this step's outputs, so an integration that fails (a mixed cohort no method can
+    embed, memory) is a note, not a stopped workflow: the merged, labelled counts are
+    still written, `out_status` (and uns['integration']) says what happened and why,
+    and the UMAP figure carries the note instead of a picture. Returns the status row.
     """
     # no name keeps the per-sample objects alive: only the merged matrix stays in memory
     merged = merge([ad.read_h5ad(p) for p in paths], samples)
-    cohort = integrate(merged, params, exclude_genes)
     if labels:
-        table = pd.concat(
-            [
-                _read_labels(p).rename(index=lambda b, s=s: f"{s}:{b}")
-                for p, s in zip(labels, samples, strict=True)
-            ]
-        )
-        missing = cohort.obs_names.difference(table.index)
-        if len(missing):
-            raise InputError(
-                f"{len(missing)} cells (e.g. {missing[0]}) have no label",
-                file=labels[0],
-                expected="the per-sample label tables of the same run (rerun sc_annotate)",
-            )
-        _attach_labels(cohort, table.loc[cohort.obs_names])
+        _attach_cohort_labels(merged, labels, samples)
+    try:
+        cohort = integrate(merged, params, exclude_genes)
+        status = {"status": "integrated", **cohort.uns["integration"]}
+    except Exception as err:  # noqa: BLE001 - a display leaf: any failure becomes the note
+        import traceback
+
+        traceback.print_exc()
+        cohort = merged
+        status = {
+            "status": "failed",
+            "hvg_flavour": "",
+            "harmony": "no",
+            "note": f"cohort integration failed: {type(err).__name__}: {err}",
+        }
+        cohort.uns["integration"] = {k: v for k, v in status.items() if k != "status"}
+    print(f"cohort picture: {status}", file=sys.stderr)
+    row = pd.DataFrame([{"n_samples": len(samples), "n_cells": cohort.n_obs, **status}])[
+        ["n_samples", "n_cells", "status", "hvg_flavour", "harmony", "note"]
+    ]
     write_h5ad(cohort, out)
     if umap_png:
-        umap_plot(cohort, umap_png)
-    if out_cells:
-        cells = pd.DataFrame(
-            {
-                "sample": cohort.obs["sample"].astype(str).to_numpy(),
-                "barcode": [str(n).split(":", 1)[1] for n in cohort.obs_names],
-                "leiden": cohort.obs["leiden"].astype(str).to_numpy(),
-                "umap_1": cohort.obsm["X_umap"][:, 0],
-                "umap_2": cohort.obsm["X_umap"][:, 1],
-            }
+        umap_plot(cohort, umap_png, status["note"])
+    if out_status:
+        write_tsv(row, out_status)
+    return row
+
+
+def _attach_cohort_labels(
+    merged: ad.AnnData, labels: Sequence[str], samples: Sequence[str]
+) -> None:
+    table = pd.concat(
+        [
+            _read_labels(p).rename(index=lambda b, s=s: f"{s}:{b}")
+            for p, s in zip(labels, samples, strict=True)
+        ]
+    )
+    missing = merged.obs_names.difference(table.index)
+    if len(missing):
+        raise InputError(
+            f"{len(missing)} cells (e.g. {missing[0]}) have no label",
+            file=labels[0],
+            expected="the per-sample label tables of the same run (rerun sc_annotate)",
         )
-        with atomic_dir(out_cells) as tmp:
-            for sample in sorted(set(samples)):
-                sub = cells[cells["sample"] == sample].drop(columns="sample")
-                # %.17g: coordinates round-trip exactly into the per-sample objects
-                sub.to_csv(tmp / f"{sample}.tsv", sep="\t", index=False, float_format="%.17g")
+    _attach_labels(merged, table.loc[merged.obs_names])
 
 
 LABEL_COLUMNS = (
@@ -244,36 +261,36 @@ def annotate_step(
 def sample_step(
     per_sample: str,
     labels: str,
-    cells: str,
     sample: str,
     out_annotated: str,
     out_composition: str,
+    params: EmbedParams,
+    exclude_genes: Sequence[str] = (),
 ) -> None:
     """One sample's annotated object, from its own matrix (all its features, e.g. its CAR
-    construct, rather than the outer-joined cohort's), its own labels and its cells'
-    cohort UMAP coordinates."""
+    construct, rather than the outer-joined cohort's), its own labels and its own
+    embedding (obsm['X_umap']; uns['embedding_note'] says why a sample has none).
+
+    Nothing here reads the cohort: CAR calls, signatures and reports of a sample never
+    wait on the cohort picture (sc_integrate is a display leaf)."""
     import scanpy as sc
 
     a = ad.read_h5ad(per_sample)
     table = _read_labels(labels)
-    path = Path(cells) / f"{sample}.tsv"
-    coords = (
-        pd.read_csv(path, sep="\t", dtype={"barcode": str, "leiden": str}).set_index("barcode")
-        if path.exists()
-        else pd.DataFrame(columns=["leiden", "umap_1", "umap_2"])
-    )
-    for name, t in (("label table", table), ("cohort UMAP table", coords)):
-        missing = a.obs_names.difference(t.index)
-        if len(missing):
-            raise InputError(
-                f"{len(missing)} cells of {sample} (e.g. {missing[0]}) are not in the {name}",
-                file=labels if t is table else path,
-                expected="the tables of the same run (rerun sc_annotate and sc_integrate)",
-            )
+    missing = a.obs_names.difference(table.index)
+    if len(missing):
+        raise InputError(
+            f"{len(missing)} cells of {sample} (e.g. {missing[0]}) are not in the label table",
+            file=labels,
+            expected="the label table of the same run (rerun sc_annotate)",
+        )
     _attach_labels(a, table.loc[a.obs_names])
-    sub = coords.loc[a.obs_names]
-    a.obs["leiden"] = pd.Categorical(sub["leiden"].astype(str).to_numpy())
-    a.obsm["X_umap"] = sub[["umap_1", "umap_2"]].to_numpy(dtype=float)
+    emb = sample_embedding(a, params, tuple(exclude_genes))
+    if emb.xy is not None:
+        a.obsm["X_umap"] = emb.xy
+    a.uns["embedding_note"] = emb.note
+    if emb.note:
+        print(f"{sample} embedding: {emb.note}", file=sys.stderr)
     a.layers["counts"] = a.X.copy()
     sc.pp.normalize_total(a, target_sum=1e4)
     sc.pp.log1p(a)
@@ -282,13 +299,22 @@ def sample_step(
     write_tsv(composition(obs, sample), out_composition)
 
 
-def umap_plot(adata: ad.AnnData, path: str) -> None:
+def umap_plot(adata: ad.AnnData, path: str, note: str = "") -> None:
+    """The cohort UMAP by per-sample cell type; without an embedding, the note instead."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import seaborn as sns
 
+    if "X_umap" not in adata.obsm:
+        fig, ax = plt.subplots(figsize=(6.5, 2))
+        ax.axis("off")
+        ax.text(0, 0.5, "No cohort picture.\n" + note, wrap=True, fontsize=9, va="center")
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=90)
+        plt.close(fig)
+        return
     xy = adata.obsm["X_umap"]
     types = adata.obs["cell_type"].astype(str).to_numpy()
     cats = sorted(set(types))
@@ -307,7 +333,15 @@ def umap_plot(adata: ad.AnnData, path: str) -> None:
         ax.scatter(xy[m, 0], xy[m, 1], s=2, color=pal[c], label=c, rasterized=True)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title("Cohort UMAP (Harmony-integrated), per-sample cell types")
+    ax.set_title(
+        "Cohort UMAP ("
+        + (
+            "Harmony-integrated"
+            if adata.uns.get("integration", {}).get("harmony") == "yes"
+            else "not batch-corrected"
+        )
+        + "), per-sample cell types"
+    )
     ax.legend(markerscale=4, fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)
     fig.tight_layout()
     with atomic_path(path) as tmp:
