@@ -22,7 +22,6 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-
 #: scikit-misc's loess kills the process (segfault, no Python error) on very few genes
 #: (measured: 0, 1 and 3 genes crash; 10 genes raise a catchable "near singularities"),
 #: so seurat_v3 is not attempted below this many genes.
