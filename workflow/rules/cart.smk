@@ -26,7 +26,18 @@ rule cart_call:
         runtime=20,
     params:
         construct=lambda wc: SAMPLES.at[wc.sample, "car_construct"],
-        cart=setting("cart", "features", "fdr", "min_umis"),
+        # resolved as the pre-flight and `marrowtox car-call` do (cart.features.car_features)
+        features=sample_car_features,
+        cart=setting(
+            "cart",
+            "fdr",
+            "ambient_prior_cells",
+            "ambient_contamination_prior",
+            "nb_shape",
+            "nb_shape_log_sd",
+            "interval_level",
+            "not_detected_sensitivity",
+        ),
         signatures=setting("signatures", "program_min_genes", "hallmark_min_genes"),
         files=file_digest(
             config["cart"]["constructs"],
