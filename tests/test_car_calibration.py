@@ -209,3 +209,86 @@ def test_car_call_cli_refuses_min_umis(capsys: pytest.CaptureFixture[str]) -> No
     args += ["--out-h5ad", "o.h5ad", "--out-tsv", "o.tsv", "--out-cells", "c.tsv"]
     assert main(args) == 2
     assert "--min-umis: was removed" in capsys.readouterr().err
+
+
+def _cart_table(tmp_path: Path, **values: object) -> Path:
+    res = tmp_path / "results"
+    (res / "cart").mkdir(parents=True)
+    row = {"sample": "P1_D28_sc", "n_car_t": 40, "car_t_pct_of_cells": 2.0}
+    pd.DataFrame([{**row, **values}]).to_csv(res / "cart" / "P1_D28_sc.tsv", sep="\t", index=False)
+    return res
+
+
+def _patient(res: Path) -> dict:
+    from marrowtox.report.cohort_table import patient_row
+    from marrowtox.report.inputs import Results
+
+    samples = pd.DataFrame(
+        {"patient": ["P1"], "sample": ["P1_D28_sc"], "assay": ["scrna"], "day": [28]}
+    )
+    return patient_row("P1", samples, Results(res))
+
+
+def test_patients_tsv_carries_the_corrected_estimate(tmp_path: Path) -> None:
+    from marrowtox.report.build import car_estimate_text
+
+    res = _cart_table(
+        tmp_path,
+        car_t_pct_of_t=20.0,
+        car_status="measured",
+        car_t_pct_of_t_est=31.5,
+        car_t_pct_of_t_lo=26.0,
+        car_t_pct_of_t_hi=38.25,
+    )
+    row = _patient(res)
+    assert row["bm_cart_pct_of_t"] == 20.0  # the calls, unchanged
+    assert (row["bm_cart_pct_of_t_est"], row["bm_cart_pct_of_t_lo"]) == (31.5, 26.0)
+    assert row["bm_cart_pct_of_t_hi"] == 38.25
+    assert car_estimate_text(pd.Series(row)) == "31.5 (26.0-38.2)"
+
+
+def test_patients_tsv_not_detected_gives_the_bound(tmp_path: Path) -> None:
+    from marrowtox.report.build import car_estimate_text
+
+    res = _cart_table(
+        tmp_path,
+        n_car_t=0,
+        car_t_pct_of_t=0.0,
+        car_status=NOT_DETECTED,
+        car_t_pct_of_t_lo=0.0,
+        car_t_pct_of_t_hi=0.75,
+    )
+    row = _patient(res)
+    assert row["bm_cart_pct_of_t_est"] is None and row["bm_cart_pct_of_t_hi"] == 0.75
+    assert "CAR not detected" in row["missing"] and "< 0.75% of T cells" in row["missing"]
+    assert car_estimate_text(pd.Series(row)) == "not detected (< 0.75, 95% bound)"
+
+
+def test_sample_table_columns_and_sensitivity() -> None:
+    """results/cart/<sample>.tsv keeps its columns and adds the corrected estimate; the
+    fitted sensitivity matches the simulated share of CAR T cells with a CAR UMI."""
+    sc = Scenario(CELLS, True, 80.0, 99.0, 0.5, 1.0, 1.5, 0.05)
+    sim = simulate(sc, seed=11)
+    res = call_car(sim.adata, [CAR_FEATURE], CarParams())
+    row = summary("S", sim.adata, res, []).iloc[0]
+    for col in (
+        "n_car_t",
+        "car_t_pct_of_cells",
+        "car_t_pct_of_t",
+        "car_threshold",
+        "car_status",
+        "ambient_rate",
+        "ambient_source",
+        "car_detection_sensitivity",
+        "car_t_pct_of_t_est",
+        "car_t_pct_of_t_lo",
+        "car_t_pct_of_t_hi",
+    ):
+        assert col in row.index and not pd.isna(row[col]), col
+    obs = sim.adata.obs
+    held = (res.cells["car_umis"].to_numpy() >= 1)[obs["car_t"].to_numpy(dtype=bool)].mean()
+    print(f"sensitivity fitted {row['car_detection_sensitivity']:.3f}, simulated {held:.3f}")
+    assert abs(row["car_detection_sensitivity"] - held) < 0.1
+    # the calls miss the CAR T cells without a CAR UMI; the corrected estimate does not
+    assert row["car_t_pct_of_t"] < 0.8 * sim.truth_pct_of_t
+    assert row["car_t_pct_of_t_lo"] <= sim.truth_pct_of_t <= row["car_t_pct_of_t_hi"]
