@@ -20,6 +20,7 @@ skipped = car_step(
     snakemake.output.h5ad,
     snakemake.output.summary,
     snakemake.output.cells,
+    empty_droplets=i.get("empty_droplets") or None,
     constructs=i.constructs,
     genotypes=(i.genotypes, i.sites) if i.get("genotypes") else None,
     protein={

@@ -9,6 +9,9 @@ rule cart_call:
         proteins=car_protein_input("proteins"),
         adt=car_protein_input("adt"),
         raw_matrix=car_protein_input("raw_matrix"),
+        # the run's raw matrix (sample sheet raw_matrix): its empty droplets give the
+        # soup's CAR share for the ambient CAR estimate (docs/car-calling.md)
+        empty_droplets=sample_raw_matrix,
         aliases=car_protein_input("aliases"),
     output:
         h5ad="results/singlecell/{sample}.h5ad",

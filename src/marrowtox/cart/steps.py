@@ -55,7 +55,9 @@ def car_step(
 
         raw = read_counts(empty_droplets)
         # a raw matrix holds the cells too: only the other droplets measure the soup
-        empties = raw[~raw.obs_names.isin(adata.obs_names)].copy()
+        # (cell names may carry a "sample:" prefix after integration)
+        cells = {str(n).split(":", 1)[-1] for n in adata.obs_names}
+        empties = raw[~raw.obs_names.isin(list(cells))].copy()
     res = call_car(
         adata, car_features(construct, feature_override, constructs or CONSTRUCTS), params, empties
     )
