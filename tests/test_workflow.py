@@ -120,7 +120,8 @@ def test_car_calls_against_truth(demo_run) -> None:
     f1 = 2 * tp / (2 * tp + fp + fn)
     print(f"CAR+ calls: F1 {f1:.3f} (tp {tp}, fp {fp}, fn {fn})")
     assert f1 >= 0.95
-    assert ambient_called == 0
+    # CAR+ calls control the FDR (issue 24): ambient-only cells <= 5% of the calls
+    assert ambient_called <= 0.05 * (tp + fp)
 
 
 def test_car_t_percent_and_inflammation_index(demo_run) -> None:

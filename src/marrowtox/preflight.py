@@ -267,11 +267,16 @@ def mito_warnings(samples: Any, organism: str) -> list[str]:
     return out
 
 
-def car_feature_warnings(samples: Any) -> list[str]:
+def car_feature_warnings(samples: Any, cart: dict[str, Any] | None = None) -> list[str]:
     """Post-infusion scRNA samples whose matrix has no CAR feature: CAR T % will be
-    "not measurable". Valid (a plain reference was used), so a warning, not an error."""
-    from marrowtox.cart.constructs import features_for
+    "not measurable". Valid (a plain reference was used), so a warning, not an error.
+    `cart`: the config's cart section; its `features` and `constructs` are resolved by
+    the same function the cart_call rule uses (cart.features.car_features), so a
+    feature named only in config `cart.features` is found here too."""
+    from marrowtox.cart.features import car_features
+    from marrowtox.settings import resolve, section_defaults
 
+    settings = {**section_defaults("cart"), **(cart or {})}
     out = []
     for s, a, p, day, construct in zip(
         samples["sample"],
@@ -284,13 +289,16 @@ def car_feature_warnings(samples: Any) -> list[str]:
         if a != "scrna" or int(day) <= 0:
             continue
         genes = scrna_genes(p)
-        wanted = features_for(construct or "")
+        wanted = car_features(
+            construct or "", settings["features"], resolve(settings["constructs"])
+        )
         if genes is not None and not set(wanted) & set(genes):
             out.append(
                 f"post-infusion sample {s} (day {day}) has no CAR feature in its matrix "
                 f"(looked for {', '.join(wanted)}): CAR T % will be reported as not "
                 "measurable; build the count matrix with the CAR transgene added to the "
-                "reference, or use marrowtox car-bam on the cell-barcoded BAM"
+                "reference, name its feature in config cart.features, or use marrowtox "
+                "car-bam on the cell-barcoded BAM"
             )
     return out
 
@@ -326,11 +334,13 @@ def check_data_files(
     min_shared_fraction: float = 0.0,
     organism: str = "human",
     protein: dict[str, Any] | None = None,
+    cart: dict[str, Any] | None = None,
 ) -> list[str]:
     """Check every data file of the (validated) sample sheet; raise InputError on the first
     problem. `samples` is load_samples' table (resolved paths, sheet row order).
     `protein`: the singlecell.protein settings (schema defaults when None) for the
-    checks of samples with protein data (protein_checks).
+    checks of samples with protein data (protein_checks). `cart`: the cart settings
+    (features, constructs) the CAR feature check resolves as the cart_call rule does.
 
     Returns warnings for data that may still be right: scRNA samples that share fewer
     than `min_shared_genes` genes (different panels or references)."""
@@ -386,7 +396,7 @@ def check_data_files(
                 column="bam",
                 expected=exc.expected,
             ) from None
-    warnings: list[str] = car_feature_warnings(samples) + mito_warnings(samples, organism)
+    warnings: list[str] = car_feature_warnings(samples, cart) + mito_warnings(samples, organism)
     from marrowtox.settings import section_defaults
 
     # settings of the config when given (the workflow), else the schema's defaults

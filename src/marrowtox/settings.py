@@ -106,6 +106,28 @@ def options_section(args: Any, section: str, *path: str) -> dict[str, Any]:
     return {k: getattr(args, k) for k in node["properties"] if hasattr(args, k)}
 
 
+#: Settings removed from the schemas and why. A config that still sets one is refused
+#: with this reason, not with jsonschema's bare "additional properties" message (every
+#: section schema refuses unknown keys), so the user knows what replaced it.
+REMOVED: dict[tuple[str, str], str] = {
+    ("cart", "min_umis"): (
+        "was removed (issue 24): CAR+ calls no longer use a fixed UMI floor. Real CAR T "
+        "cells carry 1-3 CAR UMIs, so a floor of 3 missed most of them; cells are now "
+        "called from a fitted ambient + CAR mixture at the Bayesian FDR cart.fdr "
+        "(docs/car-calling.md). Delete the key from the config"
+    ),
+}
+
+
+def removed_settings(config: dict[str, Any]) -> list[str]:
+    """'section.key: reason' for each removed setting the config still sets."""
+    return [
+        f"{section}.{key} {why}"
+        for (section, key), why in REMOVED.items()
+        if key in (config.get(section) or {})
+    ]
+
+
 SECTIONS = ("singlecell", "cart", "signatures", "ch", "clinical", "report", "cohort")
 
 

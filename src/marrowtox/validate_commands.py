@@ -38,7 +38,15 @@ def validate_config(config: dict, path: Path | str) -> None:
     import jsonschema
 
     from marrowtox.samplesheet import load_schema
+    from marrowtox.settings import removed_settings
 
+    for problem in removed_settings(config):
+        raise InputError(
+            f"config key {problem}",
+            file=path,
+            column=problem.split(" ")[0],
+            expected="see config/README.md",
+        )
     validator = jsonschema.Draft202012Validator(load_schema("config.schema.yaml"))
     for err in sorted(validator.iter_errors(config), key=lambda e: list(e.path)):
         key = ".".join(str(k) for k in err.path) or None
@@ -81,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
             organism=config.get("organism", "human"),
             # the config's protein settings, as the workflow's pre-flight uses them
             protein=(config.get("singlecell") or {}).get("protein") or None,
+            # the CAR features the cart_call rule will look for (config cart.features)
+            cart=config.get("cart") or None,
         ):
             print(f"warning: {warning}")
     s = tables.samples

@@ -9,6 +9,9 @@ rule cart_call:
         proteins=car_protein_input("proteins"),
         adt=car_protein_input("adt"),
         raw_matrix=car_protein_input("raw_matrix"),
+        # the run's raw matrix (sample sheet raw_matrix): its empty droplets give the
+        # soup's CAR share for the ambient CAR estimate (docs/car-calling.md)
+        empty_droplets=sample_raw_matrix,
         aliases=car_protein_input("aliases"),
     output:
         h5ad="results/singlecell/{sample}.h5ad",
@@ -26,7 +29,18 @@ rule cart_call:
         runtime=20,
     params:
         construct=lambda wc: SAMPLES.at[wc.sample, "car_construct"],
-        cart=setting("cart", "features", "fdr", "min_umis"),
+        # resolved as the pre-flight and `marrowtox car-call` do (cart.features.car_features)
+        features=sample_car_features,
+        cart=setting(
+            "cart",
+            "fdr",
+            "ambient_prior_cells",
+            "ambient_contamination_prior",
+            "nb_shape",
+            "nb_shape_log_sd",
+            "interval_level",
+            "not_detected_sensitivity",
+        ),
         signatures=setting("signatures", "program_min_genes", "hallmark_min_genes"),
         files=file_digest(
             config["cart"]["constructs"],

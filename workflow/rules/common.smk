@@ -9,12 +9,14 @@ import pandas as pd
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
+from marrowtox.cart.features import car_features
 from marrowtox.errors import InputError
 from marrowtox.layout import PATTERNS as OUT
 from marrowtox.layout import report_stem
 from marrowtox.preflight import check_data_files
 from marrowtox.prot.io import has_proteins
 from marrowtox.samplesheet import load_all
+from marrowtox.settings import removed_settings
 
 min_version("9.0")
 
@@ -22,6 +24,9 @@ min_version("9.0")
 ##### config and tables: validated before any job #####
 
 validate(config, schema="../schemas/config.schema.yaml")
+# a removed setting: say what replaced it (the schemas would only say "unexpected")
+for _problem in removed_settings(config):
+    raise WorkflowError(f"invalid input: config key {_problem}")
 # Each branch owns a section and its schema; validation also fills the defaults.
 for _section in (
     "singlecell",
@@ -136,6 +141,7 @@ try:
             ],
             organism=config["organism"],
             protein=config["singlecell"]["protein"],
+            cart=config["cart"],
         ):
             print(f"marrowtox warning: {_warning}", file=sys.stderr)
 except InputError as exc:
@@ -568,6 +574,16 @@ def sample_adt(wildcards):
 def sample_raw_matrix(wildcards):
     """The sample sheet's raw matrix (empty droplets: DSB), or nothing (CLR)."""
     return SAMPLES.at[wildcards.sample, "raw_matrix"] or []
+
+
+def sample_car_features(wildcards):
+    """CAR feature names of a sample: config cart.features, else its car_construct's
+    (the same function as the pre-flight's "no CAR feature" check)."""
+    return car_features(
+        SAMPLES.at[wildcards.sample, "car_construct"] or "",
+        config["cart"]["features"],
+        config["cart"]["constructs"],
+    )
 
 
 def car_protein_input(kind):

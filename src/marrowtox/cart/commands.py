@@ -48,6 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_schema_options(p, "singlecell", "protein", skip=PROTEIN_UNUSED)
     add_schema_options(p, "cart", skip=("features",))
+    # removed in issue 24: accepted only to say why (argparse would just say "unrecognized")
+    p.add_argument("--min-umis", help=argparse.SUPPRESS)
     add_schema_options(p, "signatures")
     p.add_argument("--organism", choices=["human", "mouse"], default="human")
     p.add_argument("--seed", type=int, default=0)
@@ -71,14 +73,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _car(a: argparse.Namespace) -> int:
     from marrowtox.cart.calling import CarParams
     from marrowtox.cart.steps import car_step
+    from marrowtox.errors import InputError
+    from marrowtox.settings import removed_settings
     from marrowtox.signatures.steps import gene_sets
 
+    if a.min_umis is not None:
+        (why,) = removed_settings({"cart": {"min_umis": a.min_umis}})
+        raise InputError(f"--min-umis: {why.removeprefix('cart.min_umis ')}")
     skipped = car_step(
         a.h5ad,
         a.sample,
         a.construct,
         a.features,
-        CarParams(a.fdr, a.min_umis),
+        CarParams.from_settings(options_section(a, "cart")),
         gene_sets(
             resolve(a.programs), resolve(a.hallmark), a.program_min_genes, a.hallmark_min_genes
         ),

@@ -8,9 +8,9 @@ import anndata as ad
 import pandas as pd
 
 from marrowtox.atomic import atomic_path, write_tsv
-from marrowtox.cart.calling import CarParams, call_car, summary
+from marrowtox.cart.calling import CELL_COLUMNS, CarParams, call_car, summary
 from marrowtox.cart.constructs import DEFAULT as CONSTRUCTS
-from marrowtox.cart.constructs import features_for
+from marrowtox.cart.features import car_features
 from marrowtox.signatures.scoring import load_sets, score_sets
 
 
@@ -53,9 +53,13 @@ def car_step(
     if empty_droplets:
         from marrowtox.singlecell.io import read_counts
 
-        empties = read_counts(empty_droplets)
+        raw = read_counts(empty_droplets)
+        # a raw matrix holds the cells too: only the other droplets measure the soup
+        # (cell names may carry a "sample:" prefix after integration)
+        cells = {str(n).split(":", 1)[-1] for n in adata.obs_names}
+        empties = raw[~raw.obs_names.isin(list(cells))].copy()
     res = call_car(
-        adata, features_for(construct, feature_override, constructs or CONSTRUCTS), params, empties
+        adata, car_features(construct, feature_override, constructs or CONSTRUCTS), params, empties
     )
     if res.cells is not None:
         adata.obs["car_umis"] = res.cells["car_umis"].to_numpy()
@@ -63,17 +67,7 @@ def car_step(
         cells = res.cells
     else:
         adata.obs["car_positive"] = False
-        cells = pd.DataFrame(
-            columns=[
-                "barcode",
-                "cell_type",
-                "car_umis",
-                "car_expected_ambient",
-                "car_p",
-                "car_q",
-                "car_positive",
-            ]
-        )
+        cells = pd.DataFrame(columns=CELL_COLUMNS)
     adata.uns["car_status"] = res.status
     sets = load_sets(gene_sets, organism)
     cols, skipped = score_sets(adata, sets, seed)

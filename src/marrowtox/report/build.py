@@ -78,6 +78,22 @@ def rank_text(v: float, vals: pd.Series) -> str:
     return f"{where} of {n}{tie}"
 
 
+def car_estimate_text(row: pd.Series) -> str:
+    """'12.3 (9.8-15.1)' from bm_cart_pct_of_t_est/_lo/_hi; 'not detected (< 0.4)'
+    without an estimate but with a bound; '' when the cohort table has neither."""
+
+    def num(col: str) -> float | None:
+        v = pd.to_numeric(pd.Series([row.get(col)]), errors="coerce").iloc[0]
+        return None if pd.isna(v) else float(v)
+
+    est, lo, hi = (num(f"bm_cart_pct_of_t_{p}") for p in ("est", "lo", "hi"))
+    if est is not None and lo is not None and hi is not None:
+        return f"{est:.1f} ({lo:.1f}-{hi:.1f})"
+    if est is None and hi is not None:
+        return f"not detected (< {hi:.2f}, 95% bound)"
+    return ""
+
+
 def _summary(row: pd.Series | None, cohort: pd.DataFrame | None) -> list[tuple[str, str, str]]:
     """Summary rows (label, value, place in the cohort) from the cohort table row."""
     summary: list[tuple[str, str, str]] = []
@@ -94,6 +110,7 @@ def _summary(row: pd.Series | None, cohort: pd.DataFrame | None) -> list[tuple[s
     for label, col in (
         ("Marrow CAR T % of cells (first post-infusion)", "bm_cart_pct"),
         ("CAR T % of T cells (first post-infusion)", "bm_cart_pct_of_t"),
+        ("CAR T % of T cells, corrected (95% CI)", None),
         ("CAR T activation score", "cart_activation_score"),
         ("HSPC % baseline / first post-infusion", None),
         ("HSPC IFN-gamma index", "hspc_ifng_index"),
@@ -110,6 +127,8 @@ def _summary(row: pd.Series | None, cohort: pd.DataFrame | None) -> list[tuple[s
             b, a = html.fmt(row["hspc_pct_baseline"]), html.fmt(row["hspc_pct_post"])
             v = "" if not (b or a) else f"{b or 'not measured'} / {a or 'not measured'}"
             summary.append((label, v, ""))
+        elif label.startswith("CAR T % of T cells, corrected"):
+            summary.append((label, car_estimate_text(row), ""))
         elif label.startswith("CAR-HEMATOTOX"):
             v = (
                 ""

@@ -22,6 +22,9 @@ COLUMNS = [
     "bm_cart_sample",
     "bm_cart_pct",
     "bm_cart_pct_of_t",
+    "bm_cart_pct_of_t_est",
+    "bm_cart_pct_of_t_lo",
+    "bm_cart_pct_of_t_hi",
     "cart_activation_score",
     "hspc_pct_baseline",
     "hspc_pct_post",
@@ -43,6 +46,25 @@ COLUMNS = [
     "missing",
 ]
 IFNG = "HALLMARK_INTERFERON_GAMMA_RESPONSE"
+#: car_status values with CAR T numbers (marrowtox.cart.calling): "not detected" has
+#: zero calls and an upper bound, not a missing value
+MEASURED_STATES = ("measured", "not detected")
+
+
+def _car_estimate(row: dict, cart: pd.Series, missing: list[str]) -> None:
+    """bm_cart_pct_of_t_est/_lo/_hi from the sample's corrected estimate and interval
+    (car_t_pct_of_t_est/_lo/_hi); a CAR T table of an older run has none of them."""
+    for part in ("est", "lo", "hi"):
+        v = cart.get(f"car_t_pct_of_t_{part}")
+        row[f"bm_cart_pct_of_t_{part}"] = None if v is None or pd.isna(v) else float(v)
+    hi = row["bm_cart_pct_of_t_hi"]
+    if row["bm_cart_pct_of_t_est"] is None:
+        missing.append(
+            "bm_cart_pct_of_t_est: CAR not detected (no CAR UMI in any T/NK cell; "
+            f"< {hi:.3g}% of T cells, 95% bound in bm_cart_pct_of_t_hi)"
+            if hi is not None
+            else "bm_cart_pct_of_t_est: no corrected estimate in the CAR T table"
+        )
 
 
 def _hspc_pct(res: Results, sample: str | None) -> float | None:
@@ -92,11 +114,12 @@ def patient_row(
         cart = read_tsv(res.cart(post_s))
         if cart is None:
             missing.append(f"bm_cart_pct: no CAR T table for {post_s}")
-        elif cart.loc[0, "car_status"] != "measured":
+        elif cart.loc[0, "car_status"] not in MEASURED_STATES:
             missing.append(f"bm_cart_pct: {cart.loc[0, 'car_status']}")
         else:
             row["bm_cart_pct"] = cart.loc[0, "car_t_pct_of_cells"]
             row["bm_cart_pct_of_t"] = cart.loc[0, "car_t_pct_of_t"]
+            _car_estimate(row, cart.loc[0], missing)
             act = cart.loc[0].get("cart_score_activation")
             if act is None or pd.isna(act):
                 missing.append("cart_activation_score: no CAR T cells called")

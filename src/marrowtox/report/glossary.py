@@ -36,6 +36,21 @@ GLOSSARY: dict[str, Column] = {
     "bm_cart_pct_of_t": Column(
         "CAR T of T cells", "% of T cells", "CAR+ among CD4 and CD8 T cells"
     ),
+    "bm_cart_pct_of_t_est": Column(
+        "CAR T of T cells, corrected",
+        "% of T cells",
+        "CAR T among T cells from the fitted ambient + CAR mixture: counts CAR T cells "
+        "without a CAR UMI (detection sensitivity) and removes ambient-only cells "
+        "(docs/car-calling.md); empty when no T/NK cell has a CAR UMI",
+    ),
+    "bm_cart_pct_of_t_lo": Column(
+        "CAR T of T cells, 95% CI low", "% of T cells", "lower end of its 95% interval"
+    ),
+    "bm_cart_pct_of_t_hi": Column(
+        "CAR T of T cells, 95% CI high",
+        "% of T cells",
+        "upper end of its 95% interval; with CAR not detected, the 95% upper bound",
+    ),
     "cart_activation_score": Column(
         "CAR T activation", "score", "mean activation program score of the CAR T cells"
     ),

@@ -50,6 +50,9 @@ class Timepoint:
     car_pct_of_cells: float | None = None
     car_pct_of_t: float | None = None
     car_threshold: float | None = None
+    car_pct_of_t_est: float | None = None  # corrected for sensitivity and ambient
+    car_pct_of_t_lo: float | None = None
+    car_pct_of_t_hi: float | None = None
     hspc_ifng: float | None = None
     hspc_ifng_n: int | None = None
     is_reference: bool = False
@@ -85,9 +88,14 @@ def timepoints(scrna: pd.DataFrame, res: Results, names: Names) -> list[Timepoin
         else:
             c = cart.iloc[0]
             t.n_t = None if _num(c.get("n_t_cells")) is None else int(c["n_t_cells"])
-            if c.get("car_status") != "measured":
+            if c.get("car_status") not in ("measured", "not detected"):
                 notes.append(f"CAR T: {c.get('car_status')}")
             else:
+                t.car_pct_of_t_est = _num(c.get("car_t_pct_of_t_est"))
+                t.car_pct_of_t_lo = _num(c.get("car_t_pct_of_t_lo"))
+                t.car_pct_of_t_hi = _num(c.get("car_t_pct_of_t_hi"))
+                if c.get("car_status") == "not detected":
+                    notes.append("CAR T: not detected")
                 t.n_car_t = None if _num(c.get("n_car_t")) is None else int(c["n_car_t"])
                 t.car_pct_of_cells = _num(c.get("car_t_pct_of_cells"))
                 t.car_pct_of_t = _num(c.get("car_t_pct_of_t"))
@@ -108,6 +116,17 @@ def timepoints(scrna: pd.DataFrame, res: Results, names: Names) -> list[Timepoin
     return out
 
 
+def _estimate_text(t: Timepoint) -> str:
+    """Corrected CAR T % of T cells with its 95% interval, or the bound when CAR is
+    not detected; "" when the CAR T table has neither (not measurable, older run)."""
+    est, lo, hi = t.car_pct_of_t_est, t.car_pct_of_t_lo, t.car_pct_of_t_hi
+    if est is not None and lo is not None and hi is not None:
+        return f"{est:.1f} ({lo:.1f}-{hi:.1f})"
+    if hi is not None:
+        return f"not detected (< {hi:.2f}, 95% bound)"
+    return ""
+
+
 def timepoint_rows(tps: list[Timepoint]) -> list[dict[str, str]]:
     """Table cells (formatted strings, "" = not measured) for the marrow table."""
     rows = []
@@ -122,7 +141,10 @@ def timepoint_rows(tps: list[Timepoint]) -> list[dict[str, str]]:
                 "car": "" if t.n_car_t is None else str(t.n_car_t),
                 "car_pct_cells": fmt(t.car_pct_of_cells, 2),
                 "car_pct_t": fmt(t.car_pct_of_t, 1),
-                "threshold": "" if t.car_threshold is None else f">= {fmt(t.car_threshold)} UMIs",
+                "car_pct_t_est": _estimate_text(t),
+                "threshold": ""
+                if t.car_threshold is None
+                else f">= {fmt(t.car_threshold)} UMIs at the median library size",
                 "ifng": ""
                 if t.hspc_ifng is None
                 else f"baseline reference (n = {t.hspc_ifng_n} HSPC)"
