@@ -11,7 +11,7 @@ import pytest
 from marrowtox.clinical import biomarkers, easix, hematotox, icaht
 from marrowtox.clinical.anc_grid import daily_grid
 from marrowtox.clinical.iec_hs import assess
-from marrowtox.clinical.scores import ClinicalParams, run_clinical
+from marrowtox.clinical.scores import ClinicalParams, patient_scores, run_clinical
 from marrowtox.clinical.tables import load_clinical_tables
 from marrowtox.clinical.units import normalise_labs, validate_labs
 from marrowtox.errors import InputError
@@ -168,11 +168,97 @@ def test_car_hematotox_latest_value_and_missing_input() -> None:
         ],
         columns=["patient", "day", "analyte", "value"],
     )
-    r = hematotox.score(labs)
+    r = hematotox.score(labs, (-10, -1))
     assert r.score == 7 and r.risk == "high" and r.points["plt"] == 2
-    r = hematotox.score(labs[labs["analyte"] != "hb"])
+    r = hematotox.score(labs[labs["analyte"] != "hb"], (-10, -1))
     assert r.score is None and r.missing == ["hb"]
     assert hematotox.score(labs, (-10, -5)).missing == ["anc", "hb", "crp", "ferritin"]
+
+
+def _pre_and_post_chemo_labs() -> pd.DataFrame:
+    """Day -5 (before lymphodepletion): CAR-HEMATOTOX 2; day 0 (after it): 5."""
+    rows = [
+        ("p", -5, "plt", 150.0),  # 1
+        ("p", -5, "anc", 1000.0),  # 1
+        ("p", -5, "hb", 10.0),
+        ("p", -5, "crp", 1.0),
+        ("p", -5, "ferritin", 500.0),
+        ("p", -5, "ldh", 200.0),
+        ("p", -5, "creatinine", 1.0),
+        ("p", 0, "plt", 60.0),  # 2
+        ("p", 0, "anc", 1000.0),  # 1
+        ("p", 0, "hb", 8.0),  # 1
+        ("p", 0, "crp", 4.0),  # 1
+        ("p", 0, "ferritin", 500.0),
+        ("p", 0, "ldh", 400.0),
+        ("p", 0, "creatinine", 1.0),
+    ]
+    units = {"plt": "10^9/L", "anc": "/uL", "hb": "g/dL", "crp": "mg/dL", "ferritin": "ng/mL"}
+    units |= {"ldh": "U/L", "creatinine": "mg/dL"}
+    df = pd.DataFrame(rows, columns=["patient", "day", "analyte", "value"])
+    return df.assign(unit=df["analyte"].map(units))
+
+
+def test_car_hematotox_uses_values_before_lymphodepletion() -> None:
+    """Issue 25: day-0 labs after chemotherapy score 5; the day -5 values give 2, with
+    the lymphodepletion event and, by the default window, without it (then said to be
+    assumed)."""
+    labs = _pre_and_post_chemo_labs()
+    assert hematotox.score(labs, (-10, 0)).score == 5  # the old default window
+    ld = pd.DataFrame(
+        [("p", -5, "lymphodepletion", None, "Flu/Cy"), ("p", 0, "infusion", None, "")],
+        columns=["patient", "day", "event", "grade", "regimen"],
+    )
+    with_event, *_ = patient_scores("p", labs, ld, ClinicalParams())
+    assert with_event["car_hematotox_score"] == 2
+    assert with_event["car_hematotox_inputs"].count("@d-5") == 5
+    assert "Flu/Cy" in with_event["baseline_basis"]
+    assert "assumed" not in with_event["baseline_basis"]
+    assert with_event["easix_baseline"] == pytest.approx(200 * 1.0 / 150)
+    without, *_ = patient_scores("p", labs, ld[ld["event"] == "infusion"], ClinicalParams())
+    assert without["car_hematotox_score"] == 2
+    assert "assumed on day -5" in without["baseline_basis"]
+    # no events table at all: the same default window
+    assert patient_scores("p", labs, None, ClinicalParams())[0]["car_hematotox_score"] == 2
+    # an earlier start moves the window: day -5 values are then after it
+    early = ld.assign(day=[-7, 0])
+    row, *_ = patient_scores("p", labs, early, ClinicalParams())
+    assert row["car_hematotox_score"] is None and "before lymphodepletion" in row["status"]
+
+
+def test_default_baseline_window_ends_before_infusion() -> None:
+    from marrowtox.settings import section_defaults
+
+    first, last = section_defaults("clinical")["baseline_window"]
+    assert last < 0 and first <= last
+    assert ClinicalParams().baseline_window == (first, last)
+
+
+@pytest.mark.parametrize(
+    ("rows", "column", "text"),
+    [
+        ([("p", -5, "lymphodepletion", ""), ("p", -4, "lymphodepletion", "")], "event", "second"),
+        ([("p", 0, "lymphodepletion", "")], "day", "on or after the infusion"),
+        ([("p", 3, "steroids", "Flu/Cy")], "regimen", "carries a regimen"),
+    ],
+)
+def test_lymphodepletion_rows_are_checked(rows: list, column: str, text: str) -> None:
+    from marrowtox.clinical.events import validate_events
+
+    df = pd.DataFrame(rows, columns=["patient", "day", "event", "regimen"]).assign(grade=None)
+    with pytest.raises(InputError) as info:
+        validate_events(df, "events.tsv")
+    assert info.value.column == column and text in info.value.detail
+    assert info.value.row == len(rows) + 1
+
+
+def test_lymphodepletion_event_with_regimen_is_accepted(tmp_path: Path) -> None:
+    (tmp_path / "events.tsv").write_text(
+        "patient\tday\tevent\tgrade\tregimen\nP1\t-5\tlymphodepletion\t\tFlu/Cy\n"
+        "P1\t0\tinfusion\t\t\n"
+    )
+    _, _, events = load_clinical_tables(None, tmp_path / "events.tsv", None, ["P1"])
+    assert list(events["event"]) == ["lymphodepletion", "infusion"]
 
 
 def test_easix_family_values() -> None:

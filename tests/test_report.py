@@ -43,6 +43,42 @@ def test_patient_id_is_escaped_and_missing_branches_explained(tmp_path: Path) ->
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&amp;P9" in cohort
 
 
+def test_report_says_when_the_lymphodepletion_start_was_assumed(tmp_path: Path) -> None:
+    """Issue 25 item 2: without a lymphodepletion event the patient report says the start
+    was assumed; with one, it names the day and regimen."""
+    from marrowtox.clinical.scores import ClinicalParams, run_clinical
+
+    samples = sheet(
+        [("P1", "S1", "scrna", "BL", -7, "x.h5"), ("P2", "S2", "scrna", "BL", -7, "y.h5")]
+    )
+    labs = pd.DataFrame(
+        [
+            (p, -5, a, v, u)
+            for p in ("P1", "P2")
+            for a, v, u in (
+                ("plt", 150.0, "10^9/L"),
+                ("anc", 1000.0, "/uL"),
+                ("hb", 10.0, "g/dL"),
+                ("crp", 1.0, "mg/dL"),
+                ("ferritin", 500.0, "ng/mL"),
+            )
+        ],
+        columns=["patient", "day", "analyte", "value", "unit"],
+    )
+    events = pd.DataFrame(
+        [("P1", -6, "lymphodepletion", None, "Flu/Cy"), ("P2", 0, "infusion", None, "")],
+        columns=["patient", "day", "event", "grade", "regimen"],
+    )
+    results = tmp_path / "results"
+    run_clinical(["P1", "P2"], labs, events, results / "clinical", ClinicalParams())
+    write_cohort_table(samples, results, results / "cohort" / "patients.tsv")
+    for p in ("P1", "P2"):
+        patient_report(p, samples, events, results, tmp_path / f"{p}.html")
+    p1, p2 = ((tmp_path / f"{p}.html").read_text() for p in ("P1", "P2"))
+    assert "assumed on day -5" in p2 and "assumed" not in p1
+    assert "lymphodepletion (Flu/Cy) started on day -6" in p1
+
+
 def test_pseudonymised_reports_hide_ids(tmp_path: Path) -> None:
     samples = sheet(
         [

@@ -156,6 +156,21 @@ def _summary(row: pd.Series | None, cohort: pd.DataFrame | None) -> list[tuple[s
     return summary
 
 
+def with_baseline_basis(
+    summary: list[tuple[str, str, str]], scores: pd.Series | None
+) -> list[tuple[str, str, str]]:
+    """The CAR-HEMATOTOX line says which days were "before lymphodepletion" and, without
+    a lymphodepletion event, that its start was assumed (clinical-definitions.md,
+    CAR-HEMATOTOX): a reader must know the score may include post-chemotherapy days."""
+    basis = None if scores is None else scores.get("baseline_basis")
+    if basis is None or pd.isna(basis) or not str(basis):
+        return summary
+    return [
+        (label, value, str(basis) if label.startswith("CAR-HEMATOTOX") else note)
+        for label, value, note in summary
+    ]
+
+
 def _clone_rows(clones: pd.DataFrame | None, names: Names) -> list[dict[str, str]]:
     rows = []
     if clones is None:
@@ -367,7 +382,7 @@ def patient_report(
         patient=label,
         product=scrub(product),
         samples=sample_list,
-        summary=_summary(row, cohort),
+        summary=with_baseline_basis(_summary(row, cohort), srow),
         missing=scrub(row["missing"])
         if row is not None and isinstance(row["missing"], str)
         else "",
