@@ -445,3 +445,56 @@ def test_biomarker_trajectory_never_uses_a_censored_value_as_a_number() -> None:
     assert pd.isna(t.loc["il6", "baseline"]) and pd.isna(t.loc["il6", "fold_change"])
     assert t.loc["il6", "peak"] == 90.0 and t.loc["il6", "n_censored"] == 1
     assert t.loc["ang2", "baseline"] == 1000.0 and pd.isna(t.loc["ang2", "peak"])
+
+
+# ---- several values of one analyte on one day (issue 25 item 4) --------------------
+
+
+def _labs_with_two_anc(tmp_path: Path, policy: str | None = None) -> dict:
+    (tmp_path / "samples.tsv").write_text(
+        "patient\tsample\tassay\ttimepoint\tday\tpath\nP1\tS1\tscrna\tBL\t-7\tx.h5\n"
+    )
+    (tmp_path / "labs.tsv").write_text(
+        "patient\tday\tanalyte\tvalue\tunit\n"
+        "P1\t3\tanc\t40\t/uL\n"
+        "P1\t3\tANC\t0.9\t10^9/L\n"
+        "P1\t4\tcrp\t5\tmg/dL\n"
+        "P1\t4\tcrp\t50\tmg/L\n"
+    )
+    config: dict = {"samples": str(tmp_path / "samples.tsv"), "labs": str(tmp_path / "labs.tsv")}
+    if policy:
+        config["clinical"] = {"same_day_values": policy}
+    return config
+
+
+def test_same_day_values_warn_naming_rows_and_rule(tmp_path: Path) -> None:
+    """ANC 40 and 900 on one day: a warning naming both rows, the values and the value
+    the scores use (the lowest); the same CRP written in two units: a duplicate."""
+    from marrowtox.samplesheet import load_all
+
+    tables = load_all(_labs_with_two_anc(tmp_path), check_files=False)
+    conflict = [w for w in tables.warnings if "anc" in w]
+    assert len(conflict) == 1 and "rows 2, 3" in conflict[0]
+    assert "40, 900 /uL" in conflict[0] and "the lowest (40)" in conflict[0]
+    dup = [w for w in tables.warnings if "crp" in w]
+    assert len(dup) == 1 and "identical" in dup[0] and "rows 4, 5" in dup[0]
+
+
+def test_same_day_values_refused_when_configured(tmp_path: Path) -> None:
+    from marrowtox.samplesheet import load_all
+
+    with pytest.raises(InputError) as info:
+        load_all(_labs_with_two_anc(tmp_path, "refuse"), check_files=False)
+    assert info.value.row == 3 and info.value.column == "value"
+    assert "rows 2, 3" in info.value.detail and "40, 900" in info.value.detail
+
+
+def test_same_day_values_scores_use_the_most_adverse() -> None:
+    """ICAHT's grid takes the day's lowest ANC; EASIX the day's highest LDH."""
+    labs = pd.DataFrame(
+        [(-5, "ldh", 200.0), (-5, "ldh", 400.0), (-5, "creatinine", 1.0), (-5, "plt", 100.0)],
+        columns=["day", "analyte", "value"],
+    )
+    assert easix.at(labs, (-10, -5))["easix"] == pytest.approx(4.0)
+    grid = daily_grid(pd.DataFrame({"day": [0, 0], "value": [40.0, 900.0]}), 0, 0)
+    assert float(grid.loc[grid["day"] == 0, "anc"].iloc[0]) == 40.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -267,6 +267,9 @@ class Tables:
     labs: pd.DataFrame | None
     events: pd.DataFrame | None
     flow: pd.DataFrame | None = None  # pre-gated flow populations (percent filled in)
+    #: warnings about valid but suspicious rows (e.g. several values of one analyte on
+    #: one day, marrowtox.clinical.same_day), printed by validate and the pre-flight
+    warnings: list[str] = field(default_factory=list)
 
 
 def resolve(table_path: str | Path, value: str) -> str:
@@ -459,9 +462,15 @@ def load_all(config: dict[str, Any], *, check_files: bool = True) -> Tables:
     samples = load_samples(config["samples"], check_files=check_files)
     patients = set(samples["patient"])
     labs = events = None
+    warnings: list[str] = []
     if config.get("labs") and os.path.exists(config["labs"]):
         labs = load_long_table(config["labs"], "labs.schema.yaml", "labs", patients)
         _branch_check("validate_labs", labs, config["labs"])
+        from marrowtox.clinical.same_day import check_same_day
+        from marrowtox.settings import section_defaults
+
+        policy = {**section_defaults("clinical"), **(config.get("clinical") or {})}
+        warnings += check_same_day(labs, config["labs"], policy["same_day_values"])
     elif config.get("labs"):
         raise InputError("labs table not found", file=config["labs"], expected="an existing TSV")
     if config.get("events") and os.path.exists(config["events"]):
@@ -476,7 +485,7 @@ def load_all(config: dict[str, Any], *, check_files: bool = True) -> Tables:
         from marrowtox.clinical.flow import load_flow
 
         flow = load_flow(config["flow"], patients)
-    return Tables(samples=samples, labs=labs, events=events, flow=flow)
+    return Tables(samples=samples, labs=labs, events=events, flow=flow, warnings=warnings)
 
 
 def _branch_check(name: str, df: pd.DataFrame, path: str) -> None:

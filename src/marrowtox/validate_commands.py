@@ -72,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     validate_config(config, args.config)
     tables = load_all(config, check_files=not args.no_file_check)
+    for warning in tables.warnings:
+        print(f"warning: {warning}")
     if not args.no_file_check and config.get("check_file_contents", True):
         from marrowtox.preflight import check_data_files
         from marrowtox.settings import section_defaults

@@ -129,6 +129,8 @@ def pon_settings():
 
 try:
     TABLES = load_all(config)
+    for _warning in TABLES.warnings:
+        print(f"marrowtox warning: {_warning}", file=sys.stderr)
     if config.get("check_file_contents", True):
         for _warning in check_data_files(
             TABLES.samples,

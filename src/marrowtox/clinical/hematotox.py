@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 INPUTS = ("plt", "anc", "hb", "crp", "ferritin")
-ADVERSE_HIGH = {"crp", "ferritin"}
+#: Analytes whose adverse direction is high (the rest: low is adverse). LDH and
+#: creatinine are here for EASIX (higher is worse), which reads baseline_value too.
+ADVERSE_HIGH = frozenset({"crp", "ferritin", "ldh", "creatinine"})
 
 
 def points_platelets(v: float) -> int:
