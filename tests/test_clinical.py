@@ -498,3 +498,91 @@ def test_same_day_values_scores_use_the_most_adverse() -> None:
     assert easix.at(labs, (-10, -5))["easix"] == pytest.approx(4.0)
     grid = daily_grid(pd.DataFrame({"day": [0, 0], "value": [40.0, 900.0]}), 0, 0)
     assert float(grid.loc[grid["day"] == 0, "anc"].iloc[0]) == 40.0
+
+
+# ---- smaller faults (issue 25 item 6) ---------------------------------------------
+
+
+def _events_tsv(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "events.tsv"
+    p.write_text(text)
+    return p
+
+
+def test_event_names_case_insensitive_with_aliases(tmp_path: Path) -> None:
+    p = _events_tsv(
+        tmp_path,
+        "patient\tday\tevent\tgrade\nP1\t-5\tLD\t\nP1\t0\tInfusion\t\nP1\t2\tCRS\t2\nP1\t9\tG-CSF\t\n",
+    )
+    _, _, events = load_clinical_tables(None, p, None, ["P1"])
+    assert list(events["event"]) == ["lymphodepletion", "infusion", "crs", "gcsf"]
+
+
+def test_grade_message_is_about_grades(tmp_path: Path) -> None:
+    p = _events_tsv(tmp_path, "patient\tday\tevent\tgrade\nP1\t2\tcrs\tG2\n")
+    with pytest.raises(InputError) as info:
+        load_clinical_tables(None, p, None, ["P1"])
+    assert info.value.column == "grade" and "'G2'" in str(info.value)
+    assert "ASTCT" in info.value.expected and "-7" not in info.value.expected
+
+
+def test_missing_grade_column_is_named_missing(tmp_path: Path) -> None:
+    p = _events_tsv(tmp_path, "patient\tday\tevent\nP1\t0\tinfusion\nP1\t2\tcrs\n")
+    with pytest.raises(InputError) as info:
+        load_clinical_tables(None, p, None, ["P1"])
+    assert info.value.column == "grade" and info.value.row == 1
+    assert "column 'grade' is missing" in info.value.detail and "(empty)" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("analyte", "value", "unit", "canonical"),
+    [
+        ("anc", 800.0, "cells/mm3", 800.0),
+        ("ANC", 800.0, "/mm3", 800.0),
+        ("anc", 800.0, "/µL", 800.0),
+        ("crp", 25.0, "mg/l", 2.5),
+        ("plt", 150.0, "g/l", 150.0),
+        ("Hb", 9.5, "G/DL", 9.5),
+    ],
+)
+def test_units_case_insensitive_with_aliases(
+    analyte: str, value: float, unit: str, canonical: float
+) -> None:
+    df = pd.DataFrame(
+        {"patient": ["p"], "day": [0], "analyte": [analyte], "value": [value], "unit": [unit]}
+    )
+    validate_labs(df, "labs.tsv")
+    assert normalise_labs(df)["value"].iloc[0] == pytest.approx(canonical)
+
+
+def test_messages_show_values_without_python_reprs() -> None:
+    """'(first: np.float64(2.1))' was printed for a unit-scale error."""
+    df = pd.DataFrame(
+        {
+            "patient": ["p"] * 30,
+            "day": list(range(30)),
+            "analyte": ["anc"] * 30,
+            "value": np.linspace(2.1, 6.0, 30),
+            "unit": ["/uL"] * 30,
+        }
+    )
+    with pytest.raises(InputError) as info:
+        validate_labs(df, "labs.tsv")
+    assert "(first: 2.1)" in str(info.value) and "np." not in str(info.value)
+    bad = df.iloc[:1].assign(value=np.float64(-1.5))
+    with pytest.raises(InputError) as info:
+        validate_labs(bad, "labs.tsv")
+    assert "-1.5" in str(info.value) and "np." not in str(info.value)
+
+
+def test_relative_config_paths_named_with_their_resolved_path(tmp_path: Path, monkeypatch) -> None:
+    from marrowtox.samplesheet import load_all
+
+    (tmp_path / "samples.tsv").write_text(
+        "patient\tsample\tassay\ttimepoint\tday\tpath\nP1\tS1\tscrna\tBL\t-7\tx.h5\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as info:
+        load_all({"samples": "samples.tsv", "labs": "tables/labs.tsv"}, check_files=False)
+    assert str(tmp_path / "tables" / "labs.tsv") in str(info.value)
+    assert "relative to the working directory" in str(info.value)

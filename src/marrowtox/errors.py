@@ -47,3 +47,16 @@ class InputError(Exception):
 def data_row(index: int) -> int:
     """Line number in a TSV with a header for the 0-based data row `index`."""
     return index + 2
+
+
+def shown(value: object) -> str:
+    """A cell as the user typed it, for messages: numbers without a Python/numpy repr
+    (np.float64(2.1) -> 2.1, 5.0 -> 5), text quoted ('d28')."""
+    item = getattr(value, "item", None)
+    if callable(item) and not isinstance(value, str):
+        value = item()  # numpy scalar -> Python
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int | float):
+        return str(value)
+    return repr(str(value))

@@ -110,6 +110,18 @@ def _column_types(schema: dict[str, Any]) -> dict[str, list[str]]:
     return out
 
 
+#: The one rule for relative paths in config.yaml (issue 25 item 6): they are relative
+#: to the working directory (where `snakemake` or `marrowtox validate` runs; Snakemake's
+#: --directory), as Snakemake itself reads them; paths inside a table are relative to
+#: that table's folder. Errors show the resolved path.
+RELATIVE_RULE = "relative paths in config.yaml are relative to the working directory"
+
+
+def resolved_path(path: str | Path) -> str:
+    """The absolute path a relative config path resolves to (RELATIVE_RULE)."""
+    return str(Path(path).absolute())
+
+
 def read_table(path: str | Path, schema: dict[str, Any], what: str) -> pd.DataFrame:
     """Read a TSV and check columns and every cell against a JSON schema.
 
@@ -119,7 +131,11 @@ def read_table(path: str | Path, schema: dict[str, Any], what: str) -> pd.DataFr
     """
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{what} table not found", file=path, expected="an existing TSV file")
+        raise InputError(
+            f"{what} table not found (resolved to {resolved_path(path)})",
+            file=path,
+            expected=f"an existing TSV file; {RELATIVE_RULE}",
+        )
     try:
         df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, comment=None)
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -149,6 +165,7 @@ def read_table(path: str | Path, schema: dict[str, Any], what: str) -> pd.DataFr
     if df.columns.duplicated().any():
         dup = df.columns[df.columns.duplicated()][0]
         raise InputError("column appears twice", file=path, row=1, column=dup)
+    df = _vocabulary(df, schema)
     types = _column_types(schema)
     if set(schema) <= CELLWISE_KEYS and len(df):
         # every constraint is on one cell: check each distinct value of a column once,
@@ -160,6 +177,23 @@ def read_table(path: str | Path, schema: dict[str, Any], what: str) -> pd.DataFr
             )
         _check_rows(df.iloc[[int(np.flatnonzero(refused)[0])]], path, schema, types, required)
     return _check_rows(df, path, schema, types, required)
+
+
+def _vocabulary(df: pd.DataFrame, schema: dict[str, Any]) -> pd.DataFrame:
+    """Vocabulary columns (a schema `enum`) matched case-insensitively, with the column's
+    stated aliases (`x-aliases` in the schema, e.g. events `LD` -> lymphodepletion):
+    `CRS` is crs as `ANC` is anc (issue 25 item 6). Unknown words stay as written, so the
+    schema check refuses them naming the accepted values."""
+    out = df
+    for col, spec in schema.get("properties", {}).items():
+        if col not in df.columns or "enum" not in spec:
+            continue
+        words = {str(e).lower(): str(e) for e in spec["enum"]}
+        words |= {str(k).lower(): str(v) for k, v in (spec.get("x-aliases") or {}).items()}
+        if out is df:
+            out = df.copy()
+        out[col] = [words.get(v.strip().lower(), v) for v in df[col]]
+    return out
 
 
 def _check_rows(
@@ -244,6 +278,10 @@ def _expectation(spec: dict[str, Any], err: jsonschema.ValidationError) -> str:
         return "one of " + ", ".join(map(str, spec["enum"]))
     t = spec.get("type")
     if t == "integer" or (isinstance(t, list) and "integer" in t):
+        if spec.get("examples"):
+            # the column's own example (a grade is not a day: issue 25 item 6)
+            eg = ", ".join(str(x) for x in spec["examples"])
+            return f"an integer: {spec.get('description', '')} (one of {eg})"
         if spec.get("minimum") == 0:
             return "a whole number of at least 0"
         return "an integer (e.g. -7 or 28)"
@@ -472,13 +510,19 @@ def load_all(config: dict[str, Any], *, check_files: bool = True) -> Tables:
         policy = {**section_defaults("clinical"), **(config.get("clinical") or {})}
         warnings += check_same_day(labs, config["labs"], policy["same_day_values"])
     elif config.get("labs"):
-        raise InputError("labs table not found", file=config["labs"], expected="an existing TSV")
+        raise InputError(
+            f"labs table not found (resolved to {resolved_path(config['labs'])})",
+            file=config["labs"],
+            expected=f"an existing TSV; {RELATIVE_RULE}",
+        )
     if config.get("events") and os.path.exists(config["events"]):
         events = load_long_table(config["events"], "events.schema.yaml", "events", patients)
         _branch_check("validate_events", events, config["events"])
     elif config.get("events"):
         raise InputError(
-            "events table not found", file=config["events"], expected="an existing TSV"
+            f"events table not found (resolved to {resolved_path(config['events'])})",
+            file=config["events"],
+            expected=f"an existing TSV; {RELATIVE_RULE}",
         )
     flow = None
     if config.get("flow"):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from marrowtox.errors import InputError, data_row
@@ -36,6 +37,18 @@ def _shown(v: object) -> str:
 
 
 def validate_events(df: pd.DataFrame, path: str | Path, patients: set[str] | None = None) -> None:
+    graded = df[df["event"].isin(sorted(GRADED))]
+    if "grade" not in df.columns and not graded.empty:
+        # the column itself is missing (not an empty cell): say so
+        i = int(np.flatnonzero(df["event"].isin(sorted(GRADED)).to_numpy())[0])
+        raise InputError(
+            f"column 'grade' is missing, and row {data_row(i)} is a "
+            f"{df['event'].iat[i]} event, which needs an ASTCT grade",
+            file=path,
+            row=1,
+            column="grade",
+            expected="a header with a grade column (ASTCT grade 1-4 on crs and icans rows)",
+        )
     for i, row in enumerate(df.itertuples(index=False)):
         grade = getattr(row, "grade", None)
         grade = None if grade is None or (isinstance(grade, float) and pd.isna(grade)) else grade
