@@ -472,15 +472,16 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
 
 
 def load_long_table(
-    path: str | Path, schema_name: str, what: str, patients: set[str]
+    path: str | Path, schema_name: str, what: str, patients: set[str] | None
 ) -> pd.DataFrame:
-    """Read labs or events and check every patient is one of the sample sheet's.
+    """Read labs or events and check every patient is one of the sample sheet's
+    (`patients` None: the sheet itself is faulty, nothing to check against).
 
     A patient with labs but no sample is almost always a typo in an id; reporting
     it here is cheaper than a cohort table with a silent extra row.
     """
     df = read_table(path, load_schema(schema_name), what)
-    for i, pat in enumerate(df["patient"]):
+    for i, pat in enumerate(df["patient"] if patients is not None else []):
         if pat not in patients:
             close = difflib.get_close_matches(pat, sorted(patients), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
@@ -496,39 +497,59 @@ def load_long_table(
 
 def load_all(config: dict[str, Any], *, check_files: bool = True) -> Tables:
     """Validate the config's tables together (the pre-flight check): samples, labs,
-    events and the optional flow populations."""
-    samples = load_samples(config["samples"], check_files=check_files)
-    patients = set(samples["patient"])
-    labs = events = None
+    events and the optional flow populations. Every table is checked even when another
+    one is faulty, and all faults are raised together (errors.InputErrors: a table's
+    first fault each; issue 25 item 5)."""
+    from marrowtox.errors import raise_all
+
+    faults: list[InputError] = []
+    samples = None
+    patients: set[str] | None = None
+    try:
+        samples = load_samples(config["samples"], check_files=check_files)
+        patients = set(samples["patient"])
+    except InputError as exc:
+        faults.append(exc)
+    labs = events = flow = None
     warnings: list[str] = []
-    if config.get("labs") and os.path.exists(config["labs"]):
-        labs = load_long_table(config["labs"], "labs.schema.yaml", "labs", patients)
-        _branch_check("validate_labs", labs, config["labs"])
-        from marrowtox.clinical.same_day import check_same_day
-        from marrowtox.settings import section_defaults
+    try:
+        if config.get("labs") and os.path.exists(config["labs"]):
+            labs = load_long_table(config["labs"], "labs.schema.yaml", "labs", patients)
+            _branch_check("validate_labs", labs, config["labs"])
+            from marrowtox.clinical.same_day import check_same_day
+            from marrowtox.settings import section_defaults
 
-        policy = {**section_defaults("clinical"), **(config.get("clinical") or {})}
-        warnings += check_same_day(labs, config["labs"], policy["same_day_values"])
-    elif config.get("labs"):
-        raise InputError(
-            f"labs table not found (resolved to {resolved_path(config['labs'])})",
-            file=config["labs"],
-            expected=f"an existing TSV; {RELATIVE_RULE}",
-        )
-    if config.get("events") and os.path.exists(config["events"]):
-        events = load_long_table(config["events"], "events.schema.yaml", "events", patients)
-        _branch_check("validate_events", events, config["events"])
-    elif config.get("events"):
-        raise InputError(
-            f"events table not found (resolved to {resolved_path(config['events'])})",
-            file=config["events"],
-            expected=f"an existing TSV; {RELATIVE_RULE}",
-        )
-    flow = None
-    if config.get("flow"):
-        from marrowtox.clinical.flow import load_flow
+            policy = {**section_defaults("clinical"), **(config.get("clinical") or {})}
+            warnings += check_same_day(labs, config["labs"], policy["same_day_values"])
+        elif config.get("labs"):
+            raise InputError(
+                f"labs table not found (resolved to {resolved_path(config['labs'])})",
+                file=config["labs"],
+                expected=f"an existing TSV; {RELATIVE_RULE}",
+            )
+    except InputError as exc:
+        faults.append(exc)
+    try:
+        if config.get("events") and os.path.exists(config["events"]):
+            events = load_long_table(config["events"], "events.schema.yaml", "events", patients)
+            _branch_check("validate_events", events, config["events"])
+        elif config.get("events"):
+            raise InputError(
+                f"events table not found (resolved to {resolved_path(config['events'])})",
+                file=config["events"],
+                expected=f"an existing TSV; {RELATIVE_RULE}",
+            )
+    except InputError as exc:
+        faults.append(exc)
+    try:
+        if config.get("flow") and patients is not None:
+            from marrowtox.clinical.flow import load_flow
 
-        flow = load_flow(config["flow"], patients)
+            flow = load_flow(config["flow"], patients)
+    except InputError as exc:
+        faults.append(exc)
+    raise_all(faults)
+    assert samples is not None
     return Tables(samples=samples, labs=labs, events=events, flow=flow, warnings=warnings)
 
 
