@@ -13,10 +13,5 @@ patients, labs, events = load_clinical_tables(
     None,
     list(sm.params.patients),
 )
-params = ClinicalParams(
-    tuple(c["baseline_window"]),
-    tuple(c["easix_baseline_window"]),
-    c["ldh_uln"],
-    c["transaminase_uln"],
-)
+params = ClinicalParams.from_config(c)
 run_clinical(patients, labs, events, Path(sm.output.cohort).parent, params)

@@ -12,4 +12,11 @@ if snakemake.input.get("flow"):
     from marrowtox.clinical.flow import load_flow
 
     flow = load_flow(snakemake.input.flow, set(samples["patient"]))
-write_cohort_table(samples, "results", snakemake.output.table, snakemake.output.scale, flow=flow)
+write_cohort_table(
+    samples,
+    "results",
+    snakemake.output.table,
+    snakemake.output.scale,
+    flow=flow,
+    min_depth=snakemake.config["ch"]["min_depth"],
+)

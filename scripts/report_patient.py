@@ -24,4 +24,5 @@ patient_report(
     r["pseudonymise"],
     r["products"],
     flow,
+    min_depth=snakemake.config["ch"]["min_depth"],
 )

@@ -350,8 +350,8 @@ def test_unknown_analyte(cohort: Path, capsys) -> None:
 
 
 def test_unknown_unit(cohort: Path, capsys) -> None:
-    _edit_row(cohort / "labs.tsv", 3, "unit", "cells/mm3")
-    refused(cohort, capsys, "labs.tsv", "row 3", "column 'unit'", "cells/mm3")
+    _edit_row(cohort / "labs.tsv", 3, "unit", "cells/mL")
+    refused(cohort, capsys, "labs.tsv", "row 3", "column 'unit'", "cells/mL")
 
 
 def test_negative_count(cohort: Path, capsys) -> None:
@@ -389,7 +389,7 @@ def test_config_wrong_type(cohort: Path, capsys) -> None:
     cfg = yaml.safe_load((cohort / "config.yaml").read_text())
     cfg["seed"] = "seven"
     (cohort / "config.yaml").write_text(yaml.safe_dump(cfg))
-    refused(cohort, capsys, "config.yaml", "column 'seed'", "integer")
+    refused(cohort, capsys, "config.yaml", "key 'seed'", "integer")
 
 
 def test_config_unknown_key(cohort: Path, capsys) -> None:
@@ -493,7 +493,7 @@ def test_typo_in_branch_config_section(cohort: Path, capsys) -> None:
     cfg = yaml.safe_load((cohort / "config.yaml").read_text())
     cfg["ch"]["min_dept"] = 50
     (cohort / "config.yaml").write_text(yaml.safe_dump(cfg))
-    refused(cohort, capsys, "config.yaml", "column 'ch'", "min_dept")
+    refused(cohort, capsys, "config.yaml", "key 'ch.min_dept'", "did you mean 'min_depth'")
 
 
 def test_typo_in_branch_config_refused_by_dry_run(cohort: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from marrowtox.clinical import biomarkers, easix, hematotox, icaht
 from marrowtox.clinical.anc_grid import daily_grid
 from marrowtox.clinical.iec_hs import assess
-from marrowtox.clinical.scores import ClinicalParams, run_clinical
+from marrowtox.clinical.scores import ClinicalParams, patient_scores, run_clinical
 from marrowtox.clinical.tables import load_clinical_tables
 from marrowtox.clinical.units import normalise_labs, validate_labs
 from marrowtox.errors import InputError
@@ -168,11 +168,97 @@ def test_car_hematotox_latest_value_and_missing_input() -> None:
         ],
         columns=["patient", "day", "analyte", "value"],
     )
-    r = hematotox.score(labs)
+    r = hematotox.score(labs, (-10, -1))
     assert r.score == 7 and r.risk == "high" and r.points["plt"] == 2
-    r = hematotox.score(labs[labs["analyte"] != "hb"])
+    r = hematotox.score(labs[labs["analyte"] != "hb"], (-10, -1))
     assert r.score is None and r.missing == ["hb"]
     assert hematotox.score(labs, (-10, -5)).missing == ["anc", "hb", "crp", "ferritin"]
+
+
+def _pre_and_post_chemo_labs() -> pd.DataFrame:
+    """Day -5 (before lymphodepletion): CAR-HEMATOTOX 2; day 0 (after it): 5."""
+    rows = [
+        ("p", -5, "plt", 150.0),  # 1
+        ("p", -5, "anc", 1000.0),  # 1
+        ("p", -5, "hb", 10.0),
+        ("p", -5, "crp", 1.0),
+        ("p", -5, "ferritin", 500.0),
+        ("p", -5, "ldh", 200.0),
+        ("p", -5, "creatinine", 1.0),
+        ("p", 0, "plt", 60.0),  # 2
+        ("p", 0, "anc", 1000.0),  # 1
+        ("p", 0, "hb", 8.0),  # 1
+        ("p", 0, "crp", 4.0),  # 1
+        ("p", 0, "ferritin", 500.0),
+        ("p", 0, "ldh", 400.0),
+        ("p", 0, "creatinine", 1.0),
+    ]
+    units = {"plt": "10^9/L", "anc": "/uL", "hb": "g/dL", "crp": "mg/dL", "ferritin": "ng/mL"}
+    units |= {"ldh": "U/L", "creatinine": "mg/dL"}
+    df = pd.DataFrame(rows, columns=["patient", "day", "analyte", "value"])
+    return df.assign(unit=df["analyte"].map(units))
+
+
+def test_car_hematotox_uses_values_before_lymphodepletion() -> None:
+    """Issue 25: day-0 labs after chemotherapy score 5; the day -5 values give 2, with
+    the lymphodepletion event and, by the default window, without it (then said to be
+    assumed)."""
+    labs = _pre_and_post_chemo_labs()
+    assert hematotox.score(labs, (-10, 0)).score == 5  # the old default window
+    ld = pd.DataFrame(
+        [("p", -5, "lymphodepletion", None, "Flu/Cy"), ("p", 0, "infusion", None, "")],
+        columns=["patient", "day", "event", "grade", "regimen"],
+    )
+    with_event, *_ = patient_scores("p", labs, ld, ClinicalParams())
+    assert with_event["car_hematotox_score"] == 2
+    assert with_event["car_hematotox_inputs"].count("@d-5") == 5
+    assert "Flu/Cy" in with_event["baseline_basis"]
+    assert "assumed" not in with_event["baseline_basis"]
+    assert with_event["easix_baseline"] == pytest.approx(200 * 1.0 / 150)
+    without, *_ = patient_scores("p", labs, ld[ld["event"] == "infusion"], ClinicalParams())
+    assert without["car_hematotox_score"] == 2
+    assert "assumed on day -5" in without["baseline_basis"]
+    # no events table at all: the same default window
+    assert patient_scores("p", labs, None, ClinicalParams())[0]["car_hematotox_score"] == 2
+    # an earlier start moves the window: day -5 values are then after it
+    early = ld.assign(day=[-7, 0])
+    row, *_ = patient_scores("p", labs, early, ClinicalParams())
+    assert row["car_hematotox_score"] is None and "before lymphodepletion" in row["status"]
+
+
+def test_default_baseline_window_ends_before_infusion() -> None:
+    from marrowtox.settings import section_defaults
+
+    first, last = section_defaults("clinical")["baseline_window"]
+    assert last < 0 and first <= last
+    assert ClinicalParams().baseline_window == (first, last)
+
+
+@pytest.mark.parametrize(
+    ("rows", "column", "text"),
+    [
+        ([("p", -5, "lymphodepletion", ""), ("p", -4, "lymphodepletion", "")], "event", "second"),
+        ([("p", 0, "lymphodepletion", "")], "day", "on or after the infusion"),
+        ([("p", 3, "steroids", "Flu/Cy")], "regimen", "carries a regimen"),
+    ],
+)
+def test_lymphodepletion_rows_are_checked(rows: list, column: str, text: str) -> None:
+    from marrowtox.clinical.events import validate_events
+
+    df = pd.DataFrame(rows, columns=["patient", "day", "event", "regimen"]).assign(grade=None)
+    with pytest.raises(InputError) as info:
+        validate_events(df, "events.tsv")
+    assert info.value.column == column and text in info.value.detail
+    assert info.value.row == len(rows) + 1
+
+
+def test_lymphodepletion_event_with_regimen_is_accepted(tmp_path: Path) -> None:
+    (tmp_path / "events.tsv").write_text(
+        "patient\tday\tevent\tgrade\tregimen\nP1\t-5\tlymphodepletion\t\tFlu/Cy\n"
+        "P1\t0\tinfusion\t\t\n"
+    )
+    _, _, events = load_clinical_tables(None, tmp_path / "events.tsv", None, ["P1"])
+    assert list(events["event"]) == ["lymphodepletion", "infusion"]
 
 
 def test_easix_family_values() -> None:
@@ -359,3 +445,144 @@ def test_biomarker_trajectory_never_uses_a_censored_value_as_a_number() -> None:
     assert pd.isna(t.loc["il6", "baseline"]) and pd.isna(t.loc["il6", "fold_change"])
     assert t.loc["il6", "peak"] == 90.0 and t.loc["il6", "n_censored"] == 1
     assert t.loc["ang2", "baseline"] == 1000.0 and pd.isna(t.loc["ang2", "peak"])
+
+
+# ---- several values of one analyte on one day (issue 25 item 4) --------------------
+
+
+def _labs_with_two_anc(tmp_path: Path, policy: str | None = None) -> dict:
+    (tmp_path / "samples.tsv").write_text(
+        "patient\tsample\tassay\ttimepoint\tday\tpath\nP1\tS1\tscrna\tBL\t-7\tx.h5\n"
+    )
+    (tmp_path / "labs.tsv").write_text(
+        "patient\tday\tanalyte\tvalue\tunit\n"
+        "P1\t3\tanc\t40\t/uL\n"
+        "P1\t3\tANC\t0.9\t10^9/L\n"
+        "P1\t4\tcrp\t5\tmg/dL\n"
+        "P1\t4\tcrp\t50\tmg/L\n"
+    )
+    config: dict = {"samples": str(tmp_path / "samples.tsv"), "labs": str(tmp_path / "labs.tsv")}
+    if policy:
+        config["clinical"] = {"same_day_values": policy}
+    return config
+
+
+def test_same_day_values_warn_naming_rows_and_rule(tmp_path: Path) -> None:
+    """ANC 40 and 900 on one day: a warning naming both rows, the values and the value
+    the scores use (the lowest); the same CRP written in two units: a duplicate."""
+    from marrowtox.samplesheet import load_all
+
+    tables = load_all(_labs_with_two_anc(tmp_path), check_files=False)
+    conflict = [w for w in tables.warnings if "anc" in w]
+    assert len(conflict) == 1 and "rows 2, 3" in conflict[0]
+    assert "40, 900 /uL" in conflict[0] and "the lowest (40)" in conflict[0]
+    dup = [w for w in tables.warnings if "crp" in w]
+    assert len(dup) == 1 and "identical" in dup[0] and "rows 4, 5" in dup[0]
+
+
+def test_same_day_values_refused_when_configured(tmp_path: Path) -> None:
+    from marrowtox.samplesheet import load_all
+
+    with pytest.raises(InputError) as info:
+        load_all(_labs_with_two_anc(tmp_path, "refuse"), check_files=False)
+    assert info.value.row == 3 and info.value.column == "value"
+    assert "rows 2, 3" in info.value.detail and "40, 900" in info.value.detail
+
+
+def test_same_day_values_scores_use_the_most_adverse() -> None:
+    """ICAHT's grid takes the day's lowest ANC; EASIX the day's highest LDH."""
+    labs = pd.DataFrame(
+        [(-5, "ldh", 200.0), (-5, "ldh", 400.0), (-5, "creatinine", 1.0), (-5, "plt", 100.0)],
+        columns=["day", "analyte", "value"],
+    )
+    assert easix.at(labs, (-10, -5))["easix"] == pytest.approx(4.0)
+    grid = daily_grid(pd.DataFrame({"day": [0, 0], "value": [40.0, 900.0]}), 0, 0)
+    assert float(grid.loc[grid["day"] == 0, "anc"].iloc[0]) == 40.0
+
+
+# ---- smaller faults (issue 25 item 6) ---------------------------------------------
+
+
+def _events_tsv(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "events.tsv"
+    p.write_text(text)
+    return p
+
+
+def test_event_names_case_insensitive_with_aliases(tmp_path: Path) -> None:
+    p = _events_tsv(
+        tmp_path,
+        "patient\tday\tevent\tgrade\nP1\t-5\tLD\t\nP1\t0\tInfusion\t\nP1\t2\tCRS\t2\nP1\t9\tG-CSF\t\n",
+    )
+    _, _, events = load_clinical_tables(None, p, None, ["P1"])
+    assert list(events["event"]) == ["lymphodepletion", "infusion", "crs", "gcsf"]
+
+
+def test_grade_message_is_about_grades(tmp_path: Path) -> None:
+    p = _events_tsv(tmp_path, "patient\tday\tevent\tgrade\nP1\t2\tcrs\tG2\n")
+    with pytest.raises(InputError) as info:
+        load_clinical_tables(None, p, None, ["P1"])
+    assert info.value.column == "grade" and "'G2'" in str(info.value)
+    assert "ASTCT" in info.value.expected and "-7" not in info.value.expected
+
+
+def test_missing_grade_column_is_named_missing(tmp_path: Path) -> None:
+    p = _events_tsv(tmp_path, "patient\tday\tevent\nP1\t0\tinfusion\nP1\t2\tcrs\n")
+    with pytest.raises(InputError) as info:
+        load_clinical_tables(None, p, None, ["P1"])
+    assert info.value.column == "grade" and info.value.row == 1
+    assert "column 'grade' is missing" in info.value.detail and "(empty)" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("analyte", "value", "unit", "canonical"),
+    [
+        ("anc", 800.0, "cells/mm3", 800.0),
+        ("ANC", 800.0, "/mm3", 800.0),
+        ("anc", 800.0, "/µL", 800.0),
+        ("crp", 25.0, "mg/l", 2.5),
+        ("plt", 150.0, "g/l", 150.0),
+        ("Hb", 9.5, "G/DL", 9.5),
+    ],
+)
+def test_units_case_insensitive_with_aliases(
+    analyte: str, value: float, unit: str, canonical: float
+) -> None:
+    df = pd.DataFrame(
+        {"patient": ["p"], "day": [0], "analyte": [analyte], "value": [value], "unit": [unit]}
+    )
+    validate_labs(df, "labs.tsv")
+    assert normalise_labs(df)["value"].iloc[0] == pytest.approx(canonical)
+
+
+def test_messages_show_values_without_python_reprs() -> None:
+    """'(first: np.float64(2.1))' was printed for a unit-scale error."""
+    df = pd.DataFrame(
+        {
+            "patient": ["p"] * 30,
+            "day": list(range(30)),
+            "analyte": ["anc"] * 30,
+            "value": np.linspace(2.1, 6.0, 30),
+            "unit": ["/uL"] * 30,
+        }
+    )
+    with pytest.raises(InputError) as info:
+        validate_labs(df, "labs.tsv")
+    assert "(first: 2.1)" in str(info.value) and "np." not in str(info.value)
+    bad = df.iloc[:1].assign(value=np.float64(-1.5))
+    with pytest.raises(InputError) as info:
+        validate_labs(bad, "labs.tsv")
+    assert "-1.5" in str(info.value) and "np." not in str(info.value)
+
+
+def test_relative_config_paths_named_with_their_resolved_path(tmp_path: Path, monkeypatch) -> None:
+    from marrowtox.samplesheet import load_all
+
+    (tmp_path / "samples.tsv").write_text(
+        "patient\tsample\tassay\ttimepoint\tday\tpath\nP1\tS1\tscrna\tBL\t-7\tx.h5\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as info:
+        load_all({"samples": "samples.tsv", "labs": "tables/labs.tsv"}, check_files=False)
+    assert str(tmp_path / "tables" / "labs.tsv") in str(info.value)
+    assert "relative to the working directory" in str(info.value)

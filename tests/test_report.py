@@ -43,6 +43,42 @@ def test_patient_id_is_escaped_and_missing_branches_explained(tmp_path: Path) ->
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&amp;P9" in cohort
 
 
+def test_report_says_when_the_lymphodepletion_start_was_assumed(tmp_path: Path) -> None:
+    """Issue 25 item 2: without a lymphodepletion event the patient report says the start
+    was assumed; with one, it names the day and regimen."""
+    from marrowtox.clinical.scores import ClinicalParams, run_clinical
+
+    samples = sheet(
+        [("P1", "S1", "scrna", "BL", -7, "x.h5"), ("P2", "S2", "scrna", "BL", -7, "y.h5")]
+    )
+    labs = pd.DataFrame(
+        [
+            (p, -5, a, v, u)
+            for p in ("P1", "P2")
+            for a, v, u in (
+                ("plt", 150.0, "10^9/L"),
+                ("anc", 1000.0, "/uL"),
+                ("hb", 10.0, "g/dL"),
+                ("crp", 1.0, "mg/dL"),
+                ("ferritin", 500.0, "ng/mL"),
+            )
+        ],
+        columns=["patient", "day", "analyte", "value", "unit"],
+    )
+    events = pd.DataFrame(
+        [("P1", -6, "lymphodepletion", None, "Flu/Cy"), ("P2", 0, "infusion", None, "")],
+        columns=["patient", "day", "event", "grade", "regimen"],
+    )
+    results = tmp_path / "results"
+    run_clinical(["P1", "P2"], labs, events, results / "clinical", ClinicalParams())
+    write_cohort_table(samples, results, results / "cohort" / "patients.tsv")
+    for p in ("P1", "P2"):
+        patient_report(p, samples, events, results, tmp_path / f"{p}.html")
+    p1, p2 = ((tmp_path / f"{p}.html").read_text() for p in ("P1", "P2"))
+    assert "assumed on day -5" in p2 and "assumed" not in p1
+    assert "lymphodepletion (Flu/Cy) started on day -6" in p1
+
+
 def test_pseudonymised_reports_hide_ids(tmp_path: Path) -> None:
     samples = sheet(
         [
@@ -104,3 +140,94 @@ def test_reports_render_in_headless_chromium(demo_run, tmp_path: Path, name: str
     assert hi - lo > 100  # not a blank page
     # keep a copy for humans (not a test artefact CI reads)
     shutil.copy(png, demo_run["work"] / f"screenshot_{name}.png")
+
+
+def test_nothing_callable_is_missing_never_zero(tmp_path: Path) -> None:
+    """Issue 25 item 3: a cohort built to be not callable in every branch (DNA below
+    ch.min_depth on every target, no T/NK cell for CAR T %, no annotated cell for HSPC %,
+    flow counts under an empty parent gate) has no 0 in those columns of patients.tsv,
+    each with its reason in `missing`, and the patient report says why CH is empty."""
+    from marrowtox.clinical.flow import load_flow
+    from marrowtox.layout import Results
+
+    samples = sheet(
+        [
+            ("P1", "P1_BL", "scrna", "BL", -7, "x.h5"),
+            ("P1", "P1_D28", "scrna", "D28", 28, "y.h5"),
+            ("P1", "P1_D28_dna", "dna", "D28", 28, "z.bam"),
+        ]
+    )
+    samples["bam"] = ""
+    res = Results(tmp_path / "results")
+    files = {
+        res.lod("P1_D28_dna"): pd.DataFrame(
+            {
+                "target": ["DNMT3A_1", "TET2_3"],
+                "chrom": ["chr2", "chr4"],
+                "start": [1, 1],
+                "end": [100, 100],
+                "median_depth": [30, 38],
+                "error_rate": [0.001, 0.001],
+                "lod_vaf": [0.26, 0.24],
+                "callable": [False, False],
+            }
+        ),
+        res.calls("P1_D28_dna"): pd.DataFrame(columns=["chrom", "pos", "ref", "alt", "chip", "vaf"]),
+        res.clones("P1"): pd.DataFrame(columns=["gene", "chrom", "pos", "ref", "alt", "day", "status"]),
+        res.cart("P1_D28"): pd.DataFrame(
+            [{"sample": "P1_D28", "n_cells": 0, "n_t_cells": 0, "car_status": "measured"}]
+        ).assign(car_t_pct_of_cells=None, car_t_pct_of_t=None, cart_score_activation=None),
+    }
+    for s in ("P1_BL", "P1_D28"):
+        files[res.composition(s)] = pd.DataFrame(
+            {
+                "sample": [s, s],
+                "cell_type": ["HSPC", "T"],
+                "n_cells": [0, 0],
+                "fraction": [float("nan")] * 2,
+                "is_hspc": [True, False],
+            }
+        )
+    for path, df in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        df.to_csv(path, sep="\t", index=False)
+    flow_tsv = tmp_path / "flow.tsv"
+    flow_tsv.write_text(
+        "patient\tday\tspecimen\tpopulation\tparent\tcount\tpercent\n"
+        "P1\t-7\tmarrow\tCD45+\tviable\t0\t\n"
+        "P1\t-7\tmarrow\tCD34+\tCD45+\t0\t\n"
+        "P1\t28\tmarrow\tCD45+\tviable\t0\t\n"
+        "P1\t28\tmarrow\tCD34+\tCD45+\t0\t\n"
+        "P1\t28\tmarrow\tCD3+\tCD45+\t0\t\n"
+        "P1\t28\tmarrow\tCAR+\tCD3+\t0\t\n"
+    )
+    flow = load_flow(flow_tsv, {"P1"})
+    out = res.root / "cohort" / "patients.tsv"
+    write_cohort_table(samples, res.root, out, flow=flow, min_depth=100)
+    row = pd.read_csv(out, sep="\t").iloc[0]
+    measured = (
+        "ch_n_chip",
+        "ch_max_vaf",
+        "ch_n_emergent",
+        "bm_cart_pct",
+        "bm_cart_pct_of_t",
+        "hspc_pct_baseline",
+        "hspc_pct_post",
+        "flow_cd34_pct_baseline",
+        "flow_cd34_pct_post",
+        "flow_cart_pct_of_t",
+    )
+    for col in measured:
+        assert pd.isna(row[col]), (col, row[col])
+    # no numeric column holds a 0 (the counts of samples are not results)
+    for col, v in row.items():
+        if col not in ("n_scrna_samples", "n_dna_samples"):
+            assert not (isinstance(v, int | float) and v == 0), (col, v)
+    why = row["missing"]
+    assert "P1_D28_dna not callable, median depth 34 < 100; detection limit 25% VAF" in why
+    for col in measured[3:]:
+        assert f"{col}: not callable" in why, col
+    patient_report("P1", samples, None, res.root, tmp_path / "P1.html", min_depth=100)
+    html = (tmp_path / "P1.html").read_text()
+    assert "CH: P1_D28_dna not callable, median depth 34 &lt; 100" in html
+    assert "no clone detected" not in html

@@ -140,3 +140,44 @@ def test_cli_validate_reports_without_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "row 4" in proc.stderr and "column 'path'" in proc.stderr
+
+
+def test_validate_prints_every_fault_at_once(tmp_path: Path, capsys) -> None:
+    """Issue 25 item 5: three tables with one mistake each and a config typo: one run of
+    `marrowtox validate` names all four, one line each; the config key is called a key
+    and gets "did you mean"."""
+    import yaml
+
+    from marrowtox.cli import main
+
+    (tmp_path / "samples.tsv").write_text(
+        "patient\tsample\tassay\ttimepoint\tday\tpath\nP1\tS1\tscrna\tBL\td28\tx.h5\n"
+    )
+    (tmp_path / "labs.tsv").write_text(
+        "patient\tday\tanalyte\tvalue\tunit\nP1\t0\tneutrophilz\t800\t/uL\n"
+    )
+    (tmp_path / "events.tsv").write_text("patient\tday\tevent\tgrade\nP1\t2\tcrx\t1\n")
+    cfg = {
+        "samples": str(tmp_path / "samples.tsv"),
+        "labs": str(tmp_path / "labs.tsv"),
+        "events": str(tmp_path / "events.tsv"),
+        "reference": {"fasta": "", "gtf": "", "panel_bed": ""},
+        "ch": {"min_dept": 50},
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    rc = main(["validate", "--config", str(tmp_path / "config.yaml"), "--no-file-check"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 4, err
+    assert "key 'ch.min_dept'" in err and "did you mean 'min_depth'" in err
+    assert "samples.tsv, row 2, column 'day'" in err
+    assert "labs.tsv, row 2, column 'analyte'" in err
+    assert "events.tsv, row 2, column 'event'" in err
+
+
+def test_fault_list_is_capped_with_a_count() -> None:
+    from marrowtox.errors import MAX_FAULTS, InputError, InputErrors
+
+    text = str(InputErrors([InputError(f"fault {i}", row=i) for i in range(MAX_FAULTS + 5)]))
+    assert text.count("\n") == MAX_FAULTS and text.endswith("... and 5 more faults")

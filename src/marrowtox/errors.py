@@ -20,10 +20,13 @@ class InputError(Exception):
         row: int | None = None,
         column: str | None = None,
         expected: str | None = None,
+        key: str | None = None,
     ) -> None:
         self.file = str(file) if file is not None else None
         self.row = row
         self.column = column
+        #: a config key (dotted: ch.min_depth): config files have keys, not columns
+        self.key = key
         self.expected = expected
         self.detail = message
         super().__init__(self._format())
@@ -37,6 +40,8 @@ class InputError(Exception):
             where.append(f"row {self.row}")
         if self.column is not None:
             where.append(f"column '{self.column}'")
+        if self.key is not None:
+            where.append(f"key '{self.key}'")
         text = ", ".join(where)
         msg = f"{text}: {self.detail}" if text else self.detail
         if self.expected:
@@ -44,6 +49,56 @@ class InputError(Exception):
         return msg
 
 
+#: Faults listed at most, one line each; the rest are counted (issue 25 item 5).
+MAX_FAULTS = 20
+
+
+class InputErrors(InputError):
+    """Several faults found together (validate and the pre-flight collect every fault
+    of the config and of each table before stopping: three mistakes, one run)."""
+
+    def __init__(self, faults: list[InputError]) -> None:
+        self.faults = list(faults)
+        first = self.faults[0]
+        super().__init__(
+            first.detail,
+            file=first.file,
+            row=first.row,
+            column=first.column,
+            expected=first.expected,
+            key=first.key,
+        )
+
+    def _format(self) -> str:
+        lines = [str(f) for f in getattr(self, "faults", [])[:MAX_FAULTS]]
+        hidden = len(getattr(self, "faults", [])) - MAX_FAULTS
+        if hidden > 0:
+            lines.append(f"... and {hidden} more faults")
+        return "\n".join(lines) if lines else super()._format()
+
+
+def raise_all(faults: list[InputError]) -> None:
+    """Raise the collected faults: the one InputError, or InputErrors for several."""
+    flat = [f for x in faults for f in (x.faults if isinstance(x, InputErrors) else [x])]
+    if len(flat) == 1:
+        raise flat[0]
+    if flat:
+        raise InputErrors(flat)
+
+
 def data_row(index: int) -> int:
     """Line number in a TSV with a header for the 0-based data row `index`."""
     return index + 2
+
+
+def shown(value: object) -> str:
+    """A cell as the user typed it, for messages: numbers without a Python/numpy repr
+    (np.float64(2.1) -> 2.1, 5.0 -> 5), text quoted ('d28')."""
+    item = getattr(value, "item", None)
+    if callable(item) and not isinstance(value, str):
+        value = item()  # numpy scalar -> Python
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int | float):
+        return str(value)
+    return repr(str(value))

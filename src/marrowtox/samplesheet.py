@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +110,18 @@ def _column_types(schema: dict[str, Any]) -> dict[str, list[str]]:
     return out
 
 
+#: The one rule for relative paths in config.yaml (issue 25 item 6): they are relative
+#: to the working directory (where `snakemake` or `marrowtox validate` runs; Snakemake's
+#: --directory), as Snakemake itself reads them; paths inside a table are relative to
+#: that table's folder. Errors show the resolved path.
+RELATIVE_RULE = "relative paths in config.yaml are relative to the working directory"
+
+
+def resolved_path(path: str | Path) -> str:
+    """The absolute path a relative config path resolves to (RELATIVE_RULE)."""
+    return str(Path(path).absolute())
+
+
 def read_table(path: str | Path, schema: dict[str, Any], what: str) -> pd.DataFrame:
     """Read a TSV and check columns and every cell against a JSON schema.
 
@@ -119,7 +131,11 @@ def read_table(path: str | Path, schema: dict[str, Any], what: str) -> pd.DataFr
     """
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{what} table not found", file=path, expected="an existing TSV file")
+        raise InputError(
+            f"{what} table not found (resolved to {resolved_path(path)})",
+            file=path,
+            expected=f"an existing TSV file; {RELATIVE_RULE}",
+        )
     try:
         df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, comment=None)
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -149,6 +165,7 @@ def read_table(path: str | Path, schema: dict[str, Any], what: str) -> pd.DataFr
     if df.columns.duplicated().any():
         dup = df.columns[df.columns.duplicated()][0]
         raise InputError("column appears twice", file=path, row=1, column=dup)
+    df = _vocabulary(df, schema)
     types = _column_types(schema)
     if set(schema) <= CELLWISE_KEYS and len(df):
         # every constraint is on one cell: check each distinct value of a column once,
@@ -160,6 +177,23 @@ def read_table(path: str | Path, schema: dict[str, Any], what: str) -> pd.DataFr
             )
         _check_rows(df.iloc[[int(np.flatnonzero(refused)[0])]], path, schema, types, required)
     return _check_rows(df, path, schema, types, required)
+
+
+def _vocabulary(df: pd.DataFrame, schema: dict[str, Any]) -> pd.DataFrame:
+    """Vocabulary columns (a schema `enum`) matched case-insensitively, with the column's
+    stated aliases (`x-aliases` in the schema, e.g. events `LD` -> lymphodepletion):
+    `CRS` is crs as `ANC` is anc (issue 25 item 6). Unknown words stay as written, so the
+    schema check refuses them naming the accepted values."""
+    out = df
+    for col, spec in schema.get("properties", {}).items():
+        if col not in df.columns or "enum" not in spec:
+            continue
+        words = {str(e).lower(): str(e) for e in spec["enum"]}
+        words |= {str(k).lower(): str(v) for k, v in (spec.get("x-aliases") or {}).items()}
+        if out is df:
+            out = df.copy()
+        out[col] = [words.get(v.strip().lower(), v) for v in df[col]]
+    return out
 
 
 def _check_rows(
@@ -244,6 +278,10 @@ def _expectation(spec: dict[str, Any], err: jsonschema.ValidationError) -> str:
         return "one of " + ", ".join(map(str, spec["enum"]))
     t = spec.get("type")
     if t == "integer" or (isinstance(t, list) and "integer" in t):
+        if spec.get("examples"):
+            # the column's own example (a grade is not a day: issue 25 item 6)
+            eg = ", ".join(str(x) for x in spec["examples"])
+            return f"an integer: {spec.get('description', '')} (one of {eg})"
         if spec.get("minimum") == 0:
             return "a whole number of at least 0"
         return "an integer (e.g. -7 or 28)"
@@ -267,6 +305,9 @@ class Tables:
     labs: pd.DataFrame | None
     events: pd.DataFrame | None
     flow: pd.DataFrame | None = None  # pre-gated flow populations (percent filled in)
+    #: warnings about valid but suspicious rows (e.g. several values of one analyte on
+    #: one day, marrowtox.clinical.same_day), printed by validate and the pre-flight
+    warnings: list[str] = field(default_factory=list)
 
 
 def resolve(table_path: str | Path, value: str) -> str:
@@ -431,15 +472,16 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
 
 
 def load_long_table(
-    path: str | Path, schema_name: str, what: str, patients: set[str]
+    path: str | Path, schema_name: str, what: str, patients: set[str] | None
 ) -> pd.DataFrame:
-    """Read labs or events and check every patient is one of the sample sheet's.
+    """Read labs or events and check every patient is one of the sample sheet's
+    (`patients` None: the sheet itself is faulty, nothing to check against).
 
     A patient with labs but no sample is almost always a typo in an id; reporting
     it here is cheaper than a cohort table with a silent extra row.
     """
     df = read_table(path, load_schema(schema_name), what)
-    for i, pat in enumerate(df["patient"]):
+    for i, pat in enumerate(df["patient"] if patients is not None else []):
         if pat not in patients:
             close = difflib.get_close_matches(pat, sorted(patients), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
@@ -455,28 +497,60 @@ def load_long_table(
 
 def load_all(config: dict[str, Any], *, check_files: bool = True) -> Tables:
     """Validate the config's tables together (the pre-flight check): samples, labs,
-    events and the optional flow populations."""
-    samples = load_samples(config["samples"], check_files=check_files)
-    patients = set(samples["patient"])
-    labs = events = None
-    if config.get("labs") and os.path.exists(config["labs"]):
-        labs = load_long_table(config["labs"], "labs.schema.yaml", "labs", patients)
-        _branch_check("validate_labs", labs, config["labs"])
-    elif config.get("labs"):
-        raise InputError("labs table not found", file=config["labs"], expected="an existing TSV")
-    if config.get("events") and os.path.exists(config["events"]):
-        events = load_long_table(config["events"], "events.schema.yaml", "events", patients)
-        _branch_check("validate_events", events, config["events"])
-    elif config.get("events"):
-        raise InputError(
-            "events table not found", file=config["events"], expected="an existing TSV"
-        )
-    flow = None
-    if config.get("flow"):
-        from marrowtox.clinical.flow import load_flow
+    events and the optional flow populations. Every table is checked even when another
+    one is faulty, and all faults are raised together (errors.InputErrors: a table's
+    first fault each; issue 25 item 5)."""
+    from marrowtox.errors import raise_all
 
-        flow = load_flow(config["flow"], patients)
-    return Tables(samples=samples, labs=labs, events=events, flow=flow)
+    faults: list[InputError] = []
+    samples = None
+    patients: set[str] | None = None
+    try:
+        samples = load_samples(config["samples"], check_files=check_files)
+        patients = set(samples["patient"])
+    except InputError as exc:
+        faults.append(exc)
+    labs = events = flow = None
+    warnings: list[str] = []
+    try:
+        if config.get("labs") and os.path.exists(config["labs"]):
+            labs = load_long_table(config["labs"], "labs.schema.yaml", "labs", patients)
+            _branch_check("validate_labs", labs, config["labs"])
+            from marrowtox.clinical.same_day import check_same_day
+            from marrowtox.settings import section_defaults
+
+            policy = {**section_defaults("clinical"), **(config.get("clinical") or {})}
+            warnings += check_same_day(labs, config["labs"], policy["same_day_values"])
+        elif config.get("labs"):
+            raise InputError(
+                f"labs table not found (resolved to {resolved_path(config['labs'])})",
+                file=config["labs"],
+                expected=f"an existing TSV; {RELATIVE_RULE}",
+            )
+    except InputError as exc:
+        faults.append(exc)
+    try:
+        if config.get("events") and os.path.exists(config["events"]):
+            events = load_long_table(config["events"], "events.schema.yaml", "events", patients)
+            _branch_check("validate_events", events, config["events"])
+        elif config.get("events"):
+            raise InputError(
+                f"events table not found (resolved to {resolved_path(config['events'])})",
+                file=config["events"],
+                expected=f"an existing TSV; {RELATIVE_RULE}",
+            )
+    except InputError as exc:
+        faults.append(exc)
+    try:
+        if config.get("flow") and patients is not None:
+            from marrowtox.clinical.flow import load_flow
+
+            flow = load_flow(config["flow"], patients)
+    except InputError as exc:
+        faults.append(exc)
+    raise_all(faults)
+    assert samples is not None
+    return Tables(samples=samples, labs=labs, events=events, flow=flow, warnings=warnings)
 
 
 def _branch_check(name: str, df: pd.DataFrame, path: str) -> None:

@@ -116,6 +116,11 @@ REMOVED: dict[tuple[str, str], str] = {
         "called from a fitted ambient + CAR mixture at the Bayesian FDR cart.fdr "
         "(docs/car-calling.md). Delete the key from the config"
     ),
+    ("clinical", "easix_baseline_window"): (
+        "was removed (issue 25): baseline EASIX, like CAR-HEMATOTOX, uses the values "
+        "before lymphodepletion: before the `lymphodepletion` event of events.tsv, else "
+        "in clinical.baseline_window. Delete the key from the config"
+    ),
 }
 
 

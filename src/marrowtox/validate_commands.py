@@ -34,44 +34,91 @@ def load_config(path: Path) -> dict:
     return config
 
 
-def validate_config(config: dict, path: Path | str) -> None:
+def _key_fault(err, prefix: tuple[str, ...], path: Path | str, schema_name: str) -> InputError:
+    """One jsonschema error as a fault naming the config key; an unknown key gets the
+    closest known one ("did you mean"), as table columns do."""
+    import difflib
+
+    keys = tuple(str(k) for k in (*prefix, *err.path))
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        known = list(err.schema.get("properties") or {})
+        unknown = [k for k in err.instance if k not in known]
+        if unknown:
+            close = difflib.get_close_matches(str(unknown[0]), known, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            return InputError(
+                f"unknown key{hint}",
+                file=path,
+                key=".".join((*keys, str(unknown[0]))),
+                expected=f"one of {', '.join(known)} (see config/README.md)",
+            )
+    return InputError(
+        err.message,
+        file=path,
+        key=".".join(keys) or None,
+        expected=f"see workflow/schemas/{schema_name}",
+    )
+
+
+def config_faults(config: dict, path: Path | str) -> list[InputError]:
+    """Every fault of the config: removed settings, the top-level schema and each branch
+    section's schema (all of them, not the first)."""
     import jsonschema
 
     from marrowtox.samplesheet import load_schema
-    from marrowtox.settings import removed_settings
+    from marrowtox.settings import REMOVED, removed_settings
 
-    for problem in removed_settings(config):
-        raise InputError(
+    faults = [
+        InputError(
             f"config key {problem}",
             file=path,
-            column=problem.split(" ")[0],
+            key=problem.split(" ")[0],
             expected="see config/README.md",
         )
+        for problem in removed_settings(config)
+    ]
     validator = jsonschema.Draft202012Validator(load_schema("config.schema.yaml"))
-    for err in sorted(validator.iter_errors(config), key=lambda e: list(e.path)):
-        key = ".".join(str(k) for k in err.path) or None
-        raise InputError(
-            err.message, file=path, column=key, expected="see workflow/schemas/config.schema.yaml"
-        )
+    for err in sorted(validator.iter_errors(config), key=lambda e: [str(k) for k in e.path]):
+        faults.append(_key_fault(err, (), path, "config.schema.yaml"))
     # each branch section against its own schema, as the workflow does
     for section in SECTIONS:
         name = f"config.{section}.schema.yaml"
         validator = jsonschema.Draft202012Validator(load_schema(name))
-        for err in sorted(
-            validator.iter_errors(config.get(section) or {}), key=lambda e: list(e.path)
-        ):
-            key = ".".join(str(k) for k in (section, *err.path))
-            raise InputError(
-                err.message, file=path, column=key, expected=f"see workflow/schemas/{name}"
-            )
+        value = config.get(section) or {}
+        if not isinstance(value, dict):
+            continue  # the top-level schema already named it
+        for err in sorted(validator.iter_errors(value), key=lambda e: [str(k) for k in e.path]):
+            if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+                props = err.schema.get("properties") or {}
+                extra = {k for k in err.instance if k not in props}
+                if extra <= {k for sec, k in REMOVED if sec == section}:
+                    continue  # a removed setting, reported above with what replaced it
+            faults.append(_key_fault(err, (section,), path, name))
+    return faults
+
+
+def validate_config(config: dict, path: Path | str) -> None:
+    """Raise every fault of the config together (errors.InputErrors)."""
+    from marrowtox.errors import raise_all
+
+    raise_all(config_faults(config, path))
 
 
 def run(args: argparse.Namespace) -> int:
+    from marrowtox.errors import raise_all
     from marrowtox.samplesheet import load_all
 
     config = load_config(args.config)
-    validate_config(config, args.config)
-    tables = load_all(config, check_files=not args.no_file_check)
+    faults = config_faults(config, args.config)
+    if not isinstance(config.get("samples"), str) or not config["samples"]:
+        raise_all(faults)  # no sample sheet to read the tables against
+    try:
+        tables = load_all(config, check_files=not args.no_file_check)
+    except InputError as exc:
+        raise_all([*faults, exc])
+    raise_all(faults)
+    for warning in tables.warnings:
+        print(f"warning: {warning}")
     if not args.no_file_check and config.get("check_file_contents", True):
         from marrowtox.preflight import check_data_files
         from marrowtox.settings import section_defaults

@@ -10,19 +10,30 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 from marrowtox.cart.features import car_features
-from marrowtox.errors import InputError
+from marrowtox.errors import InputError, raise_all
 from marrowtox.layout import PATTERNS as OUT
 from marrowtox.layout import report_stem
 from marrowtox.preflight import check_data_files
 from marrowtox.prot.io import has_proteins
 from marrowtox.samplesheet import load_all
 from marrowtox.settings import removed_settings
+from marrowtox.validate_commands import config_faults
 
 min_version("9.0")
 
 
 ##### config and tables: validated before any job #####
 
+# Every config fault at once, one line each, naming the key ("did you mean" for a
+# typo), before Snakemake's own validation (which prints the whole config on a fault).
+try:
+    raise_all(
+        config_faults(
+            config, ", ".join(map(str, getattr(workflow, "configfiles", []))) or "config"
+        )
+    )
+except InputError as exc:
+    raise WorkflowError(f"invalid input: {exc}") from None
 validate(config, schema="../schemas/config.schema.yaml")
 # a removed setting: say what replaced it (the schemas would only say "unexpected")
 for _problem in removed_settings(config):
@@ -129,6 +140,8 @@ def pon_settings():
 
 try:
     TABLES = load_all(config)
+    for _warning in TABLES.warnings:
+        print(f"marrowtox warning: {_warning}", file=sys.stderr)
     if config.get("check_file_contents", True):
         for _warning in check_data_files(
             TABLES.samples,

@@ -15,13 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--samples", type=Path, help="samples.tsv: score every patient of the sheet")
     p.add_argument("--patients", nargs="*", help="patient ids (default: all in labs/samples)")
     p.add_argument("--out", type=Path, required=True, help="output folder, e.g. results/clinical")
-    p.add_argument(
-        "--baseline-window", nargs=2, type=int, default=(-10, 0), metavar=("FIRST", "LAST")
-    )
-    p.add_argument(
-        "--easix-baseline-window", nargs=2, type=int, default=(-10, -1), metavar=("FIRST", "LAST")
-    )
-    p.add_argument("--ldh-uln", type=float, default=250.0)
+    from marrowtox.settings import add_schema_options
+
+    add_schema_options(p, "clinical")
     p.set_defaults(func=run)
 
 
@@ -32,9 +28,9 @@ def run(args: argparse.Namespace) -> int:
     patients, labs, events = load_clinical_tables(
         args.labs, args.events, args.samples, args.patients
     )
-    params = ClinicalParams(
-        tuple(args.baseline_window), tuple(args.easix_baseline_window), args.ldh_uln
-    )
+    from marrowtox.settings import options_section
+
+    params = ClinicalParams.from_config(options_section(args, "clinical"))
     cohort = run_clinical(patients, labs, events, args.out, params)
     print(f"clinical scores for {len(cohort)} patients written to {args.out}")
     return 0

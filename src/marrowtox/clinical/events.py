@@ -11,12 +11,19 @@ optional `cause` (relapse or a non-relapse cause; only death rows carry one) and
 last_follow_up, no event after death, and no last_follow_up after death: a table that
 says otherwise would put the patient at risk after dying, and survival curves would
 count a death twice or never.
+
+Lymphodepletion (issue 25): one `lymphodepletion` row per patient at its start day,
+before infusion (a negative day); its regimen, if given, goes in its own `regimen`
+column, because `grade` holds ASTCT grades and a regimen there would read as a shifted
+column. Pre-lymphodepletion scores take their values up to that day
+(marrowtox.clinical.hematotox.pre_lymphodepletion).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from marrowtox.errors import InputError, data_row
@@ -30,6 +37,18 @@ def _shown(v: object) -> str:
 
 
 def validate_events(df: pd.DataFrame, path: str | Path, patients: set[str] | None = None) -> None:
+    graded = df[df["event"].isin(sorted(GRADED))]
+    if "grade" not in df.columns and not graded.empty:
+        # the column itself is missing (not an empty cell): say so
+        i = int(np.flatnonzero(df["event"].isin(sorted(GRADED)).to_numpy())[0])
+        raise InputError(
+            f"column 'grade' is missing, and row {data_row(i)} is a "
+            f"{df['event'].iat[i]} event, which needs an ASTCT grade",
+            file=path,
+            row=1,
+            column="grade",
+            expected="a header with a grade column (ASTCT grade 1-4 on crs and icans rows)",
+        )
     for i, row in enumerate(df.itertuples(index=False)):
         grade = getattr(row, "grade", None)
         grade = None if grade is None or (isinstance(grade, float) and pd.isna(grade)) else grade
@@ -59,6 +78,7 @@ def validate_events(df: pd.DataFrame, path: str | Path, patients: set[str] | Non
                 column="patient",
             )
     check_outcomes(df, path)
+    check_lymphodepletion(df, path)
     inf = df[df["event"] == "infusion"]
     bad = inf[inf["day"] != 0]
     if not bad.empty:
@@ -123,4 +143,45 @@ def check_outcomes(df: pd.DataFrame, path: str | Path) -> None:
                 row=data_row(i),
                 column="day",
                 expected=f"a day <= {int(deaths[patient])} (or fix the death row)",
+            )
+
+
+def check_lymphodepletion(df: pd.DataFrame, path: str | Path) -> None:
+    """A regimen only on lymphodepletion rows; one lymphodepletion per patient, before
+    infusion (module docstring)."""
+    if "regimen" in df.columns:
+        for i, (event, regimen) in enumerate(zip(df["event"], df["regimen"], strict=True)):
+            if not _blank(regimen) and event != "lymphodepletion":
+                raise InputError(
+                    f"event {event!r} carries a regimen ({regimen})",
+                    file=path,
+                    row=data_row(i),
+                    column="regimen",
+                    expected="empty (a regimen only on the lymphodepletion row)",
+                )
+    first: dict[str, int] = {}
+    for i, (patient, day, event) in enumerate(
+        zip(df["patient"], df["day"], df["event"], strict=True)
+    ):
+        if event != "lymphodepletion":
+            continue
+        if patient in first:
+            raise InputError(
+                f"patient {patient!r} has a second lymphodepletion row (first in row "
+                f"{data_row(first[patient])})",
+                file=path,
+                row=data_row(i),
+                column="event",
+                expected="one lymphodepletion row per patient, on the first day of the "
+                "chemotherapy",
+            )
+        first[patient] = i
+        if int(day) >= 0:
+            raise InputError(
+                f"lymphodepletion on day {int(day)}: on or after the infusion",
+                file=path,
+                row=data_row(i),
+                column="day",
+                expected="a negative day: the first day of lymphodepleting chemotherapy "
+                "before infusion (day 0), e.g. -5",
             )

@@ -119,6 +119,12 @@ def load_flow(path: str | Path, patients: set[str]) -> pd.DataFrame:
     from marrowtox.samplesheet import load_long_table
 
     if not Path(path).is_file():
-        raise InputError("flow table not found", file=path, expected="an existing TSV")
+        from marrowtox.samplesheet import RELATIVE_RULE, resolved_path
+
+        raise InputError(
+            f"flow table not found (resolved to {resolved_path(path)})",
+            file=path,
+            expected=f"an existing TSV; {RELATIVE_RULE}",
+        )
     df = load_long_table(path, "flow.schema.yaml", "flow", patients)
     return validate_flow(df, path)

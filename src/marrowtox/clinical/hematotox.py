@@ -5,9 +5,12 @@ hemoglobin (g/dL) >= 9.0 | < 9.0; CRP (mg/dL) < 3.0 | >= 3.0; ferritin (ng/mL) <
 650-2000 | > 2000. Score 0-7; low risk 0-1, high risk >= 2.
 Boundaries: platelets exactly 175 and exactly 75 score 1 (the 75-175 band is closed);
 ferritin exactly 650 and exactly 2000 score 1 (closed band).
-Baseline value: the latest value in the window (default day -10..0); several values on
-that day: the most adverse one (lowest count, highest CRP/ferritin), so a repeat draw
-cannot lower the risk.
+Baseline value: the latest value before lymphodepletion (clinical-definitions.md,
+CAR-HEMATOTOX: values after it reflect the chemotherapy, not the patient's reserve), in
+the window of `pre_lymphodepletion` (the `lymphodepletion` event of events.tsv, or the
+configured default window with the start assumed); several values on that day: the
+most adverse one (lowest count, highest CRP/ferritin), so a repeat draw cannot lower
+the risk.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 INPUTS = ("plt", "anc", "hb", "crp", "ferritin")
-ADVERSE_HIGH = {"crp", "ferritin"}
+#: Analytes whose adverse direction is high (the rest: low is adverse). LDH and
+#: creatinine are here for EASIX (higher is worse), which reads baseline_value too.
+ADVERSE_HIGH = frozenset({"crp", "ferritin", "ldh", "creatinine"})
 
 
 def points_platelets(v: float) -> int:
@@ -63,6 +68,53 @@ def baseline_value(
     return (float(vals.max()) if analyte in ADVERSE_HIGH else float(vals.min())), day
 
 
+@dataclass(frozen=True)
+class PreLymphodepletion:
+    """The days whose labs are "before lymphodepletion" for one patient, and why."""
+
+    window: tuple[int, int]
+    start: int
+    assumed: bool
+    regimen: str | None = None
+
+    def text(self) -> str:
+        """One sentence for the report and scores.tsv (`baseline_basis`)."""
+        first, last = self.window
+        if self.assumed:
+            return (
+                f"lymphodepletion start not in events.tsv: assumed on day {self.start} "
+                f"(clinical.baseline_window); baseline values from day {first} to {last}"
+            )
+        regimen = f" ({self.regimen})" if self.regimen else ""
+        return (
+            f"lymphodepletion{regimen} started on day {self.start} (events.tsv); baseline "
+            f"values from day {first} to {last}"
+        )
+
+
+def pre_lymphodepletion(
+    events: pd.DataFrame | None, default_window: tuple[int, int], lookback: int
+) -> PreLymphodepletion:
+    """Window of pre-lymphodepletion values (clinical-definitions.md, CAR-HEMATOTOX).
+
+    With a `lymphodepletion` event: `lookback` days before its start up to the start
+    day itself (labs of the start day are drawn before the first dose). Without it: the
+    configured default window, whose last day is the assumed start (standard day -5);
+    the report says it was assumed, because values drawn during the chemotherapy
+    would score the chemotherapy rather than the patient's marrow reserve."""
+    ld = None
+    if events is not None and not events.empty and "event" in events:
+        ld = events[events["event"] == "lymphodepletion"]
+    if ld is None or ld.empty:
+        return PreLymphodepletion(tuple(default_window), int(default_window[1]), True)
+    start = int(ld["day"].min())
+    regimen = None
+    if "regimen" in ld:
+        r = ld.loc[ld["day"] == start, "regimen"].dropna().astype(str).str.strip()
+        regimen = next((x for x in r if x), None)
+    return PreLymphodepletion((start - lookback, start), start, False, regimen)
+
+
 @dataclass
 class HematotoxResult:
     score: int | None
@@ -72,8 +124,9 @@ class HematotoxResult:
     missing: list[str] = field(default_factory=list)
 
 
-def score(labs: pd.DataFrame, window: tuple[int, int] = (-10, 0)) -> HematotoxResult:
-    """Score from canonical-unit labs of one patient; not computed if any input is missing."""
+def score(labs: pd.DataFrame, window: tuple[int, int]) -> HematotoxResult:
+    """Score from canonical-unit labs of one patient in the pre-lymphodepletion
+    `window` (pre_lymphodepletion); not computed if any input is missing."""
     res = HematotoxResult(None, None)
     for a in INPUTS:
         got = baseline_value(labs, a, window)

@@ -6,8 +6,9 @@ an empty cell in the cohort table is always explained.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -15,6 +16,14 @@ from marrowtox.atomic import write_tsv
 from marrowtox.clinical import biomarkers, easix, hematotox, icaht, iec_hs
 from marrowtox.clinical.events import max_grade
 from marrowtox.layout import PATTERNS
+from marrowtox.settings import section_defaults
+
+
+def _default(key: str) -> Any:
+    """A clinical setting's default as workflow/schemas/config.clinical.schema.yaml states it."""
+    value = section_defaults("clinical")[key]
+    return tuple(value) if isinstance(value, list) else value
+
 
 COLUMNS = [
     "patient",
@@ -23,6 +32,7 @@ COLUMNS = [
     "car_hematotox_points",
     "car_hematotox_inputs",
     "car_hematotox_missing",
+    "baseline_basis",
     "icaht_early_grade",
     "icaht_late_grade",
     "days_anc_le_500_d0_30",
@@ -54,10 +64,23 @@ COLUMNS = [
 
 @dataclass(frozen=True)
 class ClinicalParams:
-    baseline_window: tuple[int, int] = (-10, 0)
-    easix_baseline_window: tuple[int, int] = (-10, -1)
-    ldh_uln: float = 250.0
-    transaminase_uln: float = 40.0
+    """The clinical config section (defaults from its schema)."""
+
+    baseline_window: tuple[int, int] = field(default_factory=lambda: _default("baseline_window"))
+    baseline_lookback: int = field(default_factory=lambda: _default("baseline_lookback"))
+    ldh_uln: float = field(default_factory=lambda: _default("ldh_uln"))
+    transaminase_uln: float = field(default_factory=lambda: _default("transaminase_uln"))
+
+    @classmethod
+    def from_config(cls, clinical: dict[str, Any]) -> ClinicalParams:
+        """From config['clinical'] (missing keys take the schema's defaults)."""
+        c = {**section_defaults("clinical"), **(clinical or {})}
+        return cls(
+            tuple(c["baseline_window"]),
+            int(c["baseline_lookback"]),
+            float(c["ldh_uln"]),
+            float(c["transaminase_uln"]),
+        )
 
 
 def patient_scores(
@@ -78,7 +101,11 @@ def patient_scores(
         row["car_hematotox_missing"] = ",".join(hematotox.INPUTS)
         return row, empty_grid, pd.DataFrame(columns=biomarkers.COLUMNS)
     status = []
-    ht = hematotox.score(labs, params.baseline_window)
+    # CAR-HEMATOTOX and baseline EASIX: values before lymphodepletion
+    # (clinical-definitions.md, CAR-HEMATOTOX and EASIX family)
+    pre = hematotox.pre_lymphodepletion(ev, params.baseline_window, params.baseline_lookback)
+    row["baseline_basis"] = pre.text()
+    ht = hematotox.score(labs, pre.window)
     row["car_hematotox_score"], row["car_hematotox_risk"] = ht.score, ht.risk
     row["car_hematotox_points"] = ";".join(f"{k}={v}" for k, v in ht.points.items())
     row["car_hematotox_inputs"] = ";".join(f"{k}={v}" for k, v in ht.inputs.items())
@@ -86,7 +113,7 @@ def patient_scores(
     if ht.missing:
         status.append(
             f"CAR-HEMATOTOX not computed: missing {', '.join(ht.missing)} in day "
-            f"{params.baseline_window[0]}..{params.baseline_window[1]}"
+            f"{pre.window[0]}..{pre.window[1]} (before lymphodepletion)"
         )
     anc = labs[labs["analyte"] == "anc"][["day", "value"]]
     if anc.empty:
@@ -111,7 +138,7 @@ def patient_scores(
                 "icaht_notes": "; ".join(res.notes),
             }
         )
-    base = easix.at(labs, params.easix_baseline_window)
+    base = easix.at(labs, pre.window)
     for k in ("easix", "m_easix", "s_easix"):
         row[f"{k}_baseline"] = base[k]
         row[f"log2_{k}_baseline"] = base[f"log2_{k}"]
@@ -119,7 +146,8 @@ def patient_scores(
         row["easix_baseline_above_4.67"] = base["easix"] > easix.EASIX_CUTOFF
     else:
         status.append(
-            "EASIX baseline not computed: LDH, creatinine or platelets missing before infusion"
+            "EASIX baseline not computed: LDH, creatinine or platelets missing in day "
+            f"{pre.window[0]}..{pre.window[1]} (before lymphodepletion)"
         )
     for d in (0, 1, 2, 3):
         v = easix.at(labs, (d, d))

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from marrowtox.errors import InputError, data_row
+from marrowtox.errors import InputError, data_row, shown
 
 
 @dataclass(frozen=True)
@@ -118,11 +118,37 @@ def resolve_analyte(text: str, path: str | Path, i: int, panel: str | Path = PAN
     )
 
 
+#: Spellings of the same unit (issue 25 item 6): mm3 is a microlitre, and the micro
+#: sign is written u. Applied before the case-insensitive match of accepted_unit.
+UNIT_ALIASES: tuple[tuple[str, str], ...] = (
+    ("mm^3", "uL"),
+    ("mm3", "uL"),
+    ("\u00b5", "u"),  # micro sign
+    ("\u03bc", "u"),  # Greek mu
+)
+
+
+def accepted_unit(name: str, unit: str, panel: str | Path = PANEL) -> str | None:
+    """The accepted spelling of `unit` for analyte `name`, matched case-insensitively
+    after UNIT_ALIASES (`cells/mm3` -> cells/uL, `mg/l` -> mg/L), or None. Within one
+    analyte no two accepted units differ only by case, so the match is unambiguous."""
+    _, units, _ = panel_maps(panel)
+    a = ANALYTES.get(name)
+    accepted = list(dict.fromkeys([units[name], *(a.factors if a is not None else ())]))
+    u = str(unit).strip()
+    for old, new in UNIT_ALIASES:
+        u = u.replace(old, new)
+    if u in accepted:
+        return u
+    hits = [x for x in accepted if x.lower() == u.lower()]
+    return hits[0] if len(hits) == 1 else None
+
+
 def unit_factor(name: str, unit: str, path: str | Path, i: int, panel: str | Path = PANEL) -> float:
     """Factor to the canonical unit; an unaccepted unit names the accepted ones."""
     _, units, _ = panel_maps(panel)
     canonical = units[name]
-    u = str(unit).strip()
+    u = accepted_unit(name, unit, panel)
     if u == canonical:
         return 1.0
     a = ANALYTES.get(name)
@@ -134,8 +160,9 @@ def unit_factor(name: str, unit: str, path: str | Path, i: int, panel: str | Pat
         file=path,
         row=data_row(i),
         column="unit",
-        expected="one of " + ", ".join(accepted) + " (other units are not converted: "
-        "convert the values or add the factor to marrowtox.clinical.units)",
+        expected="one of " + ", ".join(accepted) + " (case-insensitive; mm3 = uL; other "
+        "units are not converted: convert the values or add the factor to "
+        "marrowtox.clinical.units)",
     )
 
 
@@ -155,7 +182,7 @@ def parse_row_value(df: pd.DataFrame, i: int, path: str | Path, name: str) -> An
         v = float(raw)
         if not np.isfinite(v) or v < 0:
             raise InputError(
-                f"implausible value {raw!r} for {name}",
+                f"implausible value {shown(raw)} for {name}",
                 file=path,
                 row=data_row(i),
                 column="value",
@@ -174,7 +201,7 @@ def parse_row_value(df: pd.DataFrame, i: int, path: str | Path, name: str) -> An
         ) from None
     if lv.is_censored and name in NUMBER_NEEDED:
         raise InputError(
-            f"censored value {raw!r} for {name}, which {NUMBER_NEEDED[name]} read as a number",
+            f"censored value {shown(raw)} for {name}, which {NUMBER_NEEDED[name]} read as a number",
             file=path,
             row=data_row(i),
             column="value",
@@ -230,6 +257,7 @@ def check_distribution(
     table = pd.read_csv(ranges, sep="\t", comment="#")
     analyte = _resolved(df, panel)
     values = _numeric(df["value"])
+    df = df.assign(unit=_accepted_units(df, analyte, panel))
     for r in table.itertuples():
         for unit in df.loc[analyte == r.analyte, "unit"].unique():
             rows = np.flatnonzero(
@@ -245,13 +273,22 @@ def check_distribution(
                 seen = f"95th percentile {p95:g}" if p95 < r.p95_min else f"5th percentile {p05:g}"
                 raise InputError(
                     f"{len(rows)} {r.analyte} values in {unit} have a {seen} {r.canonical_unit} "
-                    f"(first: {df['value'].iloc[rows[0]]!r}): {r.likely_cause}",
+                    f"(first: {shown(df['value'].iloc[rows[0]])}): {r.likely_cause}",
                     file=path,
                     row=data_row(int(rows[0])),
                     column="unit",
                     expected=f"{r.analyte} values whose 95th percentile is >= {r.p95_min:g} and "
                     f"5th percentile <= {r.p05_max:g} {r.canonical_unit} ({r.source})",
                 )
+
+
+def _accepted_units(df: pd.DataFrame, name: pd.Series, panel: str | Path = PANEL) -> list:
+    """Each row's unit in its accepted spelling (accepted_unit; validated rows), the
+    text as written where it is not accepted (validate_labs refuses those)."""
+    return [
+        accepted_unit(a, u, panel) or str(u).strip() if isinstance(a, str) else u
+        for a, u in zip(name, df["unit"], strict=True)
+    ]
 
 
 #: Columns of the clinical step's normalised labs.
@@ -279,7 +316,7 @@ def normalise_labs(df: pd.DataFrame) -> pd.DataFrame:
     factor = np.array(
         [
             1.0 if u == units[a] else ANALYTES[a].factors[u]
-            for a, u in zip(name, df["unit"].astype(str).str.strip(), strict=True)
+            for a, u in zip(name, _accepted_units(df, name), strict=True)
         ],
         dtype=float,
     )

@@ -63,6 +63,8 @@ COURSES: dict[str, Course] = {
 #: Days missing from the daily ANC series (short gaps in flat stretches).
 MISSING_DAYS = {"P01": (12, 13, 14), "P03": (20, 21), "P05": (9, 10), "P06": (25,)}
 NEXT_THERAPY = {"P06": 85}
+#: lymphodepleting regimen of the patients with a lymphodepletion row (day -5)
+LYMPHODEPLETION = {"P01": "Flu/Cy", "P02": "Flu/Cy", "P03": "bendamustine", "P04": "Flu/Cy"}
 
 
 def hematotox_points(b: dict[str, float]) -> int:
@@ -167,6 +169,10 @@ def generate(out: Path, seed: int) -> None:
                     labs.append((p, d, name, round(float(v), 3), unit))
             if name not in ("ferritin", "crp"):
                 labs.append((p, -5, name, round(base, 3), unit))
+        # lymphodepletion recorded for P01-P04 (P05, P06: start assumed at the end of
+        # clinical.baseline_window, as the report then says)
+        if p in LYMPHODEPLETION:
+            events.append((p, -5, "lymphodepletion", "", "", LYMPHODEPLETION[p]))
         events.append((p, 0, "infusion", ""))
         crs = {"P01": 1, "P02": 1, "P03": 2, "P04": 2, "P05": 3, "P06": 2}[p]
         events.append((p, 2, "crs", crs))
@@ -183,8 +189,9 @@ def generate(out: Path, seed: int) -> None:
         if p in NEXT_THERAPY:
             events.append((p, NEXT_THERAPY[p], "next_therapy", ""))
         events.append((p, min(end - 1, 100), "last_follow_up", ""))
-        # CAR-HEMATOTOX uses the latest value in day -10..0: for ANC that is day 0
-        score = hematotox_points({**b, "anc": anc[0]})
+        # CAR-HEMATOTOX uses the latest value before lymphodepletion (day -5): the
+        # baseline, not the day-0 count after chemotherapy
+        score = hematotox_points({**b, "anc": anc[-5]})
         grid = [anc[d] for d in range(0, 31)]
         truth.append({
             "patient": p,
@@ -208,8 +215,8 @@ def generate(out: Path, seed: int) -> None:
     events += extra_events
     labs_df = labs_df.sort_values(["patient", "day", "analyte"], kind="stable")
     write_tsv(labs_df, out / "labs.tsv")
-    events = [e if len(e) == 5 else (*e, "") for e in events]
-    ev = pd.DataFrame(events, columns=["patient", "day", "event", "grade", "cause"])
+    events = [(*e, *[""] * (6 - len(e))) for e in events]
+    ev = pd.DataFrame(events, columns=["patient", "day", "event", "grade", "cause", "regimen"])
     write_tsv(ev.sort_values(["patient", "day"], kind="stable"), out / "events.tsv")
     (out / "truth").mkdir(exist_ok=True)
     write_tsv(pd.DataFrame(truth), out / "truth" / "clinical.tsv")

@@ -14,8 +14,10 @@ from marrowtox.report import flow as flow_report
 from marrowtox.report import protein as protein_report
 from marrowtox.report.cohort_picture import cohort_picture
 from marrowtox.report.cohort_table import build as build_table
+from marrowtox.report.cohort_table import ch_not_callable
 from marrowtox.report.inputs import Results, read_tsv
 from marrowtox.report.names import Names
+from marrowtox.settings import section_defaults
 
 
 def _h5ad_obs(path: Path) -> tuple[pd.DataFrame | None, np.ndarray | None]:
@@ -36,15 +38,17 @@ def write_cohort_table(
     out: str | Path,
     out_scale: str | Path | None = None,
     flow: pd.DataFrame | None = None,
+    min_depth: int | None = None,
 ) -> pd.DataFrame:
     """patients.tsv and, with `out_scale`, the cohort-wide heatmap scale
     (results/cohort/heatmap_scale.tsv). The scale is computed here, once, because this
     job reads every sample's tables anyway: a patient report then reads one small file
     instead of every signature table of the cohort (which made the DAG and the report
     jobs grow with patients x samples). flow: the checked flow.tsv
-    (marrowtox.clinical.flow.load_flow) or None."""
+    (marrowtox.clinical.flow.load_flow) or None; min_depth: config ch.min_depth, quoted
+    for a DNA sample that is not callable."""
     res = Results(results)
-    table = build_table(samples, res, flow)
+    table = build_table(samples, res, flow, min_depth)
     write_tsv(table, out)
     if out_scale is not None:
         sc = samples.loc[samples["assay"] == "scrna", "sample"]
@@ -156,6 +160,21 @@ def _summary(row: pd.Series | None, cohort: pd.DataFrame | None) -> list[tuple[s
     return summary
 
 
+def with_baseline_basis(
+    summary: list[tuple[str, str, str]], scores: pd.Series | None
+) -> list[tuple[str, str, str]]:
+    """The CAR-HEMATOTOX line says which days were "before lymphodepletion" and, without
+    a lymphodepletion event, that its start was assumed (clinical-definitions.md,
+    CAR-HEMATOTOX): a reader must know the score may include post-chemotherapy days."""
+    basis = None if scores is None else scores.get("baseline_basis")
+    if basis is None or pd.isna(basis) or not str(basis):
+        return summary
+    return [
+        (label, value, str(basis) if label.startswith("CAR-HEMATOTOX") else note)
+        for label, value, note in summary
+    ]
+
+
 def _clone_rows(clones: pd.DataFrame | None, names: Names) -> list[dict[str, str]]:
     rows = []
     if clones is None:
@@ -243,8 +262,10 @@ def patient_report(
     pseudonymise: bool = False,
     products: dict | None = None,
     flow: pd.DataFrame | None = None,
+    min_depth: int | None = None,
 ) -> None:
-    """One patient's self-contained HTML report (`flow`: the checked flow.tsv or None).
+    """One patient's self-contained HTML report (`flow`: the checked flow.tsv or None;
+    `min_depth`: config ch.min_depth, quoted when no DNA sample is callable).
 
     `patient` is the patient id or the report's file stem (marrowtox.layout.report_stem:
     the pseudonym when pseudonymised, so the workflow's file name carries no id).
@@ -323,7 +344,20 @@ def patient_report(
             else "; ".join(sorted(status - {"measured"}))
         )
     ch_reason = "no DNA sample for this patient"
-    if has_dna:
+    uncallable = {
+        s: why
+        for s in dna["sample"]
+        if (
+            why := ch_not_callable(
+                read_tsv(res.lod(s)),
+                min_depth if min_depth is not None else section_defaults("ch")["min_depth"],
+            )
+        )
+    }
+    if has_dna and len(uncallable) == len(dna):
+        # nothing callable is not "no clone detected" (cohort_table.ch_not_callable)
+        ch_reason = "CH: " + "; ".join(f"{names.sample(s)} {why}" for s, why in uncallable.items())
+    elif has_dna:
         lod = _lod_range(res, list(dna["sample"]))
         ch_reason = (
             "no clone table"
@@ -367,7 +401,7 @@ def patient_report(
         patient=label,
         product=scrub(product),
         samples=sample_list,
-        summary=_summary(row, cohort),
+        summary=with_baseline_basis(_summary(row, cohort), srow),
         missing=scrub(row["missing"])
         if row is not None and isinstance(row["missing"], str)
         else "",

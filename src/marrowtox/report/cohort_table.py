@@ -1,7 +1,11 @@
 """results/cohort/patients.tsv: one row per patient, every branch joined.
 
 Empty cells mean "not measured"; the `missing` column says why for each of them, so
-a reader never takes an absent value for a zero.
+a reader never takes an absent value for a zero. A value computed from nothing
+callable is missing too (issue 25 item 3): a DNA sample whose every target is below
+`ch.min_depth` has no CH result, not "0 clones" (clinical-definitions.md, clonal
+hematopoiesis: not detected is not the same as not callable); a CAR T % of no T cell,
+an HSPC % of no cell and a flow percent of an empty parent gate are missing with why.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from marrowtox.report.clone_cells import carrier_lineages
 from marrowtox.report.flow import COLUMNS as FLOW_COLUMNS
 from marrowtox.report.flow import cohort_values as flow_values
 from marrowtox.report.inputs import Results, read_tsv
+from marrowtox.settings import section_defaults
 
 COLUMNS = [
     "patient",
@@ -67,6 +72,25 @@ def _car_estimate(row: dict, cart: pd.Series, missing: list[str]) -> None:
         )
 
 
+def ch_not_callable(lod: pd.DataFrame | None, min_depth: int) -> str | None:
+    """Why a DNA sample has no callable target ('not callable, median depth 34 < 100;
+    detection limit 25% VAF'), or None when some target is callable or the per-target
+    table (results/ch/<sample>.lod.tsv) is absent (an older run: nothing to say)."""
+    if lod is None or lod.empty:
+        return None if lod is None else "not callable: no panel target in the LOD table"
+    callable_ = lod["callable"].astype(str).str.lower().isin(["true", "1"])
+    if callable_.any():
+        return None
+    depth = pd.to_numeric(lod["median_depth"], errors="coerce").median()
+    lods = pd.to_numeric(lod["lod_vaf"], errors="coerce").dropna()
+    limit = (
+        f"detection limit {100 * lods.median():.3g}% VAF"
+        if not lods.empty
+        else "no detection limit (no reads)"
+    )
+    return f"not callable, median depth {depth:.0f} < {min_depth}; {limit}"
+
+
 def _hspc_pct(res: Results, sample: str | None) -> float | None:
     if sample is None:
         return None
@@ -94,8 +118,16 @@ def _carrier_lineages(
 
 
 def patient_row(
-    patient: str, samples: pd.DataFrame, res: Results, flow: pd.DataFrame | None = None
+    patient: str,
+    samples: pd.DataFrame,
+    res: Results,
+    flow: pd.DataFrame | None = None,
+    min_depth: int | None = None,
 ) -> dict:
+    """One patient's row; `min_depth`: config ch.min_depth (schema default when None),
+    only quoted in the reason of a not-callable DNA sample."""
+    if min_depth is None:
+        min_depth = int(section_defaults("ch")["min_depth"])
     row: dict = dict.fromkeys(COLUMNS)
     row["patient"] = patient
     missing: list[str] = []
@@ -117,8 +149,12 @@ def patient_row(
         elif cart.loc[0, "car_status"] not in MEASURED_STATES:
             missing.append(f"bm_cart_pct: {cart.loc[0, 'car_status']}")
         else:
-            row["bm_cart_pct"] = cart.loc[0, "car_t_pct_of_cells"]
-            row["bm_cart_pct_of_t"] = cart.loc[0, "car_t_pct_of_t"]
+            row["bm_cart_pct"] = _number(cart.loc[0, "car_t_pct_of_cells"])
+            row["bm_cart_pct_of_t"] = _number(cart.loc[0, "car_t_pct_of_t"])
+            if row["bm_cart_pct"] is None:
+                missing.append(f"bm_cart_pct: not callable, no cell in {post_s}")
+            if row["bm_cart_pct_of_t"] is None:
+                missing.append(f"bm_cart_pct_of_t: not callable, no T/NK cell in {post_s}")
             _car_estimate(row, cart.loc[0], missing)
             act = cart.loc[0].get("cart_score_activation")
             if act is None or pd.isna(act):
@@ -135,11 +171,28 @@ def patient_row(
     row["hspc_pct_baseline"] = _hspc_pct(res, base_s)
     if base_s is None:
         missing.append("hspc_pct_baseline: no baseline marrow scRNA sample")
+    elif row["hspc_pct_baseline"] is None:
+        missing.append(f"hspc_pct_baseline: not callable, no annotated cell in {base_s}")
     row["hspc_pct_post"] = _hspc_pct(res, post_s)
+    if post_s is not None and row["hspc_pct_post"] is None:
+        missing.append(f"hspc_pct_post: not callable, no annotated cell in {post_s}")
+    uncallable = {
+        str(s): why
+        for s in dna["sample"]
+        if (why := ch_not_callable(read_tsv(res.lod(s)), min_depth)) is not None
+    }
+    callable_dna = [s for s in dna["sample"] if str(s) not in uncallable]
+    if uncallable:
+        missing.append(
+            ("ch_*: " if not callable_dna else "ch_* (from the other DNA samples): ")
+            + "; ".join(f"{s} {why}" for s, why in uncallable.items())
+        )
     if dna.empty:
         missing.append("ch_*: no DNA sample")
+    elif not callable_dna:
+        pass  # every DNA sample not callable: ch_* stay missing (reason above)
     else:
-        calls = [read_tsv(res.calls(s)) for s in dna["sample"]]
+        calls = [read_tsv(res.calls(s)) for s in callable_dna]
         calls = [c for c in calls if c is not None]
         if not calls:
             missing.append("ch_*: CH calls not available")
@@ -157,7 +210,7 @@ def patient_row(
                 )
             else:
                 missing.append("ch_n_emergent: no clone table")
-    if not dna.empty:
+    if callable_dna:
         _carrier_lineages(row, patient, sc, res, missing)
     scores = read_tsv(res.scores(patient))
     if scores is None:
@@ -186,7 +239,20 @@ def patient_row(
     return row
 
 
-def build(samples: pd.DataFrame, res: Results, flow: pd.DataFrame | None = None) -> pd.DataFrame:
-    """flow: the checked flow.tsv (marrowtox.clinical.flow.load_flow), or None."""
+def build(
+    samples: pd.DataFrame,
+    res: Results,
+    flow: pd.DataFrame | None = None,
+    min_depth: int | None = None,
+) -> pd.DataFrame:
+    """flow: the checked flow.tsv (marrowtox.clinical.flow.load_flow), or None;
+    min_depth: config ch.min_depth (patient_row)."""
     patients = sorted(samples["patient"].unique())
-    return pd.DataFrame([patient_row(p, samples, res, flow) for p in patients], columns=COLUMNS)
+    return pd.DataFrame(
+        [patient_row(p, samples, res, flow, min_depth) for p in patients], columns=COLUMNS
+    )
+
+
+def _number(v: object) -> float | None:
+    """A table cell as a float, None when empty (NaN is "not measured", never 0)."""
+    return None if v is None or pd.isna(v) else float(v)

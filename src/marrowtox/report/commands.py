@@ -16,6 +16,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="also write the cohort-wide heatmap scale the patient reports read "
         "(results/cohort/heatmap_scale.tsv in the workflow)",
     )
+    p.add_argument(
+        "--min-depth",
+        type=int,
+        default=None,
+        help="config ch.min_depth, quoted for a DNA sample with no callable target "
+        "(default: the schema's)",
+    )
     p.set_defaults(func=_table)
     p = sub.add_parser("report-patient", help="self-contained HTML report of one patient")
     p.add_argument("--samples", required=True)
@@ -60,7 +67,7 @@ def _table(a: argparse.Namespace) -> int:
     from marrowtox.report.build import write_cohort_table
 
     samples = _samples(a.samples)
-    write_cohort_table(samples, a.results, a.out, a.out_scale, _flow(a.flow, samples))
+    write_cohort_table(samples, a.results, a.out, a.out_scale, _flow(a.flow, samples), a.min_depth)
     return 0
 
 

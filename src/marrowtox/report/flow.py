@@ -136,6 +136,14 @@ def cohort_values(flow: pd.DataFrame | None, patient: str) -> tuple[dict, list[s
                 f"{col}: no marrow {pop} of {parent} {'before' if when == 'baseline' else 'after'} infusion"
             )
             continue
-        v = hit["percent"].iloc[-1 if when == "baseline" else 0]
+        pick = hit.iloc[-1 if when == "baseline" else 0]
+        v = pick["percent"]
         out[col] = None if pd.isna(v) else float(v)
+        if out[col] is None:
+            # a count without a percent: no parent count, or a parent gate of 0 events
+            # (a percent of nothing is not callable, never 0%)
+            missing.append(
+                f"{col}: not callable, {pop} of {parent} on day {int(pick['day'])} has no "
+                "percent (parent gate count 0 or not given)"
+            )
     return out, missing
