@@ -165,7 +165,7 @@ def read_table(path: str | Path, schema: dict[str, Any], what: str) -> pd.DataFr
     if df.columns.duplicated().any():
         dup = df.columns[df.columns.duplicated()][0]
         raise InputError("column appears twice", file=path, row=1, column=dup)
-    df = _vocabulary(df, schema)
+    df = vocabulary(df, schema)
     types = _column_types(schema)
     if set(schema) <= CELLWISE_KEYS and len(df):
         # every constraint is on one cell: check each distinct value of a column once,
@@ -179,7 +179,7 @@ def read_table(path: str | Path, schema: dict[str, Any], what: str) -> pd.DataFr
     return _check_rows(df, path, schema, types, required)
 
 
-def _vocabulary(df: pd.DataFrame, schema: dict[str, Any]) -> pd.DataFrame:
+def vocabulary(df: pd.DataFrame, schema: dict[str, Any]) -> pd.DataFrame:
     """Vocabulary columns (a schema `enum`) matched case-insensitively, with the column's
     stated aliases (`x-aliases` in the schema, e.g. events `LD` -> lymphodepletion):
     `CRS` is crs as `ANC` is anc (issue 25 item 6). Unknown words stay as written, so the

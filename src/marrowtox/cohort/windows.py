@@ -124,7 +124,11 @@ def load_windows(path: str | Path | None) -> list[Window]:
 
 
 EVENTS_REQUIRED = ("patient", "day", "event")
-EVENTS_OPTIONAL = ("grade", "cause")
+#: every other column of the events schema (grade, cause, regimen, ...): one list, so a
+#: column the pre-flight accepts is never refused here
+EVENTS_OPTIONAL = tuple(
+    c for c in load_schema("events.schema.yaml")["properties"] if c not in EVENTS_REQUIRED
+)
 
 
 def read_events(path: str | Path) -> pd.DataFrame:
@@ -134,10 +138,12 @@ def read_events(path: str | Path) -> pd.DataFrame:
     marrowtox.clinical.events.validate_events, the same rule as the pre-flight.
     """
     from marrowtox.clinical.events import validate_events
-    from marrowtox.samplesheet import load_schema
+    from marrowtox.samplesheet import load_schema, vocabulary
 
-    events_enum = load_schema("events.schema.yaml")["properties"]["event"]["enum"]
-    df = read_tsv(path, "events")
+    schema = load_schema("events.schema.yaml")
+    events_enum = schema["properties"]["event"]["enum"]
+    # event names in any case and with the schema's aliases, as the pre-flight reads them
+    df = vocabulary(read_tsv(path, "events"), schema)
     check_columns(df, path, EVENTS_REQUIRED, EVENTS_OPTIONAL)
     days, grades, causes = [], [], []
     for i, rec in enumerate(df.to_dict(orient="records")):
