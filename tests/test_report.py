@@ -172,8 +172,12 @@ def test_nothing_callable_is_missing_never_zero(tmp_path: Path) -> None:
                 "callable": [False, False],
             }
         ),
-        res.calls("P1_D28_dna"): pd.DataFrame(columns=["chrom", "pos", "ref", "alt", "chip", "vaf"]),
-        res.clones("P1"): pd.DataFrame(columns=["gene", "chrom", "pos", "ref", "alt", "day", "status"]),
+        res.calls("P1_D28_dna"): pd.DataFrame(
+            columns=["chrom", "pos", "ref", "alt", "chip", "vaf"]
+        ),
+        res.clones("P1"): pd.DataFrame(
+            columns=["gene", "chrom", "pos", "ref", "alt", "day", "status"]
+        ),
         res.cart("P1_D28"): pd.DataFrame(
             [{"sample": "P1_D28", "n_cells": 0, "n_t_cells": 0, "car_status": "measured"}]
         ).assign(car_t_pct_of_cells=None, car_t_pct_of_t=None, cart_score_activation=None),
@@ -231,3 +235,27 @@ def test_nothing_callable_is_missing_never_zero(tmp_path: Path) -> None:
     html = (tmp_path / "P1.html").read_text()
     assert "CH: P1_D28_dna not callable, median depth 34 &lt; 100" in html
     assert "no clone detected" not in html
+
+
+def test_product_sample_is_shown_as_product_not_marrow(tmp_path: Path) -> None:
+    """A day-0 CAR T product is reported as the product with its CAR+ %, not as a
+    marrow time point (issue 25 item 1)."""
+    from marrowtox.layout import Results
+
+    samples = sheet(
+        [("P1", "BM", "scrna", "BL", -7, "x.h5"), ("P1", "PROD", "scrna", "inf", 0, "y.h5")]
+    )
+    samples["specimen"] = ["marrow", "product"]
+    results = tmp_path / "results"
+    cart = Results(results).cart("PROD")
+    cart.parent.mkdir(parents=True, exist_ok=True)
+    cart.write_text("car_status\tcar_t_pct_of_cells\tcar_t_pct_of_t\nmeasured\t41.5\t62.25\n")
+    write_cohort_table(samples, results, results / "cohort" / "patients.tsv")
+    out = tmp_path / "p.html"
+    patient_report("P1", samples, None, results, out)
+    html = out.read_text()
+    section = html[html.index('id="specimens"') :]
+    section = section[: section.index("</section>")]
+    assert "PROD" in section and "product" in section and "41.50" in section
+    marrow = html[html.index('id="marrow"') :]
+    assert "PROD" not in marrow[: marrow.index("</section>")]

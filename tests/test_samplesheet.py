@@ -181,3 +181,73 @@ def test_fault_list_is_capped_with_a_count() -> None:
 
     text = str(InputErrors([InputError(f"fault {i}", row=i) for i in range(MAX_FAULTS + 5)]))
     assert text.count("\n") == MAX_FAULTS and text.endswith("... and 5 more faults")
+
+
+SPECIMEN_HEADER = "patient\tsample\tassay\ttimepoint\tday\tpath\tspecimen\n"
+
+
+def test_specimen_column_vocabulary_and_default(tmp_path: Path) -> None:
+    """specimen: marrow by default for scrna, case-insensitive with aliases (issue 25
+    item 1); an unknown specimen is refused naming row, column and the accepted ones."""
+    rows = [
+        "P1\tP1_BL\tscrna\tBL\t-7\tdata/a.h5\tMarrow",
+        "P1\tP1_prod\tscrna\tprod\t0\tdata/b.h5\tPRODUCT",
+        "P1\tP1_D28\tscrna\tD28\t28\tdata/a.h5\t",
+        "P1\tP1_pb\tscrna\tD7\t7\tdata/b.h5\tPB",
+        "P1\tP1_dna\tdna\tBL\t-7\tdata/c.bam\t",
+    ]
+    df = load_samples(make_sheet(tmp_path, rows, SPECIMEN_HEADER))
+    assert df["specimen"].to_dict() == {
+        "P1_BL": "marrow",
+        "P1_prod": "product",
+        "P1_D28": "marrow",
+        "P1_pb": "blood",
+        "P1_dna": None,
+    }
+    assert not df.at["P1_D28", "specimen_given"] and df.at["P1_prod", "specimen_given"]
+    err = fault(tmp_path, ["P1\tP1_BL\tscrna\tBL\t-7\tdata/a.h5\tplasma"], SPECIMEN_HEADER)
+    assert (err.row, err.column) == (2, "specimen") and "apheresis" in str(err)
+
+
+def test_day0_scrna_without_specimen_warns(tmp_path: Path) -> None:
+    rows = ["P1\tP1_d0\tscrna\tD0\t0\tdata/a.h5\t", "P1\tP1_BL\tscrna\tBL\t-7\tdata/b.h5\t"]
+    tables = load_all({"samples": str(make_sheet(tmp_path, rows, SPECIMEN_HEADER))})
+    assert len(tables.warnings) == 1
+    assert "P1_d0" in tables.warnings[0] and "specimen" in tables.warnings[0]
+    # no column at all (an old sheet): same warning
+    tables = load_all(
+        {"samples": str(make_sheet(tmp_path, ["P1\tP1_d0\tscrna\tD0\t0\tdata/a.h5\t"]))}
+    )
+    assert any("P1_d0" in w for w in tables.warnings)
+    # said: no warning
+    rows = ["P1\tP1_d0\tscrna\tD0\t0\tdata/a.h5\tproduct"]
+    assert load_all({"samples": str(make_sheet(tmp_path, rows, SPECIMEN_HEADER))}).warnings == []
+
+
+def _composition(res_root: Path, sample: str, hspc: int, other: int) -> None:
+    from marrowtox.layout import Results
+
+    out = Results(res_root).composition(sample)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        f"cell_type\tn_cells\tis_hspc\nHSC/MPP\t{hspc}\tTrue\nMonocyte\t{other}\tFalse\n"
+    )
+
+
+def test_day0_product_is_not_the_marrow_baseline(tmp_path: Path) -> None:
+    """A day-0 CAR T product next to a day -7 marrow: the marrow is the baseline and the
+    HSPC baseline comes from it (before: the latest scRNA sample on or before day 0, the
+    product, with 0% HSPC)."""
+    from marrowtox.layout import Results
+    from marrowtox.report.cohort_table import patient_row
+
+    rows = [
+        "P1\tP1_BM\tscrna\tBL\t-7\tdata/a.h5\tmarrow",
+        "P1\tP1_prod\tscrna\tprod\t0\tdata/b.h5\tproduct",
+    ]
+    samples = load_samples(make_sheet(tmp_path, rows, SPECIMEN_HEADER))
+    _composition(tmp_path / "res", "P1_BM", 268, 9732)
+    _composition(tmp_path / "res", "P1_prod", 0, 5000)
+    row = patient_row("P1", samples.reset_index(drop=True), Results(tmp_path / "res"))
+    assert row["hspc_pct_baseline"] == pytest.approx(2.68)
+    assert row["n_scrna_samples"] == 2

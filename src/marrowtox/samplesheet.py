@@ -327,12 +327,62 @@ def _bam_index(path: str) -> str | None:
     return next((c for c in candidates if os.path.exists(c)), None)
 
 
+MARROW = "marrow"
+
+
+def with_specimen(df: pd.DataFrame) -> pd.DataFrame:
+    """Fill `specimen` (scrna rows default to marrow, dna rows stay missing: None, which
+    the schema check skips, not "", which it refuses) and record in
+    `specimen_given` whether the sheet said it: a day-0 scRNA sample taken as marrow by
+    default may be the CAR T product (issue 25 item 1), so the pre-flight warns."""
+    out = df.copy()
+    given = [isinstance(v, str) and v.strip() != "" for v in out["specimen"]]
+    out["specimen_given"] = given
+    out["specimen"] = [
+        str(v).strip() if g else (MARROW if a == "scrna" else None)
+        for v, g, a in zip(out["specimen"], given, out["assay"], strict=True)
+    ]
+    return out
+
+
+def is_marrow(samples: pd.DataFrame) -> pd.Series:
+    """Rows that are marrow: only these are marrow baselines and marrow time points
+    (composition, HSPC %, HSPC IFN index, CAR T % of marrow); blood and product samples
+    are reported as what they are. A sheet without the column is all marrow (scRNA)."""
+    if "specimen" not in samples.columns:
+        return pd.Series(True, index=samples.index)
+    return samples["specimen"].isin([MARROW, ""]) | samples["specimen"].isna()
+
+
+def specimen_warnings(samples: pd.DataFrame, path: str | Path) -> list[str]:
+    """Day-0 scRNA samples whose specimen was not given: taken as marrow, though on the
+    infusion day the sample is often the CAR T product."""
+    if "specimen_given" not in samples.columns:
+        return []
+    sel = (samples["assay"] == "scrna") & (samples["day"] == 0) & ~samples["specimen_given"]
+    return [
+        f"{path}: sample {s} (day 0, scrna) has no specimen and is taken as marrow (a "
+        "marrow baseline); if it is the CAR T product or blood, say so in the specimen "
+        "column (marrow, blood, product, apheresis)"
+        for s in samples.loc[sel, "sample"]
+    ]
+
+
 def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
     """Read and validate the sample sheet; returns it indexed by sample with resolved paths."""
     df = read_table(path, load_schema("samples.schema.yaml"), "sample")
     if df.empty:
         raise InputError("the sample sheet has no rows", file=path, expected="one row per sample")
-    for opt in ("batch", "normal", "chemistry", "car_construct", "bam", "adt", "raw_matrix"):
+    for opt in (
+        "batch",
+        "normal",
+        "chemistry",
+        "car_construct",
+        "bam",
+        "adt",
+        "raw_matrix",
+        "specimen",
+    ):
         if opt not in df.columns:
             df[opt] = None
     dups = df["sample"][df["sample"].duplicated()]
@@ -347,6 +397,7 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
             expected="unique sample ids",
         )
     df["batch"] = [b if b else p for b, p in zip(df["batch"], df["patient"], strict=True)]
+    df = with_specimen(df)
     for col in ("normal", "chemistry", "car_construct", "bam", "adt", "raw_matrix"):
         df[col] = df[col].fillna("")
     df["path"] = [resolve(path, p) for p in df["path"]]
@@ -511,7 +562,9 @@ def load_all(config: dict[str, Any], *, check_files: bool = True) -> Tables:
     except InputError as exc:
         faults.append(exc)
     labs = events = flow = None
-    warnings: list[str] = []
+    warnings: list[str] = (
+        specimen_warnings(samples, config["samples"]) if samples is not None else []
+    )
     try:
         if config.get("labs") and os.path.exists(config["labs"]):
             labs = load_long_table(config["labs"], "labs.schema.yaml", "labs", patients)

@@ -15,7 +15,7 @@ from marrowtox.layout import PATTERNS as OUT
 from marrowtox.layout import report_stem
 from marrowtox.preflight import check_data_files
 from marrowtox.prot.io import has_proteins
-from marrowtox.samplesheet import load_all
+from marrowtox.samplesheet import is_marrow, load_all
 from marrowtox.settings import removed_settings
 from marrowtox.validate_commands import config_faults
 
@@ -200,9 +200,19 @@ def patient_samples(patient, assay):
     return _BY_PATIENT_ASSAY.get((patient, assay), [])
 
 
+def is_marrow_sample(sample):
+    """Marrow (samples.tsv specimen, default for scRNA): only marrow is a marrow
+    baseline; a day-0 CAR T product or blood sample is not (issue 25 item 1)."""
+    return bool(is_marrow(SAMPLES.loc[[sample]]).iloc[0])
+
+
 def baseline_sample(patient, assay):
-    """The patient's latest sample taken on or before infusion (day <= 0), or None."""
-    before = [s for s in patient_samples(patient, assay) if SAMPLES.at[s, "day"] <= 0]
+    """The patient's latest marrow sample taken on or before infusion (day <= 0), or None."""
+    before = [
+        s
+        for s in patient_samples(patient, assay)
+        if SAMPLES.at[s, "day"] <= 0 and is_marrow_sample(s)
+    ]
     return before[-1] if before else None
 
 
@@ -351,7 +361,7 @@ def signature_baselines(wildcards):
     return [
         OUT["h5ad"].format(sample=s)
         for s in scrna_samples()
-        if SAMPLES.at[s, "day"] <= 0
+        if SAMPLES.at[s, "day"] <= 0 and is_marrow_sample(s)
     ]
 
 

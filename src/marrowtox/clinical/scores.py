@@ -70,6 +70,9 @@ class ClinicalParams:
     baseline_lookback: int = field(default_factory=lambda: _default("baseline_lookback"))
     ldh_uln: float = field(default_factory=lambda: _default("ldh_uln"))
     transaminase_uln: float = field(default_factory=lambda: _default("transaminase_uln"))
+    ferritin_uln: float = field(default_factory=lambda: _default("ferritin_uln"))
+    cytopenia_plt: float = field(default_factory=lambda: _default("iec_hs_cytopenia_plt"))
+    cytopenia_anc: float = field(default_factory=lambda: _default("iec_hs_cytopenia_anc"))
 
     @classmethod
     def from_config(cls, clinical: dict[str, Any]) -> ClinicalParams:
@@ -80,6 +83,19 @@ class ClinicalParams:
             int(c["baseline_lookback"]),
             float(c["ldh_uln"]),
             float(c["transaminase_uln"]),
+            float(c["ferritin_uln"]),
+            float(c["iec_hs_cytopenia_plt"]),
+            float(c["iec_hs_cytopenia_anc"]),
+        )
+
+    def iec_hs_limits(self) -> iec_hs.Limits:
+        """The laboratory limits of the IEC-HS prompt."""
+        return iec_hs.Limits(
+            self.ldh_uln,
+            self.transaminase_uln,
+            self.ferritin_uln,
+            self.cytopenia_plt,
+            self.cytopenia_anc,
         )
 
 
@@ -153,9 +169,8 @@ def patient_scores(
         v = easix.at(labs, (d, d))
         for k in ("easix", "m_easix", "s_easix"):
             row[f"{k}_d{d}"] = v[k]
-    row["iec_hs_flag"], row["iec_hs_reason"] = iec_hs.assess(
-        labs, params.ldh_uln, params.transaminase_uln
-    )
+    # timing against the CRS course of events.tsv (clinical-definitions.md, IEC-HS)
+    row["iec_hs_flag"], row["iec_hs_reason"] = iec_hs.assess(labs, ev, params.iec_hs_limits())
     if ev is None:
         status.append("no events table: CRS/ICANS grades not measured")
     row["status"] = "; ".join(status) if status else "complete"

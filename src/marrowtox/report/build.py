@@ -13,10 +13,11 @@ from marrowtox.report import clone_cells, flags, html, marrow, plots, timeline
 from marrowtox.report import flow as flow_report
 from marrowtox.report import protein as protein_report
 from marrowtox.report.cohort_picture import cohort_picture
+from marrowtox.report.cohort_table import MEASURED_STATES, ch_not_callable
 from marrowtox.report.cohort_table import build as build_table
-from marrowtox.report.cohort_table import ch_not_callable
 from marrowtox.report.inputs import Results, read_tsv
 from marrowtox.report.names import Names
+from marrowtox.samplesheet import is_marrow
 from marrowtox.settings import section_defaults
 
 
@@ -238,6 +239,41 @@ def _lod_range(res: Results, dna: list[str]) -> str:
     return f"per-target LOD {100 * lods.min():.2f}-{100 * lods.max():.2f}% VAF"
 
 
+def _specimens(samples: pd.DataFrame) -> list[str]:
+    """The specimen column, or empty strings for a sheet read without it."""
+    if "specimen" not in samples.columns:
+        return [""] * len(samples)
+    return ["" if pd.isna(v) else str(v) for v in samples["specimen"]]
+
+
+def specimen_rows(samples: pd.DataFrame, res: Results, names: Names) -> list[dict[str, str]]:
+    """One line per blood/product/apheresis scRNA sample: what it is and its CAR+ %.
+    These are analysed per sample but are not marrow, so they are named as what they are
+    and never stand in for a marrow time point or baseline (issue 25 item 1)."""
+    rows = []
+    for s, sp, d in zip(samples["sample"], _specimens(samples), samples["day"], strict=True):
+        cart = read_tsv(res.cart(s))
+        pct_cells = pct_t = ""
+        status = "no CAR T table"
+        if cart is not None and not cart.empty:
+            status = str(cart.loc[0, "car_status"])
+            if status in MEASURED_STATES:
+                c, t = cart.loc[0, "car_t_pct_of_cells"], cart.loc[0, "car_t_pct_of_t"]
+                pct_cells = "not callable" if pd.isna(c) else f"{float(c):.2f}"
+                pct_t = "not callable" if pd.isna(t) else f"{float(t):.2f}"
+        rows.append(
+            {
+                "sample": names.sample(s),
+                "specimen": sp,
+                "day": str(d),
+                "car_pct_cells": pct_cells,
+                "car_pct_t": pct_t,
+                "status": status,
+            }
+        )
+    return rows
+
+
 def cohort_index_limit(samples: pd.DataFrame, res: Results) -> float | None:
     """Colour half-range of the inflammation heatmap over every scRNA sample of the
     cohort (one scale across patients: a quiet marrow stays pale next to an inflamed one).
@@ -280,7 +316,14 @@ def patient_report(
     patient = names.patient_of_stem(patient)
     label = names.patient(patient)
     ps = samples[samples["patient"] == patient].sort_values(["day", "assay"])
-    sc = ps[ps["assay"] == "scrna"]
+    all_sc = ps[ps["assay"] == "scrna"]
+    # marrow sections show marrow only; blood and product samples get their own lines
+    # (samples.tsv specimen; issue 25 item 1)
+    sc = all_sc[is_marrow(all_sc)]
+    other_specimens = [
+        {k: names.scrub(v) for k, v in r.items()}
+        for r in specimen_rows(all_sc[~is_marrow(all_sc)], res, names)
+    ]
     dna = ps[ps["assay"] == "dna"]
     has_dna = not dna.empty
     cohort = read_tsv(res.patients)
@@ -306,7 +349,7 @@ def patient_report(
         umap_panels.append((names.timepoint(s), obs, xy))
     marrow_days = [
         (int(d), "/".join(dict.fromkeys(str(t) for t in g["timepoint"])))
-        for d, g in ps.groupby("day", sort=True)
+        for d, g in ps[is_marrow(ps)].groupby("day", sort=True)
     ]
     tl = timeline.TimelineData(
         title=f"{label}: blood counts, events, marrow and clones (day 0 = CAR T infusion)",
@@ -384,8 +427,11 @@ def patient_report(
     comp_cols, comp_rows = marrow.composition_table(comps, names)
     sample_list = [
         # a pseudonymised label already says assay and day
-        {"sample": names.sample(s), "detail": "" if pseudonymise else f"{a}, day {d}"}
-        for s, a, d in zip(ps["sample"], ps["assay"], ps["day"], strict=True)
+        {
+            "sample": names.sample(s),
+            "detail": "" if pseudonymise else ", ".join(x for x in (a, sp, f"day {d}") if x),
+        }
+        for s, a, sp, d in zip(ps["sample"], ps["assay"], _specimens(ps), ps["day"], strict=True)
     ]
     construct = ps["car_construct"].dropna().astype(str)
     product = (products or {}).get(patient) or (
@@ -410,6 +456,7 @@ def patient_report(
         quiet=[scrub(q) for q in quiet],
         icaht_notes=scrub(icaht_notes),
         marrow=[{k: scrub(v) for k, v in r.items()} for r in marrow.timepoint_rows(tps)],
+        other_specimens=other_specimens,
         comp_cols=comp_cols,
         comp_rows=comp_rows,
         flow=flow_rows,

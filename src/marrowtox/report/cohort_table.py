@@ -18,6 +18,7 @@ from marrowtox.report.clone_cells import carrier_lineages
 from marrowtox.report.flow import COLUMNS as FLOW_COLUMNS
 from marrowtox.report.flow import cohort_values as flow_values
 from marrowtox.report.inputs import Results, read_tsv
+from marrowtox.samplesheet import is_marrow
 from marrowtox.settings import section_defaults
 
 COLUMNS = [
@@ -135,8 +136,11 @@ def patient_row(
     sc = ps[ps["assay"] == "scrna"]
     dna = ps[ps["assay"] == "dna"]
     row["n_scrna_samples"], row["n_dna_samples"] = len(sc), len(dna)
-    base = sc[sc["day"] <= 0]
-    post = sc[sc["day"] > 0]
+    # only marrow samples are the marrow baseline and marrow time points: a day-0 CAR T
+    # product or a blood sample is not marrow (samples.tsv specimen; issue 25 item 1)
+    bm = sc[is_marrow(sc)]
+    base = bm[bm["day"] <= 0]
+    post = bm[bm["day"] > 0]
     base_s = base["sample"].iloc[-1] if not base.empty else None
     post_s = post["sample"].iloc[0] if not post.empty else None
     if post_s is None:

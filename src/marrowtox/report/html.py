@@ -77,7 +77,7 @@ PATIENT = ENV.from_string(
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'"><title>marrowtox report: {{ patient }}</title>
 <style>{{ css }}</style></head><body>
 <header><h1>marrowtox: {{ patient }}</h1><div><a class="back" href="cohort.html">cohort report</a> &middot; Product: {{ product }} &middot; infusion = day 0 &middot;
-marrow samples: {% for s in samples %}{{ s.sample }}{% if s.detail %} ({{ s.detail }}){% endif %}{% if not loop.last %}, {% endif %}{% endfor %}</div></header>
+samples: {% for s in samples %}{{ s.sample }}{% if s.detail %} ({{ s.detail }}){% endif %}{% if not loop.last %}, {% endif %}{% endfor %}</div></header>
 <main>
 <section id="timeline"><h2>Timeline: blood counts, events, marrow and clones</h2>{% if figs.timeline %}
 <img alt="Timeline of {{ patient }}: ANC with ICAHT windows, platelets, hemoglobin, events, CAR T % and HSPC % at every marrow timepoint, clone VAFs" src="{{ figs.timeline }}">
@@ -94,6 +94,10 @@ marrow samples: {% for s in samples %}{{ s.sample }}{% if s.detail %} ({{ s.deta
 {% for r in marrow %}<tr class="tp"><td class="l">{{ r.sample }}</td><td>{{ r.day }}</td><td>{{ r.cells }}</td><td>{{ r.hspc }}</td><td>{{ r.t }}</td><td>{{ r.car }}</td><td>{{ r.car_pct_cells }}</td><td>{{ r.car_pct_t }}</td><td>{{ r.car_pct_t_est }}</td><td class="l">{{ r.threshold }}</td><td>{{ r.ifng }}</td><td class="l nm">{{ r.note }}</td></tr>{% endfor %}</table>
 <p class="cap">Cells: cells after QC and doublet removal with a cell type. HSPC: HSC/MPP + LMPP. CAR T % before infusion is a negative control. CAR T cells: cells called CAR+ (Bayesian FDR); corrected %: the fitted ambient + CAR mixture, which also counts CAR T cells without a CAR UMI, with its 95% profile-likelihood interval (docs/car-calling.md). HSPC IFN-&gamma; index: Hallmark interferon-gamma response of HSPC vs baseline marrow, in baseline SDs.</p>
 {% else %}<p class="nm">not measured: no scRNA marrow sample</p>{% endif %}</section>
+{% if other_specimens %}<section id="specimens"><h2>Product and blood samples (not marrow)</h2><table>
+<tr><th class="l">sample</th><th class="l">specimen</th><th>day</th><th>CAR+ % of cells</th><th>CAR+ % of T cells</th><th class="l">CAR call</th></tr>
+{% for r in other_specimens %}<tr><td class="l">{{ r.sample }}</td><td class="l">{{ r.specimen }}</td><td>{{ r.day }}</td><td>{{ r.car_pct_cells }}</td><td>{{ r.car_pct_t }}</td><td class="l">{{ r.status }}</td></tr>{% endfor %}</table>
+<p class="cap">Samples whose specimen (samples.tsv) is the CAR T product, apheresis or blood: analysed per sample and shown here as what they are, never as a marrow time point or the marrow baseline.</p></section>{% endif %}
 <section id="flow"><h2>Flow cytometry vs scRNA</h2>{% if flow %}<table>
 <tr><th>day</th><th class="l">specimen</th><th class="l">population</th><th>flow %</th><th>scRNA %</th><th class="l">scRNA sample</th><th class="l">scRNA counts</th><th class="l">not compared</th></tr>
 {% for r in flow %}<tr><td>{{ r.day }}</td><td class="l">{{ r.specimen }}</td><td class="l">{{ r.population }}</td><td>{{ r.flow }}{% if r.source == "from counts" %} (from counts){% endif %}</td><td>{{ r.scrna }}</td><td class="l">{{ r.sample }}</td><td class="l">{{ r.what }}</td><td class="l nm">{{ r.note }}</td></tr>{% endfor %}</table>

@@ -30,6 +30,7 @@ MARROW = "#6A3D9A"  # marrow sampling days: a colour no data series uses
 EVENT_ROWS = {
     "infusion": ("infusion", "*", OKABE_ITO[7]),
     "crs": ("CRS", "s", OKABE_ITO[5]),
+    "crs_resolved": ("CRS", "o", OKABE_ITO[5]),
     "icans": ("ICANS", "D", OKABE_ITO[6]),
     "iec_hs": ("IEC-HS", "h", OKABE_ITO[5]),
     "tocilizumab": ("tocilizumab", "v", OKABE_ITO[4]),
