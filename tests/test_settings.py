@@ -4,6 +4,7 @@ subcommands expose the same settings with the same defaults; typos are refused."
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,7 @@ def _help(cmd: str) -> str:
         capture_output=True,
         text=True,
         check=True,
-        env={"COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "200"},  # PYTHONPATH too: this checkout's code
     ).stdout
 
 
@@ -82,12 +83,14 @@ def test_qc_dataclass_defaults_match_schema() -> None:
 
 
 def test_workflow_config_matches_schema_keys() -> None:
-    """config/config.yaml uses only keys the schemas know (else validate refuses it)."""
-    from marrowtox.validate_commands import validate_config
+    """config/config.yaml, alone and with the demo overlay, uses only keys the schemas
+    know (else validate refuses it)."""
+    from marrowtox.validate_commands import load_configs, validate_config
 
-    with open(REPO / "config" / "config.yaml", encoding="utf-8") as fh:
-        config = yaml.safe_load(fh)
-    validate_config(config, "config.yaml")
+    config_dir = REPO / "config"
+    validate_config(load_configs([config_dir / "config.yaml"]), "config.yaml")
+    both = load_configs([config_dir / "config.yaml", config_dir / "demo.yaml"])
+    validate_config(both, "config.yaml + demo.yaml")
 
 
 @pytest.mark.parametrize(

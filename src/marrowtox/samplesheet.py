@@ -453,9 +453,67 @@ def load_long_table(
     return df
 
 
+#: Inputs the user must name, and what to put there. The shipped config/config.yaml
+#: leaves them empty: a first run stops here with this list instead of running another
+#: cohort's files (the demo's inputs live in config/demo.yaml, named only by the demo).
+REQUIRED_INPUTS: dict[str, str] = {
+    "samples": "your samples.tsv (one row per sequenced sample; `marrowtox init` writes a "
+    "starter from Cell Ranger folders and BAMs)",
+}
+#: Needed only when the sample sheet has DNA rows: a scRNA-only cohort needs no genome.
+DNA_INPUTS: dict[str, str] = {
+    "reference.fasta": "your genome FASTA, indexed (.fai beside it)",
+    "reference.gtf": "a GENCODE-style GTF of the panel genes",
+    "reference.panel_bed": "the BED of your DNA panel's target regions",
+}
+
+
+def _config_value(config: dict[str, Any], dotted: str) -> Any:
+    node: Any = config
+    for key in dotted.split("."):
+        node = (node or {}).get(key) if isinstance(node, dict) else None
+    return node
+
+
+def unset_inputs(config: dict[str, Any], has_dna: bool | None) -> list[str]:
+    """'config key K: set it to ...' for each required input left empty. `has_dna`: whether
+    the sheet has DNA rows (None: the sheet is not known yet, so the genome keys are
+    listed as needed for DNA rows)."""
+    out = [
+        f"config key {key}: set it to {what}"
+        for key, what in REQUIRED_INPUTS.items()
+        if not _config_value(config, key)
+    ]
+    if has_dna is False:
+        return out
+    when = "samples.tsv has DNA rows" if has_dna else "needed only if samples.tsv has DNA rows"
+    out += [
+        f"config key {key}: set it to {what} ({when})"
+        for key, what in DNA_INPUTS.items()
+        if not _config_value(config, key)
+    ]
+    return out
+
+
+def require_inputs(
+    config: dict[str, Any], has_dna: bool | None, file: str | Path | None = None
+) -> None:
+    """Raise one InputError naming every required input left empty (see unset_inputs)."""
+    problems = unset_inputs(config, has_dna)
+    if problems:
+        raise InputError(
+            "; ".join(problems),
+            file=file,
+            expected="every required input set (config/config.yaml says what each is)",
+        )
+
+
 def load_all(config: dict[str, Any], *, check_files: bool = True) -> Tables:
     """Validate the config's tables together (the pre-flight check): samples, labs,
-    events and the optional flow populations."""
+    events and the optional flow populations. An unset sample sheet is refused with
+    every required input still unset (the shipped config's placeholders)."""
+    if not config.get("samples"):
+        require_inputs(config, None)
     samples = load_samples(config["samples"], check_files=check_files)
     patients = set(samples["patient"])
     labs = events = None

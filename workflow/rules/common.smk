@@ -13,10 +13,9 @@ from marrowtox.cart.features import car_features
 from marrowtox.errors import InputError
 from marrowtox.layout import PATTERNS as OUT
 from marrowtox.layout import report_stem
-from marrowtox.preflight import check_data_files
+from marrowtox.preflight import run_preflight
 from marrowtox.prot.io import has_proteins
-from marrowtox.samplesheet import load_all
-from marrowtox.settings import removed_settings
+from marrowtox.settings import removed_settings, section_settings
 
 min_version("9.0")
 
@@ -41,6 +40,8 @@ for _section in (
     config.setdefault(_section, {})
     if os.path.exists(_schema):
         validate(config[_section], schema=_schema)
+    # defaults filled by the function the pre-flight and the CLI read settings with
+    config[_section] = section_settings(config, _section)
 
 
 def repo_path(path):
@@ -128,22 +129,14 @@ def pon_settings():
 
 
 try:
-    TABLES = load_all(config)
-    if config.get("check_file_contents", True):
-        for _warning in check_data_files(
-            TABLES.samples,
-            config["samples"],
-            config["reference"],
-            cache_path=os.path.join(".snakemake", "marrowtox-preflight.json"),
-            min_shared_genes=config["singlecell"]["integrate"]["min_shared_genes"],
-            min_shared_fraction=config["singlecell"]["integrate"][
-                "min_shared_fraction"
-            ],
-            organism=config["organism"],
-            protein=config["singlecell"]["protein"],
-            cart=config["cart"],
-        ):
-            print(f"marrowtox warning: {_warning}", file=sys.stderr)
+    # the pre-flight `marrowtox validate` runs too: required inputs, tables, file contents
+    TABLES, _warnings = run_preflight(
+        config,
+        config_file=" + ".join(map(str, workflow.configfiles)) or None,
+        cache_path=os.path.join(".snakemake", "marrowtox-preflight.json"),
+    )
+    for _warning in _warnings:
+        print(f"marrowtox warning: {_warning}", file=sys.stderr)
 except InputError as exc:
     # A one-line message naming file, row, column and expectation; no traceback.
     raise WorkflowError(f"invalid input: {exc}") from None
@@ -201,6 +194,12 @@ def sample_meta(wildcards):
     """Sample-sheet row of a sample as a plain dict (for params)."""
     row = SAMPLES.loc[wildcards.sample]
     return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+
+
+def reference_file(key):
+    """reference.<key> as a rule input: nothing while unset (a cohort without DNA rows
+    needs no genome; with DNA rows the pre-flight has already asked for it)."""
+    return config["reference"][key] or []
 
 
 def has_labs():
@@ -358,7 +357,7 @@ def pon_bams():
             raise WorkflowError(
                 f"invalid input: config key 'ch.pon_bams': file not found: {p} (expected "
                 "an existing BAM; relative paths are relative to the sample sheet's "
-                f"folder, {base}; the shipped config lists the demo's normals)"
+                f"folder, {base})"
             )
         if p not in bams:
             bams.append(p)
