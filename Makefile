@@ -69,13 +69,13 @@ test: $(STAMP) sysdeps
 lint: $(STAMP) demo/samples.tsv
 	$(BIN)/ruff check src scripts tests bench
 	$(BIN)/ruff format --check src scripts tests bench
-	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakefmt --check Snakefile workflow/Snakefile workflow/rules
 	@# The linter parses the workflow, which reads the sample sheet: the demo's is used.
 	$(BIN)/snakemake --lint --configfile $(DEMO_CONFIG)
 
 format: $(STAMP)
 	$(BIN)/ruff format src scripts tests bench
-	$(BIN)/snakefmt Snakefile workflow/rules
+	$(BIN)/snakefmt Snakefile workflow/Snakefile workflow/rules
 
 clean:
 	rm -rf results logs benchmarks .snakemake

@@ -26,15 +26,6 @@ PLACEHOLDERS = [*REQUIRED_INPUTS, *DNA_INPUTS]
 
 
 @pytest.fixture
-def repo_like(demo_data: Path, tmp_path: Path) -> Path:
-    """A working directory with the shipped config/ and a demo/ cohort present."""
-    work = tmp_path / "work"
-    shutil.copytree(REPO / "config", work / "config")
-    (work / "demo").symlink_to(demo_data, target_is_directory=True)
-    return work
-
-
-@pytest.fixture
 def user_config(demo_data: Path, tmp_path: Path) -> Path:
     """A user's cohort outside demo/: two scRNA samples, no labs/flow/normals/genome."""
     mine = tmp_path / "mine"

@@ -19,6 +19,13 @@ from marrowtox.settings import removed_settings, section_settings
 
 min_version("9.0")
 
+# The repository (workflow/rules/../..): shipped resources and schemas resolve from it
+# whichever Snakefile is the main one (./Snakefile or workflow/Snakefile), as
+# workflow.basedir is the main Snakefile's folder.
+REPO_DIR = os.path.normpath(
+    os.path.join(workflow.current_basedir.get_path_or_uri(secret_free=True), "..", "..")
+)
+
 
 ##### config and tables: validated before any job #####
 
@@ -36,7 +43,7 @@ for _section in (
     "report",
     "cohort",
 ):
-    _schema = f"{workflow.basedir}/workflow/schemas/config.{_section}.schema.yaml"
+    _schema = f"{REPO_DIR}/workflow/schemas/config.{_section}.schema.yaml"
     config.setdefault(_section, {})
     if os.path.exists(_schema):
         validate(config[_section], schema=_schema)
@@ -48,7 +55,7 @@ def repo_path(path):
     """Shipped resources given relative to the repository resolve from any working dir."""
     if os.path.isabs(path) or os.path.exists(path):
         return path
-    return os.path.join(workflow.basedir, path)
+    return os.path.join(REPO_DIR, path)
 
 
 _annotate = config["singlecell"]["annotate"]
@@ -197,7 +204,7 @@ def sample_meta(wildcards):
 
 
 def reference_file(key):
-    """reference.<key> as a rule input: nothing while unset (a cohort without DNA rows
+    """reference.<key> as an input of the DNA rules; nothing while unset (a cohort without DNA rows
     needs no genome; with DNA rows the pre-flight has already asked for it)."""
     return config["reference"][key] or []
 
@@ -278,7 +285,7 @@ def all_targets():
 def resource_files():
     return sorted(
         f
-        for f in glob.glob(f"{workflow.basedir}/resources/**/*", recursive=True)
+        for f in glob.glob(f"{REPO_DIR}/resources/**/*", recursive=True)
         if os.path.isfile(f)
     )
 
