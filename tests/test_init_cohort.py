@@ -242,3 +242,29 @@ def test_unreadable_format_names_the_converter(tmp_path: Path, name: str, conver
 def test_bad_pattern_is_refused(cellranger: Path, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="named group"):
         init_cohort(tmp_path / "c", [cellranger], [], r"(?P<patient>P\d+)")
+
+
+@pytest.mark.parametrize(
+    ("name", "converter"),
+    [
+        ("GSM1_counts.txt.gz", "ad.read_text"),
+        ("GSM1_counts.tsv", "ad.read_text"),
+        ("GSM2_counts.csv.gz", "ad.read_csv"),
+        ("sample.loom", "ad.read_loom"),
+    ],
+)
+def test_sheet_naming_an_unread_format_is_refused_with_its_converter(
+    tmp_path: Path, name: str, converter: str
+) -> None:
+    """The same advice when the user writes such a file into samples.tsv themselves."""
+    from marrowtox.samplesheet import load_samples
+
+    (tmp_path / name).write_bytes(b"x")
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_text(
+        f"patient\tsample\tassay\ttimepoint\tday\tpath\nP1\tP1_BL\tscrna\tBL\t-5\t{name}\n"
+    )
+    with pytest.raises(InputError) as info:
+        load_samples(sheet)
+    assert (info.value.row, info.value.column) == (2, "path")
+    assert converter in str(info.value) and "h5ad" in str(info.value)

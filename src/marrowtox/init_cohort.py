@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from marrowtox.errors import InputError
+from marrowtox.samplesheet import converter_hint
 
 #: Matrices of a Cell Ranger `count` run, best first, relative to the run folder.
 COUNT_FILTERED = (
@@ -41,24 +42,6 @@ SCRNA_FILES = (".h5", ".h5ad")
 DNA_FILES = (".bam", ".cram")
 #: A bare file named <sample><suffix> beside <sample>.h5/.h5ad holds its protein counts.
 ADT_SUFFIXES = ("_adt.h5ad", ".adt.h5ad", "_ADT.h5ad")
-
-#: Formats found in the wild that the workflow does not read, and how to convert them.
-CONVERTERS: dict[str, str] = {
-    ".csv": "a genes x cells text table: convert it to .h5ad with anndata, e.g. "
-    "python -c \"import anndata as ad; ad.read_csv('IN.csv').T.write_h5ad('OUT.h5ad')\"",
-    ".tsv": "a genes x cells text table: convert it to .h5ad with anndata, e.g. "
-    "python -c \"import anndata as ad; ad.read_text('IN.tsv', delimiter='\\t').T"
-    ".write_h5ad('OUT.h5ad')\"",
-    ".txt": "a genes x cells text table (GEO style): convert it to .h5ad with anndata, e.g. "
-    "python -c \"import anndata as ad; ad.read_text('IN.txt', delimiter='\\t').T"
-    ".write_h5ad('OUT.h5ad')\"",
-    ".loom": 'a loom file: convert it to .h5ad with anndata, e.g. python -c "import '
-    "anndata as ad; ad.read_loom('IN.loom').write_h5ad('OUT.h5ad')\" (raw counts in X)",
-    ".rds": "an R object: export it with zellkonverter::writeH5AD (SingleCellExperiment) or "
-    "SeuratDisk (SaveH5Seurat, then Convert to h5ad), raw counts in X",
-    ".mtx": "a bare Matrix Market file: put it in a folder with barcodes.tsv(.gz) and "
-    "features.tsv(.gz) (a 10x matrix folder) and give the folder",
-}
 
 SAMPLE_COLUMNS = (
     "patient",
@@ -109,14 +92,6 @@ def _first(root: Path, candidates: Iterable[str]) -> Path | None:
     return next((root / c for c in candidates if (root / c).exists()), None)
 
 
-def _converter_hint(p: Path) -> str | None:
-    """The converter to use for a matrix format the workflow does not read, or None."""
-    name = p.name.lower()
-    for suffix in (".gz", ".bz2", ".zip"):
-        name = name.removesuffix(suffix)
-    return CONVERTERS.get(Path(name).suffix)
-
-
 def find_scrna(roots: Sequence[Path]) -> tuple[list[Found], list[str]]:
     """scRNA samples under the given folders (Cell Ranger count and multi runs, bare
     .h5/.h5ad files) and a note for each file skipped as a matrix format the workflow
@@ -157,7 +132,7 @@ def find_scrna(roots: Sequence[Path]) -> tuple[list[Found], list[str]]:
                     None,
                 )
                 out.append(Found(stem, "scrna", f, adt=adt))
-            elif (hint := _converter_hint(f)) is not None and not _in_matrix_folder(f):
+            elif (hint := converter_hint(f)) is not None and not _in_matrix_folder(f):
                 skipped.append(f"skipped {f}: not read by the workflow; it looks like {hint}")
         if len(out) == before:
             raise InputError(

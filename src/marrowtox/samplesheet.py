@@ -286,6 +286,35 @@ def _bam_index(path: str) -> str | None:
     return next((c for c in candidates if os.path.exists(c)), None)
 
 
+#: Formats found in the wild that the workflow does not read, and how to convert them.
+CONVERTERS: dict[str, str] = {
+    ".csv": "a genes x cells text table: convert it to .h5ad with anndata, e.g. "
+    "python -c \"import anndata as ad; ad.read_csv('IN.csv').T.write_h5ad('OUT.h5ad')\"",
+    ".tsv": "a genes x cells text table: convert it to .h5ad with anndata, e.g. "
+    "python -c \"import anndata as ad; ad.read_text('IN.tsv', delimiter='\\t').T"
+    ".write_h5ad('OUT.h5ad')\"",
+    ".txt": "a genes x cells text table (GEO style): convert it to .h5ad with anndata, e.g. "
+    "python -c \"import anndata as ad; ad.read_text('IN.txt', delimiter='\\t').T"
+    ".write_h5ad('OUT.h5ad')\"",
+    ".loom": 'a loom file: convert it to .h5ad with anndata, e.g. python -c "import '
+    "anndata as ad; ad.read_loom('IN.loom').write_h5ad('OUT.h5ad')\" (raw counts in X)",
+    ".rds": "an R object: export it with zellkonverter::writeH5AD (SingleCellExperiment) or "
+    "SeuratDisk (SaveH5Seurat, then Convert to h5ad), raw counts in X",
+    ".mtx": "a bare Matrix Market file: put it in a folder with barcodes.tsv(.gz) and "
+    "features.tsv(.gz) (a 10x matrix folder) and give the folder",
+}
+
+
+def converter_hint(p: str | Path) -> str | None:
+    """How to convert a matrix format the workflow does not read (GEO-style text tables,
+    gzipped or not, loom, R objects, a bare .mtx), or None (used by the sheet's check
+    and by `marrowtox init`)."""
+    name = Path(p).name.lower()
+    for suffix in (".gz", ".bz2", ".zip"):
+        name = name.removesuffix(suffix)
+    return CONVERTERS.get(Path(name).suffix)
+
+
 def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
     """Read and validate the sample sheet; returns it indexed by sample with resolved paths."""
     df = read_table(path, load_schema("samples.schema.yaml"), "sample")
@@ -341,8 +370,9 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
         p = row["path"]
         if row["assay"] == "scrna":
             if not (p.endswith(SCRNA_SUFFIXES) or os.path.isdir(p)):
+                hint = converter_hint(p)
                 raise InputError(
-                    f"unsupported scRNA input {p!r}",
+                    f"unsupported scRNA input {p!r}" + (f": {hint}" if hint else ""),
                     file=path,
                     row=r,
                     column="path",
