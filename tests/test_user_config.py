@@ -8,15 +8,17 @@ genome. Every job input the dry run lists is checked to lie outside demo/.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from workflow_run import REPO, SNAKEMAKE
+from workflow_run import REPO
 
 from marrowtox.cli import main
 from marrowtox.errors import InputError
@@ -40,13 +42,37 @@ def user_config(demo_data: Path, tmp_path: Path) -> Path:
     return cfg
 
 
+#: Snakemake run under an audit hook that logs every file Python opens under demo/
+#: (the pre-flight's table reads included; HDF5/htslib opens in C are not seen, the job
+#: inputs of the dry run cover those).
+AUDITED = """
+import atexit, json, os, sys
+demo, log = os.path.realpath(sys.argv[1]), sys.argv[2]
+seen = []
+def hook(event, args):
+    if event == "open" and isinstance(args[0], (str, bytes, os.PathLike)):
+        path = os.path.realpath(os.path.abspath(os.fsdecode(args[0])))
+        if path == demo or path.startswith(demo + os.sep):
+            seen.append(path)
+sys.addaudithook(hook)
+atexit.register(lambda: open(log, "w").write(json.dumps(seen)))
+from snakemake.cli import main
+main(sys.argv[3:])
+"""
+
+
 def dry_run(work: Path, *configfiles: Path) -> subprocess.CompletedProcess[str]:
-    cmd = [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(work)]
+    """A dry run from `work`; the files of demo/ that Python opened: proc.demo_opened."""
+    cmd = ["--snakefile", str(REPO / "Snakefile"), "--directory", str(work)]
     if configfiles:
         cmd += ["--configfile", *map(str, configfiles)]
     cmd += ["-n", "--cores", "1"]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    log = work / "demo_opened.json"
+    audited = [sys.executable, "-c", AUDITED, str(work / "demo"), str(log), *cmd]
+    proc = subprocess.run(audited, capture_output=True, text=True, env=env, timeout=600)
+    proc.demo_opened = json.loads(log.read_text()) if log.is_file() else None  # type: ignore[attr-defined]
+    return proc
 
 
 def job_inputs(stdout: str, work: Path) -> set[Path]:
@@ -71,6 +97,8 @@ def test_user_config_reads_nothing_of_demo(repo_like: Path, user_config: Path) -
     # no demo option reaches the run: no flow job input, no panel of normals
     assert not any(p.name == "flow.tsv" for p in inputs)
     assert "ch_pon" not in proc.stdout
+    # nor the pre-flight: Python opened no file under demo/
+    assert proc.demo_opened == [], proc.demo_opened
 
 
 def test_demo_overlay_is_the_only_route_to_demo(repo_like: Path) -> None:
@@ -81,6 +109,8 @@ def test_demo_overlay_is_the_only_route_to_demo(repo_like: Path) -> None:
     demo = (repo_like / "demo").resolve()
     assert demo / "flow.tsv" in inputs
     assert any(p.parent == demo / "dna" / "normals" for p in inputs)  # ch_pon's normals
+    # the audit hook sees the pre-flight read the demo's tables (so it would see a leak)
+    assert str(demo / "samples.tsv") in proc.demo_opened
 
 
 def test_shipped_config_fails_the_preflight_naming_each_placeholder(repo_like: Path) -> None:
