@@ -168,3 +168,16 @@ def test_snakefile_base_config_is_config_yaml() -> None:
     snakefiles = [REPO / "Snakefile", REPO / "workflow" / "Snakefile"]
     text = "".join(p.read_text() for p in snakefiles if p.is_file())
     assert 'configfile: "config/config.yaml"' in text
+
+
+def test_validate_lays_config_files_over_each_other(
+    repo_like: Path, user_config: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """`marrowtox validate --config A B` checks B laid over A, as snakemake --configfile
+    does: the shipped config with the user's file passes; with the demo overlay, the demo."""
+    monkeypatch.chdir(repo_like)
+    base = "config/config.yaml"
+    assert main(["validate", "--config", base, str(user_config), "--no-file-check"]) == 0
+    assert "1 patients, 2 scRNA and 0 DNA samples" in capsys.readouterr().out
+    assert main(["validate", "--config", base, "config/demo.yaml", "--no-file-check"]) == 0
+    assert "6 patients, 15 scRNA and 15 DNA samples" in capsys.readouterr().out
