@@ -10,6 +10,8 @@ BIN := $(VENV)/bin
 CORES ?= 2
 SEED ?= 7
 UV_VERSION := 0.13.9
+# The demo's inputs, laid over config/config.yaml (which holds the user's placeholders).
+DEMO_CONFIG := config/demo.yaml
 # The stamp changes when the pins change, so `make` reinstalls exactly then.
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
 # Debian tools used by tests and benchmarks only (the workflow itself needs none).
@@ -44,7 +46,7 @@ demo/samples.tsv: | $(STAMP)
 demo-data: $(STAMP) demo/samples.tsv
 
 demo: demo-data
-	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete
+	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete --configfile $(DEMO_CONFIG)
 	@echo ""
 	@echo "marrowtox demo finished. Reports:"
 	@echo "  cohort:   $(CURDIR)/results/reports/cohort.html"
@@ -67,13 +69,13 @@ test: $(STAMP) sysdeps
 lint: $(STAMP) demo/samples.tsv
 	$(BIN)/ruff check src scripts tests bench
 	$(BIN)/ruff format --check src scripts tests bench
-	$(BIN)/snakefmt --check Snakefile workflow/rules
-	@# The linter parses the workflow, which reads the sample sheet: the demo one is used.
-	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile workflow/Snakefile workflow/rules
+	@# The linter parses the workflow, which reads the sample sheet: the demo's is used.
+	$(BIN)/snakemake --lint --configfile $(DEMO_CONFIG)
 
 format: $(STAMP)
 	$(BIN)/ruff format src scripts tests bench
-	$(BIN)/snakefmt Snakefile workflow/rules
+	$(BIN)/snakefmt Snakefile workflow/Snakefile workflow/rules
 
 clean:
 	rm -rf results logs benchmarks .snakemake

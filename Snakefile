@@ -1,22 +1,5 @@
-# marrowtox: bone-marrow multi-omics after CAR T-cell therapy, linked to hematotoxicity.
-# See README.md; the contract of inputs and outputs is in docs/ and workflow/schemas/.
-
-
-configfile: "config/config.yaml"
-
-
-include: "workflow/rules/common.smk"
-include: "workflow/rules/singlecell.smk"
-include: "workflow/rules/cart.smk"
-include: "workflow/rules/protein.smk"
-include: "workflow/rules/clonal.smk"
-include: "workflow/rules/clinical.smk"
-include: "workflow/rules/cohort.smk"
-include: "workflow/rules/report.smk"
-
-
-rule all:
-    default_target: True
-    input:
-        all_targets(),
-        protein_targets(),
+# marrowtox: the workflow is workflow/Snakefile (Snakemake catalog layout); this one line
+# lets `snakemake` run from the repository root. It is `include:` with the included
+# file's default target kept (a plain `include:` keeps the includer's, which has no
+# rule, so `rule all` would not be the default); Snakemake's `module` includes so too.
+workflow.include("workflow/Snakefile", overwrite_default_target=True)

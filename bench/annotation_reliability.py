@@ -6,11 +6,13 @@ reference route on real marrow: a CellTypist model trained on donor s1d1 of
 ../shared/data/real/bmmc_cite applied to donor s1d2 (coarse classes), plus the coarse
 accuracy per class and wall time of training and annotation. Figures, never pass/fail.
 
-Usage: .venv/bin/python bench/annotation_reliability.py
+Usage: .venv/bin/python bench/annotation_reliability.py [--no-real]
+(without ../shared/data/real, or with --no-real, only (a) runs)
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
@@ -130,9 +132,15 @@ def bmmc(work: Path) -> None:
 
 
 def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--no-real", action="store_true", help="only (a), the demo sample")
+    args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench_annot.") as tmp:
         demo(Path(tmp))
-        bmmc(Path(tmp))
+        if args.no_real or not REAL.is_dir():
+            print(f"\n(b) skipped: {'--no-real' if args.no_real else f'no {REAL}'}")
+        else:
+            bmmc(Path(tmp))
     return 0
 
 

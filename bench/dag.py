@@ -60,8 +60,15 @@ def make_cohort(d: Path, n: int) -> Path:
     (d / "events.tsv").write_text("\n".join(events) + "\n")
     for f in ("panel.fa", "panel.gtf", "panel.bed"):
         (d / "reference" / f).touch()
-    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    # the shipped config's panel-of-normals BAMs, as placeholders beside the sheet
+    sys.path.insert(0, str(ROOT / "src"))
+    from marrowtox.settings import merged
+
+    # the shipped settings with the demo overlay's inputs (then replaced by this cohort's)
+    cfg = merged(
+        yaml.safe_load((ROOT / "config" / "config.yaml").read_text()),
+        yaml.safe_load((ROOT / "config" / "demo.yaml").read_text()),
+    )
+    # the demo overlay's panel-of-normals BAMs, as placeholders beside the sheet
     for bam in cfg["ch"]["pon_bams"]:
         (d / bam).parent.mkdir(parents=True, exist_ok=True)
         (d / bam).touch()
@@ -69,6 +76,7 @@ def make_cohort(d: Path, n: int) -> Path:
     cfg["samples"] = str(d / "samples.tsv")
     cfg["labs"] = str(d / "labs.tsv")
     cfg["events"] = str(d / "events.tsv")
+    cfg["flow"] = None  # this cohort has no flow table (the demo's is not its own)
     cfg["check_file_contents"] = False
     cfg["reference"] = {
         "fasta": str(d / "reference/panel.fa"),

@@ -9,7 +9,7 @@ simulation's; the floor is `samtools view -c <bam> <regions>` over the same 1-bp
 (htslib decoding every read, nothing else), timed in the same run. Figures, never
 pass/fail.
 
-Usage: .venv/bin/python bench/genotype.py
+Usage: .venv/bin/python bench/genotype.py [--cells 10000] [--sites 20]
 """
 
 from __future__ import annotations
@@ -205,8 +205,21 @@ def _vcf(work: Path, sites: list[tuple[int, str, str]]) -> Path:
     return path
 
 
+def parse_sizes(argv: list[str]) -> None:
+    """--cells and --sites (a smaller run for tests/test_bench.py) set the module sizes."""
+    import argparse
+
+    global N_CELLS, N_SITES
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cells", type=int, default=N_CELLS)
+    ap.add_argument("--sites", type=int, default=N_SITES)
+    args = ap.parse_args(argv)
+    N_CELLS, N_SITES = args.cells, args.sites
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child(*sys.argv[2:5])
     else:
+        parse_sizes(sys.argv[1:])
         main()

@@ -46,3 +46,15 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory, demo_data: Path) -> dict[
     prepare_workdir(work, demo)
     snakemake(work, "--rerun-incomplete")
     return {"demo": demo, "work": work, "results": work / "results"}
+
+
+@pytest.fixture
+def repo_like(demo_data: Path, tmp_path: Path) -> Path:
+    """A working directory laid out like the repository after `make demo`: the shipped
+    config/ (config.yaml, demo.yaml) and a demo/ cohort beside it."""
+    import shutil
+
+    work = tmp_path / "work"
+    shutil.copytree(REPO / "config", work / "config")
+    (work / "demo").symlink_to(demo_data, target_is_directory=True)
+    return work

@@ -21,6 +21,7 @@ import pandas as pd
 import pysam
 import pytest
 import yaml
+from workflow_run import demo_config
 
 from marrowtox.cli import main
 
@@ -43,7 +44,8 @@ def cohort(demo_data: Path, tmp_path: Path) -> Path:
         shutil.copy(demo_data / t, d / t)
     for f in ("panel.fa", "panel.fa.fai", "panel.gtf", "panel.bed"):
         shutil.copy(demo_data / "reference" / f, d / "ref" / f)
-    config = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())
+    # the shipped config with the demo overlay (config/demo.yaml), as `make demo` runs it
+    config = demo_config(demo_data)
     config.update(
         samples=str(d / "samples.tsv"),
         labs=str(d / "labs.tsv"),

@@ -4,6 +4,7 @@ subcommands expose the same settings with the same defaults; typos are refused."
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,7 @@ def _help(cmd: str) -> str:
         capture_output=True,
         text=True,
         check=True,
-        env={"COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "200"},  # PYTHONPATH too: this checkout's code
     ).stdout
 
 
@@ -82,12 +83,14 @@ def test_qc_dataclass_defaults_match_schema() -> None:
 
 
 def test_workflow_config_matches_schema_keys() -> None:
-    """config/config.yaml uses only keys the schemas know (else validate refuses it)."""
-    from marrowtox.validate_commands import validate_config
+    """config/config.yaml, alone and with the demo overlay, uses only keys the schemas
+    know (else validate refuses it)."""
+    from marrowtox.validate_commands import load_configs, validate_config
 
-    with open(REPO / "config" / "config.yaml", encoding="utf-8") as fh:
-        config = yaml.safe_load(fh)
-    validate_config(config, "config.yaml")
+    config_dir = REPO / "config"
+    validate_config(load_configs([config_dir / "config.yaml"]), "config.yaml")
+    both = load_configs([config_dir / "config.yaml", config_dir / "demo.yaml"])
+    validate_config(both, "config.yaml + demo.yaml")
 
 
 @pytest.mark.parametrize(
@@ -154,3 +157,101 @@ def test_array_options_keep_the_schema_item_type() -> None:
     sec = options_section(a, "singlecell", "protein")
     assert sec["dsb_empty_log10_counts"] == [1.5, 3.0]
     assert sec["car_panel"] == ["CD69"]
+
+
+# ---- one reading of every setting (issue 26 item 3) ----------------------------------
+
+
+def _leaves(node: dict, prefix: str) -> dict[str, dict]:
+    """Every setting of a schema (dotted key -> its spec), nested sections walked."""
+    out = {}
+    for key, spec in node.get("properties", {}).items():
+        name = f"{prefix}.{key}"
+        if spec.get("type") == "object" and "properties" in spec:
+            out.update(_leaves(spec, name))
+        else:
+            out[name] = spec
+    return out
+
+
+def _cli_defaults() -> dict[str, list[tuple[str, object]]]:
+    """config key -> (subcommand, option default) of every option add_schema_options made
+    (their help ends '(config <key>; default ...)')."""
+    import argparse
+    import re
+
+    from marrowtox.cli import build_parser
+
+    found: dict[str, list[tuple[str, object]]] = {}
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for cmd, parser in sub.choices.items():
+        for action in parser._actions:
+            m = re.search(r"\(config ([\w.]+); default ", action.help or "")
+            if m:
+                found.setdefault(m.group(1), []).append((cmd, action.default))
+    return found
+
+
+def test_every_schema_key_reads_the_same_in_cli_workflow_and_preflight() -> None:
+    """Walk every key of workflow/schemas/config*.schema.yaml: the value the workflow and
+    the pre-flight run with for the shipped config (settings.section_settings, the one
+    function both use) equals the schema default, which every CLI option of that key
+    has as its default; a `marrowtox <step>` run and a rule run agree."""
+    from marrowtox.settings import SECTIONS, _schema, section_settings
+    from marrowtox.validate_commands import load_configs
+
+    shipped = load_configs([REPO / "config" / "config.yaml"])
+    cli = _cli_defaults()
+    checked = 0
+    for section in SECTIONS:
+        workflow = section_settings(shipped, section)
+        for key, spec in _leaves(_schema(section), section).items():
+            value: object = workflow
+            for part in key.split(".")[1:]:
+                value = value[part]  # type: ignore[index]
+            assert value == spec.get("default"), f"{key}: workflow {value!r} != schema"
+            for cmd, default in cli.get(key, []):
+                assert default == spec.get("default"), f"marrowtox {cmd}: {key} {default!r}"
+                checked += 1
+    assert checked > 100, checked  # the walk saw the CLI options
+    # and no CLI option names a key the schemas do not have
+    known = {k for s in SECTIONS for k in _leaves(_schema(s), s)}
+    assert set(cli) <= known, sorted(set(cli) - known)
+
+
+def test_workflow_fills_settings_with_section_settings() -> None:
+    """common.smk fills each section through settings.section_settings and the pre-flight
+    (run_preflight) reads cart, protein and integrate settings through it."""
+    import inspect
+
+    from marrowtox.preflight import run_preflight
+
+    common = (REPO / "workflow" / "rules" / "common.smk").read_text()
+    assert "config[_section] = section_settings(config, _section)" in common
+    assert "run_preflight(" in common
+    source = inspect.getsource(run_preflight)
+    for section in ('"cart"', '"singlecell", "protein"', '"singlecell", "integrate"'):
+        assert f"section_settings(config, {section})" in source
+
+
+def test_preflight_finds_car_feature_named_only_in_cart_features(tmp_path: Path) -> None:
+    """Issue 26: the pre-flight warned "no CAR feature" for samples whose CAR feature the
+    config names in cart.features; through run_preflight (the workflow's) it does not."""
+    import numpy as np
+    from scipy import sparse
+
+    from marrowtox.demo.scrna import write_10x_h5
+    from marrowtox.preflight import run_preflight
+
+    genes = ["CD3E", "CD8A", "MT-CO1", "MYCAR_scFv"]
+    mat = sparse.csr_matrix(np.full((5, len(genes)), 2, dtype=np.int32))
+    write_10x_h5(tmp_path / "d28.h5", mat, genes, genes, [f"AAAC{i}-1" for i in range(5)])
+    (tmp_path / "samples.tsv").write_text(
+        "patient\tsample\tassay\ttimepoint\tday\tpath\tcar_construct\n"
+        "P1\tP1_D28\tscrna\tD28\t28\td28.h5\tfmc63_41bbz\n"
+    )
+    config = {"samples": str(tmp_path / "samples.tsv")}
+    _, warnings = run_preflight(config)
+    assert any("no CAR feature" in w for w in warnings)  # the construct's feature is absent
+    _, warnings = run_preflight({**config, "cart": {"features": ["MYCAR_scFv"]}})
+    assert not any("no CAR feature" in w for w in warnings), warnings

@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SNAKEMAKE = str(BIN / "snakemake")
 PROFILE = str(ROOT / "profiles" / "slurm")
+# the demo's inputs over config/config.yaml, as `make demo` runs them
+DEMO_CONFIG = ("--configfile", "config/demo.yaml")
 COPY_IGNORE = shutil.ignore_patterns(
     ".git",
     ".venv",
@@ -87,6 +89,7 @@ def _expected(workdir, extra=()):
             "local",
             "--cores",
             "64",
+            *DEMO_CONFIG,
             *extra,
         ],
         cwd=workdir,
@@ -129,6 +132,7 @@ def _run_slurm(workdir, extra=()):
             # the most CPUs one job (a group job too) may ask for: this node's
             "--cores",
             str(os.cpu_count()),
+            *DEMO_CONFIG,
             *extra,
         ],
         cwd=workdir,
@@ -217,7 +221,9 @@ def test_demo_on_slurm_equals_local(tmp_path):
             capture_output=True,
         )
     cores = os.environ.get("CORES", "2")
-    proc = subprocess.run([SNAKEMAKE, "--cores", cores], cwd=local, capture_output=True, text=True)
+    proc = subprocess.run(
+        [SNAKEMAKE, "--cores", cores, *DEMO_CONFIG], cwd=local, capture_output=True, text=True
+    )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     expected = _expected(slurm)
     log, since = _run_slurm(slurm)

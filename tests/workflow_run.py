@@ -18,21 +18,35 @@ REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 
 
-def prepare_workdir(workdir: Path, demo: Path, overrides: dict | None = None) -> Path:
-    """A working directory with its own config pointing at `demo`; returns the config path."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    with open(REPO / "config" / "config.yaml", encoding="utf-8") as fh:
-        config = yaml.safe_load(fh)
-    config["samples"] = str(demo / "samples.tsv")
-    config["labs"] = str(demo / "labs.tsv")
-    config["events"] = str(demo / "events.tsv")
+def demo_config(demo: Path) -> dict:
+    """config/config.yaml with the demo overlay (config/demo.yaml) laid over it, as `make
+    demo` runs it, its demo/ paths moved to `demo` (a freshly generated cohort)."""
+    from marrowtox.settings import merged
+
+    def load(name: str) -> dict:
+        with open(REPO / "config" / name, encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+
+    def moved(value: str | None) -> str | None:
+        if value and value.startswith("demo/"):
+            return str(demo / value.removeprefix("demo/"))
+        return value
+
+    config = merged(load("config.yaml"), load("demo.yaml"))
+    for key in ("samples", "labs", "events", "flow"):
+        config[key] = moved(config[key])
     # optional flow populations: the demo's, where the cohort has them
-    config["flow"] = str(demo / "flow.tsv") if (demo / "flow.tsv").is_file() else None
-    config["reference"] = {
-        "fasta": str(demo / "reference" / "panel.fa"),
-        "gtf": str(demo / "reference" / "panel.gtf"),
-        "panel_bed": str(demo / "reference" / "panel.bed"),
-    }
+    if config["flow"] and not Path(config["flow"]).is_file():
+        config["flow"] = None
+    config["reference"] = {k: moved(v) for k, v in config["reference"].items()}
+    return config
+
+
+def prepare_workdir(workdir: Path, demo: Path, overrides: dict | None = None) -> Path:
+    """A working directory with its own config (demo_config) pointing at `demo`; returns
+    the config path."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = demo_config(demo)
     for key, value in (overrides or {}).items():
         config[key] = value
     (workdir / "config").mkdir(exist_ok=True)

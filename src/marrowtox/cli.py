@@ -18,6 +18,7 @@ from marrowtox.errors import InputError
 #: Modules that contribute subcommands, in help order.
 COMMAND_MODULES: tuple[str, ...] = (
     "marrowtox.demo.commands",
+    "marrowtox.init_cohort",
     "marrowtox.validate_commands",
     "marrowtox.singlecell.commands",
     "marrowtox.cart.commands",

@@ -566,3 +566,41 @@ def _check_empty_droplets(
             expected=f"a raw (unfiltered) matrix with at least singlecell.protein.dsb_min_empty "
             f"= {settings['dsb_min_empty']} empty droplets",
         )
+
+
+def run_preflight(
+    config: dict[str, Any],
+    *,
+    config_file: str | None = None,
+    cache_path: str | None = None,
+    check_files: bool = True,
+) -> tuple[Any, list[str]]:
+    """The whole pre-flight, shared by the workflow (common.smk) and `marrowtox validate`:
+    required inputs set (the genome only for a sheet with DNA rows), tables valid, and,
+    unless check_file_contents is false, every data file's content. Settings are read
+    through settings.section_settings, as the rules read them. Returns the tables and
+    the warnings; raises InputError on the first fault."""
+    from marrowtox.samplesheet import load_all, require_inputs
+    from marrowtox.settings import section_settings, top_setting
+
+    if not config.get("samples"):
+        require_inputs(config, None, file=config_file)
+    tables = load_all(config, check_files=check_files)
+    require_inputs(config, bool((tables.samples["assay"] == "dna").any()), file=config_file)
+    # the tables' own warnings (day-0 sample without a specimen, same-day lab values)
+    warnings = list(tables.warnings)
+    if not check_files or not top_setting(config, "check_file_contents"):
+        return tables, warnings
+    integrate = section_settings(config, "singlecell", "integrate")
+    warnings += check_data_files(
+        tables.samples,
+        config["samples"],
+        config.get("reference"),
+        cache_path=cache_path,
+        min_shared_genes=integrate["min_shared_genes"],
+        min_shared_fraction=integrate["min_shared_fraction"],
+        organism=top_setting(config, "organism"),
+        protein=section_settings(config, "singlecell", "protein"),
+        cart=section_settings(config, "cart"),
+    )
+    return tables, warnings

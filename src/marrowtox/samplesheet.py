@@ -368,6 +368,35 @@ def specimen_warnings(samples: pd.DataFrame, path: str | Path) -> list[str]:
     ]
 
 
+#: Formats found in the wild that the workflow does not read, and how to convert them.
+CONVERTERS: dict[str, str] = {
+    ".csv": "a genes x cells text table: convert it to .h5ad with anndata, e.g. "
+    "python -c \"import anndata as ad; ad.read_csv('IN.csv').T.write_h5ad('OUT.h5ad')\"",
+    ".tsv": "a genes x cells text table: convert it to .h5ad with anndata, e.g. "
+    "python -c \"import anndata as ad; ad.read_text('IN.tsv', delimiter='\\t').T"
+    ".write_h5ad('OUT.h5ad')\"",
+    ".txt": "a genes x cells text table (GEO style): convert it to .h5ad with anndata, e.g. "
+    "python -c \"import anndata as ad; ad.read_text('IN.txt', delimiter='\\t').T"
+    ".write_h5ad('OUT.h5ad')\"",
+    ".loom": 'a loom file: convert it to .h5ad with anndata, e.g. python -c "import '
+    "anndata as ad; ad.read_loom('IN.loom').write_h5ad('OUT.h5ad')\" (raw counts in X)",
+    ".rds": "an R object: export it with zellkonverter::writeH5AD (SingleCellExperiment) or "
+    "SeuratDisk (SaveH5Seurat, then Convert to h5ad), raw counts in X",
+    ".mtx": "a bare Matrix Market file: put it in a folder with barcodes.tsv(.gz) and "
+    "features.tsv(.gz) (a 10x matrix folder) and give the folder",
+}
+
+
+def converter_hint(p: str | Path) -> str | None:
+    """How to convert a matrix format the workflow does not read (GEO-style text tables,
+    gzipped or not, loom, R objects, a bare .mtx), or None (used by the sheet's check
+    and by `marrowtox init`)."""
+    name = Path(p).name.lower()
+    for suffix in (".gz", ".bz2", ".zip"):
+        name = name.removesuffix(suffix)
+    return CONVERTERS.get(Path(name).suffix)
+
+
 def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
     """Read and validate the sample sheet; returns it indexed by sample with resolved paths."""
     df = read_table(path, load_schema("samples.schema.yaml"), "sample")
@@ -433,8 +462,9 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
         p = row["path"]
         if row["assay"] == "scrna":
             if not (p.endswith(SCRNA_SUFFIXES) or os.path.isdir(p)):
+                hint = converter_hint(p)
                 raise InputError(
-                    f"unsupported scRNA input {p!r}",
+                    f"unsupported scRNA input {p!r}" + (f": {hint}" if hint else ""),
                     file=path,
                     row=r,
                     column="path",
@@ -546,12 +576,71 @@ def load_long_table(
     return df
 
 
+#: Inputs the user must name, and what to put there. The shipped config/config.yaml
+#: leaves them empty: a first run stops here with this list instead of running another
+#: cohort's files (the demo's inputs live in config/demo.yaml, named only by the demo).
+REQUIRED_INPUTS: dict[str, str] = {
+    "samples": "your samples.tsv (one row per sequenced sample; `marrowtox init` writes a "
+    "starter from Cell Ranger folders and BAMs)",
+}
+#: Needed only when the sample sheet has DNA rows: a scRNA-only cohort needs no genome.
+DNA_INPUTS: dict[str, str] = {
+    "reference.fasta": "your genome FASTA, indexed (.fai beside it)",
+    "reference.gtf": "a GENCODE-style GTF of the panel genes",
+    "reference.panel_bed": "the BED of your DNA panel's target regions",
+}
+
+
+def _config_value(config: dict[str, Any], dotted: str) -> Any:
+    node: Any = config
+    for key in dotted.split("."):
+        node = (node or {}).get(key) if isinstance(node, dict) else None
+    return node
+
+
+def unset_inputs(config: dict[str, Any], has_dna: bool | None) -> list[str]:
+    """'config key K: set it to ...' for each required input left empty. `has_dna`: whether
+    the sheet has DNA rows (None: the sheet is not known yet, so the genome keys are
+    listed as needed for DNA rows)."""
+    out = [
+        f"config key {key}: set it to {what}"
+        for key, what in REQUIRED_INPUTS.items()
+        if not _config_value(config, key)
+    ]
+    if has_dna is False:
+        return out
+    when = "samples.tsv has DNA rows" if has_dna else "needed only if samples.tsv has DNA rows"
+    out += [
+        f"config key {key}: set it to {what} ({when})"
+        for key, what in DNA_INPUTS.items()
+        if not _config_value(config, key)
+    ]
+    return out
+
+
+def require_inputs(
+    config: dict[str, Any], has_dna: bool | None, file: str | Path | None = None
+) -> None:
+    """Raise one InputError naming every required input left empty (see unset_inputs)."""
+    problems = unset_inputs(config, has_dna)
+    if problems:
+        raise InputError(
+            "; ".join(problems),
+            file=file,
+            expected="every required input set (config/config.yaml says what each is)",
+        )
+
+
 def load_all(config: dict[str, Any], *, check_files: bool = True) -> Tables:
     """Validate the config's tables together (the pre-flight check): samples, labs,
     events and the optional flow populations. Every table is checked even when another
     one is faulty, and all faults are raised together (errors.InputErrors: a table's
-    first fault each; issue 25 item 5)."""
+    first fault each; issue 25 item 5). An unset sample sheet is refused with every required input still
+    unset (the shipped config's placeholders)."""
     from marrowtox.errors import raise_all
+
+    if not config.get("samples"):
+        require_inputs(config, None)
 
     faults: list[InputError] = []
     samples = None

@@ -38,6 +38,38 @@ def section_defaults(section: str, *path: str) -> dict[str, Any]:
     return _defaults(node)
 
 
+def merged(defaults: Any, given: Any) -> Any:
+    """`given` laid over `defaults` key by key (nested sections merge; any other value,
+    lists included, replaces), as Snakemake merges a --configfile over the base config."""
+    if isinstance(defaults, dict) and isinstance(given, dict):
+        out = dict(defaults)
+        for key, value in given.items():
+            out[key] = merged(defaults.get(key), value)
+        return out
+    return defaults if given is None and isinstance(defaults, dict) else given
+
+
+def section_settings(config: dict[str, Any], section: str, *path: str) -> dict[str, Any]:
+    """The settings of config[section][path...] as every reader uses them: the schema's
+    defaults with the config's values laid over. The workflow (common.smk), the
+    pre-flight and `marrowtox validate` all read settings through this one function, so
+    none can see a default another does not (issue 26: the pre-flight once read
+    cart.features differently from the rules)."""
+    node: Any = config.get(section) or {}
+    for key in path:
+        node = (node or {}).get(key) or {}
+    return merged(section_defaults(section, *path), node)
+
+
+def top_setting(config: dict[str, Any], key: str) -> Any:
+    """A top-level setting (organism, seed, check_file_contents...): the config's value,
+    else the default of workflow/schemas/config.schema.yaml."""
+    if config.get(key) is not None:
+        return config[key]
+    top = yaml.safe_load((SCHEMAS / "config.schema.yaml").read_text(encoding="utf-8"))
+    return top["properties"][key].get("default")
+
+
 def describe(section: str, *path: str) -> str:
     """The schema's description of one setting (for --help texts)."""
     node = _schema(section)

@@ -18,9 +18,27 @@ SECTIONS = ("singlecell", "cart", "signatures", "ch", "clinical", "report", "coh
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="check config and samples/labs/events tables")
-    p.add_argument("--config", default="config/config.yaml", type=Path)
+    p.add_argument(
+        "--config",
+        nargs="+",
+        default=[Path("config/config.yaml")],
+        type=Path,
+        help="config file(s); each later one is laid over the earlier, as snakemake "
+        "--configfile lays a file over config/config.yaml (e.g. --config "
+        "config/config.yaml config/demo.yaml)",
+    )
     p.add_argument("--no-file-check", action="store_true", help="skip checks of data files")
     p.set_defaults(func=run)
+
+
+def load_configs(paths: list[Path]) -> dict:
+    """The config files laid over each other in order (settings.merged, Snakemake's rule)."""
+    from marrowtox.settings import merged
+
+    config: dict = {}
+    for path in paths:
+        config = merged(config, load_config(path))
+    return config
 
 
 def load_config(path: Path) -> dict:
@@ -106,40 +124,23 @@ def validate_config(config: dict, path: Path | str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from marrowtox.errors import raise_all
-    from marrowtox.samplesheet import load_all
+    from marrowtox.preflight import run_preflight
 
-    config = load_config(args.config)
-    faults = config_faults(config, args.config)
-    if not isinstance(config.get("samples"), str) or not config["samples"]:
-        raise_all(faults)  # no sample sheet to read the tables against
+    paths = args.config if isinstance(args.config, list) else [args.config]
+    config = load_configs(paths)
+    where = " + ".join(str(p) for p in paths)
+    # every fault at once (issue 25 item 5): the config's keys, then the workflow's own
+    # pre-flight (common.smk calls the same function) over every table
+    faults = config_faults(config, where)
     try:
-        tables = load_all(config, check_files=not args.no_file_check)
+        tables, warnings = run_preflight(
+            config, config_file=where, check_files=not args.no_file_check
+        )
     except InputError as exc:
         raise_all([*faults, exc])
     raise_all(faults)
-    for warning in tables.warnings:
+    for warning in warnings:
         print(f"warning: {warning}")
-    if not args.no_file_check and config.get("check_file_contents", True):
-        from marrowtox.preflight import check_data_files
-        from marrowtox.settings import section_defaults
-
-        integrate = {
-            **section_defaults("singlecell", "integrate"),
-            **((config.get("singlecell") or {}).get("integrate") or {}),
-        }
-        for warning in check_data_files(
-            tables.samples,
-            config["samples"],
-            config.get("reference"),
-            min_shared_genes=integrate["min_shared_genes"],
-            min_shared_fraction=integrate["min_shared_fraction"],
-            organism=config.get("organism", "human"),
-            # the config's protein settings, as the workflow's pre-flight uses them
-            protein=(config.get("singlecell") or {}).get("protein") or None,
-            # the CAR features the cart_call rule will look for (config cart.features)
-            cart=config.get("cart") or None,
-        ):
-            print(f"warning: {warning}")
     s = tables.samples
     print(
         f"ok: {s['patient'].nunique()} patients, {int((s['assay'] == 'scrna').sum())} scRNA and "

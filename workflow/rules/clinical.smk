@@ -4,7 +4,7 @@ rule clinical_scores:
         events=lambda wc: config["events"] or [],
         samples=config["samples"],
         # analyte names, aliases, units and default specimens of labs.tsv
-        panel=f"{workflow.basedir}/resources/biomarkers.tsv",
+        panel=f"{REPO_DIR}/resources/biomarkers.tsv",
     output:
         scores=expand("results/clinical/{patient}.scores.tsv", patient=patients()),
         grids=expand("results/clinical/{patient}.anc_grid.tsv", patient=patients()),
@@ -26,6 +26,6 @@ rule clinical_scores:
     params:
         patients=patients(),
         clinical=config["clinical"],
-        files=file_digest(f"{workflow.basedir}/resources/biomarkers.tsv"),
+        files=file_digest(f"{REPO_DIR}/resources/biomarkers.tsv"),
     script:
         "../../scripts/clinical_scores.py"

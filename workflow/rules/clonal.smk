@@ -1,8 +1,8 @@
 rule ch_pon:
     input:
         bams=pon_bams(),
-        fasta=config["reference"]["fasta"],
-        bed=config["reference"]["panel_bed"],
+        fasta=reference_file("fasta"),
+        bed=reference_file("panel_bed"),
     output:
         OUT["ch_pon"],
     log:
@@ -33,9 +33,9 @@ for _patient in ch_call_patients():
             f"ch_call_{_patient}"
         input:
             bams=ch_call_bams(_patient),
-            fasta=config["reference"]["fasta"],
-            gtf=config["reference"]["gtf"],
-            bed=config["reference"]["panel_bed"],
+            fasta=reference_file("fasta"),
+            gtf=reference_file("gtf"),
+            bed=reference_file("panel_bed"),
             rules=config["ch"]["rules"],
             # optional panel of normals: a missing file stops the run before any job
             pon=config["ch"]["panel_of_normals"] or [],
@@ -74,7 +74,7 @@ rule ch_track:
         calls=lambda wc: patient_dna(wc, "calls"),
         lods=lambda wc: patient_dna(wc, "lod"),
         bams=lambda wc: patient_dna(wc, "bam"),
-        fasta=config["reference"]["fasta"],
+        fasta=reference_file("fasta"),
     output:
         "results/ch/{patient}.clones.tsv",
     log:

@@ -6,7 +6,7 @@ rule cohort_stats:
         labs=config["labs"] or [],
         events=config["events"] or [],
         scores=OUT["clinical_cohort"],
-        panel=f"{workflow.basedir}/resources/biomarkers.tsv",
+        panel=f"{REPO_DIR}/resources/biomarkers.tsv",
     output:
         associations=OUT["cohort_associations"],
         correlations=OUT["cohort_correlations"],
@@ -26,6 +26,6 @@ rule cohort_stats:
     params:
         seed=config["seed"],
         cohort=config["cohort"],
-        files=file_digest(f"{workflow.basedir}/resources/biomarkers.tsv"),
+        files=file_digest(f"{REPO_DIR}/resources/biomarkers.tsv"),
     script:
         "../../scripts/cohort_stats.py"

@@ -13,13 +13,20 @@ from marrowtox.cart.features import car_features
 from marrowtox.errors import InputError, raise_all
 from marrowtox.layout import PATTERNS as OUT
 from marrowtox.layout import report_stem
-from marrowtox.preflight import check_data_files
+from marrowtox.preflight import run_preflight
 from marrowtox.prot.io import has_proteins
-from marrowtox.samplesheet import is_marrow, load_all
-from marrowtox.settings import removed_settings
+from marrowtox.samplesheet import is_marrow
+from marrowtox.settings import removed_settings, section_settings
 from marrowtox.validate_commands import config_faults
 
 min_version("9.0")
+
+# The repository (workflow/rules/../..): shipped resources and schemas resolve from it
+# whichever Snakefile is the main one (./Snakefile or workflow/Snakefile), as
+# workflow.basedir is the main Snakefile's folder.
+REPO_DIR = os.path.normpath(
+    os.path.join(workflow.current_basedir.get_path_or_uri(secret_free=True), "..", "..")
+)
 
 
 ##### config and tables: validated before any job #####
@@ -48,17 +55,19 @@ for _section in (
     "report",
     "cohort",
 ):
-    _schema = f"{workflow.basedir}/workflow/schemas/config.{_section}.schema.yaml"
+    _schema = f"{REPO_DIR}/workflow/schemas/config.{_section}.schema.yaml"
     config.setdefault(_section, {})
     if os.path.exists(_schema):
         validate(config[_section], schema=_schema)
+    # defaults filled by the function the pre-flight and the CLI read settings with
+    config[_section] = section_settings(config, _section)
 
 
 def repo_path(path):
     """Shipped resources given relative to the repository resolve from any working dir."""
     if os.path.isabs(path) or os.path.exists(path):
         return path
-    return os.path.join(workflow.basedir, path)
+    return os.path.join(REPO_DIR, path)
 
 
 _annotate = config["singlecell"]["annotate"]
@@ -139,24 +148,14 @@ def pon_settings():
 
 
 try:
-    TABLES = load_all(config)
-    for _warning in TABLES.warnings:
+    # the pre-flight `marrowtox validate` runs too: required inputs, tables, file contents
+    TABLES, _warnings = run_preflight(
+        config,
+        config_file=" + ".join(map(str, workflow.configfiles)) or None,
+        cache_path=os.path.join(".snakemake", "marrowtox-preflight.json"),
+    )
+    for _warning in _warnings:
         print(f"marrowtox warning: {_warning}", file=sys.stderr)
-    if config.get("check_file_contents", True):
-        for _warning in check_data_files(
-            TABLES.samples,
-            config["samples"],
-            config["reference"],
-            cache_path=os.path.join(".snakemake", "marrowtox-preflight.json"),
-            min_shared_genes=config["singlecell"]["integrate"]["min_shared_genes"],
-            min_shared_fraction=config["singlecell"]["integrate"][
-                "min_shared_fraction"
-            ],
-            organism=config["organism"],
-            protein=config["singlecell"]["protein"],
-            cart=config["cart"],
-        ):
-            print(f"marrowtox warning: {_warning}", file=sys.stderr)
 except InputError as exc:
     # A one-line message naming file, row, column and expectation; no traceback.
     raise WorkflowError(f"invalid input: {exc}") from None
@@ -224,6 +223,12 @@ def sample_meta(wildcards):
     """Sample-sheet row of a sample as a plain dict (for params)."""
     row = SAMPLES.loc[wildcards.sample]
     return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+
+
+def reference_file(key):
+    """reference.<key> as an input of the DNA rules; nothing while unset (a cohort without DNA rows
+    needs no genome; with DNA rows the pre-flight has already asked for it)."""
+    return config["reference"][key] or []
 
 
 def has_labs():
@@ -302,7 +307,7 @@ def all_targets():
 def resource_files():
     return sorted(
         f
-        for f in glob.glob(f"{workflow.basedir}/resources/**/*", recursive=True)
+        for f in glob.glob(f"{REPO_DIR}/resources/**/*", recursive=True)
         if os.path.isfile(f)
     )
 
@@ -381,7 +386,7 @@ def pon_bams():
             raise WorkflowError(
                 f"invalid input: config key 'ch.pon_bams': file not found: {p} (expected "
                 "an existing BAM; relative paths are relative to the sample sheet's "
-                f"folder, {base}; the shipped config lists the demo's normals)"
+                f"folder, {base})"
             )
         if p not in bams:
             bams.append(p)
