@@ -123,3 +123,156 @@ def vangalen_h5ad(patient: str, out_dir: Path | str, folder: Path | None = None)
         adata.write_h5ad(tmp)
         tmp.rename(out)
     return out
+
+
+# ---- leave-one-patient-out evaluation of the default model (bench and test) ----------
+
+#: Classes the issue's targets are stated for (van Galen labels pooled as in issue 24).
+VANGALEN_CLASS: dict[str, str] = {
+    "HSC": "HSC/Prog",
+    "Prog": "HSC/Prog",
+    "GMP": "GMP",
+    "ProMono": "ProMono/Mono",
+    "Mono": "ProMono/Mono",
+    "cDC": "cDC",
+    "pDC": "pDC",
+    "earlyEry": "earlyEry/lateEry",
+    "lateEry": "earlyEry/lateEry",
+    "ProB": "ProB/B",
+    "B": "ProB/B",
+    "Plasma": "Plasma",
+    "T": "T",
+    "CTL": "CTL",
+    "NK": "NK",
+}
+VANGALEN_MAP = REPO / "resources" / "reference_maps" / "vangalen2019.yaml"
+
+
+def prepare_sample(raw: Path, sample: str, work: Path) -> Path:
+    """QC and doublet removal as the workflow runs them (tests/test_annotation_real.py);
+    returns the per-sample h5ad that sc_annotate reads."""
+    from marrowtox.singlecell.doublets import DoubletParams
+    from marrowtox.singlecell.qc import QCParams
+    from marrowtox.singlecell.steps import doublet_step, qc_step
+
+    qc_h5ad = work / f"{sample}.qc.h5ad"
+    meta = {"patient": sample, "timepoint": "x", "day": 0, "batch": sample}
+    qc_step(
+        str(raw),
+        sample,
+        meta,
+        QCParams(),
+        str(qc_h5ad),
+        str(work / f"{sample}.qc.tsv"),
+        str(work / f"{sample}.qc.png"),
+    )
+    out = work / f"{sample}.h5ad"
+    doublet_step(str(qc_h5ad), str(out), DoubletParams.from_config({}))
+    return out
+
+
+def fold_model(patient: str, work: Path, build_file: Path | None = None) -> Path:
+    """The model of one fold: trained on the 6 other patients by
+    tools/build_default_model.py `build` (the shipped model's settings); reused when
+    `work/<patient>/model.pkl` exists (settings of the bench change nothing here)."""
+    import sys
+
+    from marrowtox.singlecell.default_model import BUILD_FILE, write_model
+
+    path = Path(work) / patient / "model.pkl"
+    if not path.exists():
+        sys.path.insert(0, str(REPO / "tools"))
+        from build_default_model import build
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        others = [p for p in VANGALEN_PATIENTS if p != patient]
+        model, _ = build(others, build_file=build_file or BUILD_FILE)
+        write_model(model, path)
+    return path
+
+
+def prepared_patient(patient: str, work: Path) -> tuple[Path, pd.Series]:
+    """The held-out patient after QC and doublets (labels removed before), and the
+    authors' labels of all its cells; reused when already prepared in `work`."""
+    import anndata as ad
+
+    folder = Path(work) / patient
+    folder.mkdir(parents=True, exist_ok=True)
+    h5ad = vangalen_h5ad(patient, Path(work) / "h5ad")
+    truth = ad.read_h5ad(h5ad, backed="r").obs["CellType"].astype(str).copy()
+    prepared = folder / f"{patient}.h5ad"
+    if not prepared.exists():
+        a = ad.read_h5ad(h5ad)
+        a.obs = a.obs[[]]  # the workflow never sees the labels
+        raw = folder / f"{patient}.raw.h5ad"
+        a.write_h5ad(raw)
+        prepare_sample(raw, patient, folder)
+    return prepared, truth
+
+
+def lopo_fold(
+    patient: str, work: Path, annotate: dict | None = None, build_file: Path | None = None
+) -> pd.DataFrame:
+    """One fold: a model trained on the 6 other patients (`fold_model`), the held-out
+    patient through QC, doublets and annotate_step (the workflow's path; `annotate`
+    overrides singlecell.annotate settings). One row per normal cell that survives QC:
+    truth, class, call, route, both routes' calls, coarse correctness."""
+    from marrowtox.celltypes import COARSE, UNKNOWN
+    from marrowtox.singlecell.annotate import AnnotateParams
+    from marrowtox.singlecell.reference import load_label_map
+    from marrowtox.singlecell.steps import annotate_step
+
+    model_path = fold_model(patient, work, build_file)
+    prepared, truth = prepared_patient(patient, work)
+    folder = Path(work) / patient
+    annotate_step(
+        str(prepared),
+        patient,
+        str(REPO / "resources" / "markers" / "marrow.yaml"),
+        "human",
+        AnnotateParams.from_config(annotate or {}, seed=0),
+        str(folder / "labels.tsv"),
+        str(folder / "annotation.tsv"),
+        model_path=str(model_path),
+        label_map_path=str(VANGALEN_MAP),
+    )
+    labels = pd.read_csv(folder / "labels.tsv", sep="\t", dtype={"barcode": str}).set_index(
+        "barcode"
+    )
+    label_map = load_label_map(str(VANGALEN_MAP))
+    t = truth.loc[labels.index]
+    normal = t.isin(list(VANGALEN_CLASS)).to_numpy()
+    out = pd.DataFrame(
+        {
+            "patient": patient,
+            "truth": t,
+            "class": t.map(VANGALEN_CLASS),
+            "call": labels["cell_type"].astype(str),
+            "route": labels["cell_type_route"].astype(str),
+            "marker_label": labels["marker_label"].astype(str),
+            "marker_confidence": labels["marker_confidence"],
+            "reference_type": labels.get("reference_type", UNKNOWN),
+            "reference_confidence": labels.get("reference_confidence", float("nan")),
+        }
+    )[normal]
+    true_coarse = out["truth"].map(lambda x: COARSE[label_map[x]])
+    out["correct"] = out["call"].map(lambda x: COARSE.get(x, UNKNOWN)) == true_coarse
+    return out
+
+
+def per_class(cells: pd.DataFrame) -> pd.DataFrame:
+    """Recall (coarse) per class with its n and the most frequent call of its misses."""
+    rows = []
+    for cls, sub in cells.groupby("class", sort=False):
+        wrong = sub.loc[~sub["correct"], "call"].value_counts()
+        rows.append(
+            {
+                "class": cls,
+                "n": len(sub),
+                "correct": int(sub["correct"].sum()),
+                "recall": float(sub["correct"].mean()),
+                "top_miss": f"{wrong.index[0]} ({wrong.iloc[0]})" if len(wrong) else "",
+            }
+        )
+    order = list(dict.fromkeys(VANGALEN_CLASS.values()))
+    return pd.DataFrame(rows).set_index("class").reindex(order).dropna(subset=["n"])

@@ -35,7 +35,13 @@ def _help(cmd: str) -> str:
         ("ch-track", "ch", (), {"rules", "panel_of_normals"}),
         ("sc-annotate", "singlecell", ("annotate",), {"reference"}),
         ("sc-integrate", "singlecell", ("integrate",), set()),
-        ("sc-reference", "singlecell", ("annotate", "reference"), {"h5ad", "model", "label_map"}),
+        (
+            "sc-reference",
+            "singlecell",
+            ("annotate", "reference"),
+            # which model a sample uses is sc-annotate's (--model, --default-model)
+            {"h5ad", "model", "label_map", "default_model", "default_label_map"},
+        ),
         ("sc-genotype", "singlecell", ("genotype",), {"hotspots"}),
         ("sc-qc", "singlecell", ("qc",), set()),
         ("sc-doublets", "singlecell", ("doublets",), set()),

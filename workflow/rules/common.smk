@@ -73,8 +73,8 @@ def repo_path(path):
 _annotate = config["singlecell"]["annotate"]
 for _key in ("markers", "ontology"):
     _annotate[_key] = repo_path(_annotate[_key])
-for _key in ("h5ad", "model", "label_map"):
-    if _annotate["reference"][_key]:
+for _key in ("h5ad", "model", "label_map", "default_model", "default_label_map"):
+    if _annotate["reference"].get(_key):
         _annotate["reference"][_key] = repo_path(_annotate["reference"][_key])
 config["ch"]["rules"] = repo_path(config["ch"]["rules"])
 if config["ch"]["panel_of_normals"]:
@@ -96,6 +96,11 @@ for _key, _path in (
     ("singlecell.annotate.reference.h5ad", _annotate["reference"]["h5ad"]),
     ("singlecell.annotate.reference.model", _annotate["reference"]["model"]),
     ("singlecell.annotate.reference.label_map", _annotate["reference"]["label_map"]),
+    ("singlecell.annotate.reference.default_model", _annotate["reference"]["default_model"]),
+    (
+        "singlecell.annotate.reference.default_label_map",
+        _annotate["reference"]["default_label_map"],
+    ),
     ("singlecell.genotype.hotspots", config["singlecell"]["genotype"]["hotspots"]),
     ("cart.constructs", config["cart"]["constructs"]),
     ("signatures.programs", config["signatures"]["programs"]),
@@ -332,18 +337,23 @@ def sc_mem_mb(wildcards, input, attempt):
 
 
 def reference_model():
-    """The CellTypist model of the reference route: given, trained here, or none."""
+    """The CellTypist model of the reference route: given, trained here, the shipped
+    default (both empty), or none (default_model set empty too)."""
     ref = config["singlecell"]["annotate"]["reference"]
     if ref["model"]:
         return ref["model"]
     if ref["h5ad"]:
         return OUT["reference_model"]
-    return []
+    return ref["default_model"] or []
 
 
 def reference_label_map():
+    """The label map of reference_model(): the user's for a user model, the shipped
+    map for the shipped model (an input of sc_annotate either way)."""
     ref = config["singlecell"]["annotate"]["reference"]
-    return ref["label_map"] if reference_model() else []
+    if ref["model"] or ref["h5ad"]:
+        return ref["label_map"]
+    return ref["default_label_map"] if ref["default_model"] else []
 
 
 def annotate_params():

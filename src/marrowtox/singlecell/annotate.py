@@ -41,6 +41,9 @@ class AnnotateParams:
 
     min_genes: int
     cluster_weight: float
+    neighbour_weight: float
+    reference_neighbour_weight: float
+    marker_override: float
     margin: float
     temperature: float
     min_confidence: float
@@ -49,6 +52,7 @@ class AnnotateParams:
     n_neighbors: int
     leiden_resolution: float
     min_cells_per_gene: int
+    min_feature_share: float
     seed: int = 0
 
     @classmethod
@@ -112,10 +116,26 @@ def assess_markers(
     return pd.DataFrame(rows)
 
 
+@dataclass(frozen=True)
+class SampleGraph:
+    """One sample's own Leiden clusters and kNN weights (rows sum to 1, self excluded)."""
+
+    clusters: np.ndarray
+    neighbours: Any  # scipy.sparse CSR, cells x cells
+
+
 def sample_clusters(adata: ad.AnnData, params: AnnotateParams) -> np.ndarray | None:
     """Leiden clusters of one sample in its own embedding (X log-normalised, counts in
     layers['counts']); None for samples too small to cluster (cells then stand alone)."""
+    graph = sample_graph(adata, params)
+    return None if graph is None else graph.clusters
+
+
+def sample_graph(adata: ad.AnnData, params: AnnotateParams) -> SampleGraph | None:
+    """Clusters and kNN of one sample in its own embedding; None for samples too small
+    to cluster (cells then stand alone)."""
     import scanpy as sc
+    from scipy import sparse
 
     if adata.n_obs < 3 * params.n_neighbors:
         return None
@@ -153,7 +173,12 @@ def sample_clusters(adata: ad.AnnData, params: AnnotateParams) -> np.ndarray | N
         n_iterations=2,
         directed=False,
     )
-    return sub.obs["leiden"].astype(str).to_numpy()
+    conn = sparse.csr_matrix(sub.obsp["connectivities"], dtype=np.float64)
+    conn.setdiag(0)
+    conn.eliminate_zeros()
+    rows = np.asarray(conn.sum(axis=1)).ravel()
+    weights = sparse.diags(np.divide(1.0, rows, out=np.zeros_like(rows), where=rows > 0)) @ conn
+    return SampleGraph(sub.obs["leiden"].astype(str).to_numpy(), sparse.csr_matrix(weights))
 
 
 def score_markers(
@@ -161,10 +186,15 @@ def score_markers(
     markers: dict[str, list[str]],
     params: AnnotateParams,
     clusters: np.ndarray | None,
+    neighbours: Any = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-cell marker label, confidence and raw scores; and the per-type assessment.
 
-    `adata.X` is the sample's log-normalised matrix in its own gene space.
+    `adata.X` is the sample's log-normalised matrix in its own gene space. A cell's
+    score is blended with the mean of its own-sample cluster (`cluster_weight`) and of
+    its k nearest neighbours in the sample (`neighbour_weight`, rows of `neighbours`):
+    neighbours smooth the noise of shallow cells without letting a large cluster absorb
+    a small population the way a cluster mean does.
     """
     import scanpy as sc
 
@@ -183,11 +213,16 @@ def score_markers(
     # Raw scores, not z-scored across cells: z-scoring makes every type's score relative
     # to the sample, which breaks on samples dominated by one lineage (a CAR T product
     # is almost all T cells). score_genes is already relative to matched control genes.
-    if clusters is not None:
-        cluster_mean = s.groupby(clusters).transform("mean")
-        combined = (1 - params.cluster_weight) * s + params.cluster_weight * cluster_mean
-    else:
-        combined = s
+    combined = s.copy()
+    own = 1.0
+    if clusters is not None and params.cluster_weight > 0:
+        combined += params.cluster_weight * (s.groupby(clusters).transform("mean") - s)
+        own -= params.cluster_weight
+    if neighbours is not None and params.neighbour_weight > 0:
+        weight = min(params.neighbour_weight, own)  # the two blends never exceed 1
+        combined += weight * (
+            pd.DataFrame(neighbours @ s.to_numpy(), index=s.index, columns=s.columns) - s
+        )
     arr = combined.to_numpy()
     cols = np.array(combined.columns)
     order = np.argsort(-arr, axis=1)

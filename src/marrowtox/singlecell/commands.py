@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from marrowtox.settings import add_schema_options, options_section
+from marrowtox.settings import add_schema_options, options_section, section_defaults
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -59,6 +59,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out-table", required=True, help="<sample>.annotation.tsv")
     p.add_argument("--model", default="", help="CellTypist model (.pkl) of the reference route")
     p.add_argument("--label-map", default="", help="YAML: reference label -> marrowtox type")
+    ref_defaults = section_defaults("singlecell", "annotate", "reference")
+    p.add_argument(
+        "--default-model",
+        default=ref_defaults["default_model"],
+        help="shipped model used when --model is empty; '' for none "
+        f"(config singlecell.annotate.reference.default_model; default {ref_defaults['default_model']!r})",
+    )
+    p.add_argument(
+        "--default-label-map",
+        default=ref_defaults["default_label_map"],
+        help="label map of --default-model "
+        f"(config singlecell.annotate.reference.default_label_map; default {ref_defaults['default_label_map']!r})",
+    )
     p.add_argument("--exclude-genes", nargs="*", default=schema_default("exclude_genes"))
     p.add_argument("--organism", choices=["human", "mouse"], default="human")
     p.add_argument("--seed", type=int, default=0)
@@ -70,7 +83,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out-labels", required=True, help="labels and cell counts used (.tsv)")
     p.add_argument("--seed", type=int, default=0)
     add_schema_options(
-        p, "singlecell", "annotate", "reference", skip=("h5ad", "model", "label_map")
+        p,
+        "singlecell",
+        "annotate",
+        "reference",
+        skip=("h5ad", "model", "label_map", "default_model", "default_label_map"),
     )
     p.set_defaults(func=_reference)
     p = sub.add_parser(
@@ -149,6 +166,8 @@ def _annotate(a: argparse.Namespace) -> int:
     from marrowtox.singlecell.steps import annotate_step
 
     section = options_section(a, "singlecell", "annotate")
+    # as the workflow: a given model with its map, else the shipped default (if any)
+    model, label_map = (a.model, a.label_map) if a.model else (a.default_model, a.default_label_map)
     table = annotate_step(
         a.input,
         a.sample,
@@ -157,8 +176,8 @@ def _annotate(a: argparse.Namespace) -> int:
         AnnotateParams.from_config(section, a.seed),
         a.out_labels,
         a.out_table,
-        model_path=a.model or None,
-        label_map_path=resolve(a.label_map) if a.label_map else None,
+        model_path=resolve(model) if model else None,
+        label_map_path=resolve(label_map) if label_map else None,
         exclude_genes=a.exclude_genes,
         ontology_path=resolve(section["ontology"]),
     )

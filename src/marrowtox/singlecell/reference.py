@@ -180,11 +180,27 @@ def check_map_covers(model, label_map: dict[str, str], map_path: str) -> None:
         )
 
 
-def predict(lognorm: ad.AnnData, model, label_map: dict[str, str]) -> tuple[pd.DataFrame, float]:
+def feature_share(adata: ad.AnnData, model) -> float:
+    """Share of the model's features among the genes the sample measured."""
+    return float(np.isin(model.features, adata.var_names).mean())
+
+
+def predict(
+    lognorm: ad.AnnData,
+    model,
+    label_map: dict[str, str],
+    neighbours=None,
+    neighbour_weight: float = 0.0,
+) -> tuple[pd.DataFrame, float]:
     """Per-cell reference label, mapped type and its probability; share of model
-    features the sample measured."""
+    features the sample measured.
+
+    `neighbours` (rows: a cell's kNN weights in its own sample) blends each cell's type
+    probabilities with its neighbours' mean by `neighbour_weight`: a shallow cell's
+    profile is noisy, its neighbourhood less so, and unlike a cluster mean a
+    neighbourhood of k cells does not absorb a population of more than k cells."""
     celltypist = _celltypist()
-    found = float(np.isin(model.features, lognorm.var_names).mean())
+    found = feature_share(lognorm, model)
     if found == 0:
         out = pd.DataFrame(index=lognorm.obs_names)
         out["reference_label"] = UNKNOWN
@@ -203,6 +219,9 @@ def predict(lognorm: ad.AnnData, model, label_map: dict[str, str]) -> tuple[pd.D
         index=lognorm.obs_names,
     )
     by_type = by_type.div(by_type.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
+    if neighbours is not None and neighbour_weight > 0:
+        smooth = neighbours @ by_type.to_numpy()
+        by_type = (1 - neighbour_weight) * by_type + neighbour_weight * smooth
     out = pd.DataFrame(index=lognorm.obs_names)
     out["reference_label"] = pred.predicted_labels["predicted_labels"].astype(str).to_numpy()
     best = by_type.to_numpy().argmax(axis=1)

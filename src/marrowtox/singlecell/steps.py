@@ -206,7 +206,7 @@ def annotate_step(
     import scanpy as sc
 
     from marrowtox.singlecell import reference as ref
-    from marrowtox.singlecell.annotate import sample_clusters, score_markers
+    from marrowtox.singlecell.annotate import sample_graph, score_markers
     from marrowtox.singlecell.labels import combine, load_ontology, route_agreement
 
     a = ad.read_h5ad(in_h5ad)
@@ -214,9 +214,16 @@ def annotate_step(
     sc.pp.normalize_total(a, target_sum=1e4)
     sc.pp.log1p(a)
     keep = ~a.var_names.isin(list(exclude_genes))
-    clusters = sample_clusters(a[:, keep], params)
-    markers, assess = score_markers(a, load_markers(markers_path, organism), params, clusters)
-    reference, found, model_name = None, float("nan"), ""
+    graph = sample_graph(a[:, keep], params)
+    clusters = None if graph is None else graph.clusters
+    markers, assess = score_markers(
+        a,
+        load_markers(markers_path, organism),
+        params,
+        clusters,
+        None if graph is None else graph.neighbours,
+    )
+    reference, found, model_name, ref_status = None, float("nan"), "", "no reference model"
     if model_path:
         if not label_map_path:
             raise InputError(
@@ -226,9 +233,25 @@ def annotate_step(
         model = ref.load_model(model_path)
         label_map = ref.load_label_map(label_map_path)
         ref.check_map_covers(model, label_map, label_map_path)
-        reference, found = ref.predict(a, model, label_map)
         model_name = Path(model_path).name
-    final = combine(markers, reference, params.min_confidence)
+        found = ref.feature_share(a, model)
+        if found >= params.min_feature_share:
+            reference, found = ref.predict(
+                a,
+                model,
+                label_map,
+                None if graph is None else graph.neighbours,
+                params.reference_neighbour_weight,
+            )
+            ref_status = "used"
+        else:
+            # a model judged on a small part of its features says little (the shipped
+            # marrow model on a simulated or panel sample): the marker route decides
+            ref_status = (
+                f"not used: {found:.1%} of the model's features measured "
+                f"(< min_feature_share {params.min_feature_share:.0%})"
+            )
+    final = combine(markers, reference, params.min_confidence, params.marker_override)
     ontology = load_ontology(ontology_path) if ontology_path else load_ontology()
     table = pd.DataFrame(index=a.obs_names)
     table["leiden_sample"] = clusters if clusters is not None else "0"
@@ -251,6 +274,7 @@ def annotate_step(
     ]
     assess["reference_model"] = model_name
     assess["reference_features_measured"] = found
+    assess["reference_status"] = ref_status
     assess["route_agreement"] = route_agreement(markers, reference)
     assess["n_unknown"] = int((called == "unknown").sum())
     assess["n_cells_sample"] = a.n_obs
