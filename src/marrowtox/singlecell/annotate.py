@@ -20,6 +20,7 @@ with it. A cell whose best type does not beat the best type of another lineage b
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ import yaml
 from marrowtox.celltypes import CELL_TYPES, LINEAGE, UNKNOWN
 from marrowtox.errors import InputError
 from marrowtox.singlecell.genespace import safe_key
+from marrowtox.singlecell.hvg import select_hvgs
 
 
 @dataclass(frozen=True)
@@ -144,15 +146,15 @@ def sample_graph(adata: ad.AnnData, params: AnnotateParams) -> SampleGraph | Non
         ("MT-", "mt-")
     )
     view = adata[:, usable]
-    hvg = sc.pp.highly_variable_genes(
-        view,
-        n_top_genes=min(params.n_top_genes, int(usable.sum()) - 1),
-        flavor="seurat_v3",
-        layer="counts",
-        inplace=False,
+    # seurat_v3 on the counts, with the fallback flavour a shallow or small sample needs
+    # (its loess fails on ~150 Seq-Well-depth cells; marrowtox.singlecell.hvg)
+    hvg = select_hvgs(
+        ad.AnnData(view.layers["counts"], var=pd.DataFrame(index=view.var_names)),
+        params.n_top_genes,
     )
-    genes = hvg.index[hvg["highly_variable"].to_numpy()]
-    sub = adata[:, genes].copy()
+    if hvg.note:
+        print(f"per-sample HVGs: {hvg.flavour} ({hvg.note})", file=sys.stderr)
+    sub = adata[:, hvg.genes].copy()
     sc.pp.scale(sub, max_value=10)
     n_pcs = min(params.n_pcs, sub.n_vars - 1, sub.n_obs - 1)
     sc.tl.pca(sub, n_comps=n_pcs, random_state=params.seed)
