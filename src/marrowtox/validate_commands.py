@@ -132,13 +132,16 @@ def run(args: argparse.Namespace) -> int:
     # every fault at once (issue 25 item 5): the config's keys, then the workflow's own
     # pre-flight (common.smk calls the same function) over every table
     faults = config_faults(config, where)
-    try:
-        tables, warnings = run_preflight(
-            config, config_file=where, check_files=not args.no_file_check
-        )
-    except InputError as exc:
-        raise_all([*faults, exc])
-    raise_all(faults)
+    if faults:
+        # the tables' faults too, but no data-file reading under a config already refused
+        from marrowtox.samplesheet import load_all
+
+        try:
+            load_all(config, check_files=not args.no_file_check)
+        except InputError as exc:
+            raise_all([*faults, exc])
+        raise_all(faults)
+    tables, warnings = run_preflight(config, config_file=where, check_files=not args.no_file_check)
     for warning in warnings:
         print(f"warning: {warning}")
     s = tables.samples
