@@ -19,16 +19,17 @@ BENCHES = sorted(p.name for p in (REPO / "bench").glob("*.py"))
 #: The smallest run of each bench; "{demo}" is a generated demo cohort. A bench added
 #: without an entry here fails test_every_bench_has_a_smoke_run.
 SMOKE: dict[str, list[str]] = {
+    "annotation_lopo.py": ["--patients", "AML314"],
     "annotation_reliability.py": ["--no-real"],
     "ch.py": ["--demo", "{demo}", "--samples", "1", "--freebayes-timeout", "30"],
     "cohort_stats.py": ["--patients", "30", "--n-boot", "20"],
     "dag.py": ["--sizes", "2"],
     "doublets.py": ["--cells", "300"],
     "genotype.py": ["--cells", "200", "--sites", "3"],
-    # 400-cell samples: at 150 cells sc-annotate's per-sample seurat_v3 HVG loess fails
-    # ("near singularities"; the embed/integrate steps fall back, annotate does not yet)
     "singlecell.py": ["--cells", "800", "--batch-size", "400", "--jobs", "1", "--skip-plain"],
 }
+#: Benches that measure on ../shared/data/real only (skipped where it is absent).
+NEEDS_REAL_DATA = {"annotation_lopo.py"}
 #: Tools a bench cannot measure without (the others skip the tools they lack).
 NEEDS = {
     "dag.py": "/usr/bin/time",
@@ -67,6 +68,11 @@ def test_bench_runs_at_smallest_size(name: str, request: pytest.FixtureRequest) 
     tool = NEEDS.get(name)
     if tool and not (Path(tool).exists() or shutil.which(tool)):
         pytest.skip(f"{name} measures with {tool}, not installed (make sysdeps)")
+    if name in NEEDS_REAL_DATA:
+        from realdata import vangalen_dir
+
+        if vangalen_dir() is None:
+            pytest.skip(f"{name} measures on ../shared/data/real, absent here")
     args = SMOKE[name]
     if any("{demo}" in a for a in args):
         demo = request.getfixturevalue("demo_data")

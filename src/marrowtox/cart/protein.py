@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import mannwhitneyu
 
+from marrowtox.cart.calling import NOT_DETECTED
 from marrowtox.celltypes import T_TYPES
 from marrowtox.singlecell.genespace import safe_key
 
@@ -120,7 +121,9 @@ def sample_car_panel(
     )
     row = car_protein_panel(values, obs["cell_type"].astype(str), car, panel)
     status = str(adata.uns.get("car_status", "measured"))
-    if status != "measured":  # no CAR calls: the CAR T counts are missing, not 0
+    # "not detected" is a measured result (cells were called, none CAR+): 0 CAR T cells;
+    # without a CAR feature there are no calls: the counts are missing, not 0
+    if status not in ("measured", NOT_DETECTED):
         row["prot_n_car_t"] = row["prot_n_noncar_t"] = None
         row["prot_panel_note"] = f"CAR T cells not called ({status})"
     return {**row, "prot_normalisation": p.uns["protein_normalisation"]}

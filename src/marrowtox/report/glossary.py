@@ -27,7 +27,9 @@ GLOSSARY: dict[str, Column] = {
     "patient": Column(
         "Patient", "", "patient id of samples.tsv (the pseudonym when pseudonymised)"
     ),
-    "n_scrna_samples": Column("scRNA samples", "n", "marrow scRNA samples in samples.tsv"),
+    "n_scrna_samples": Column(
+        "scRNA samples", "n", "scRNA samples in samples.tsv (every specimen)"
+    ),
     "n_dna_samples": Column("DNA samples", "n", "targeted DNA (CH panel) samples"),
     "bm_cart_sample": Column(
         "CAR T sample", "", "the first post-infusion marrow scRNA sample the CAR T values come from"
