@@ -36,7 +36,8 @@ REPO_DIR = os.path.normpath(
 try:
     raise_all(
         config_faults(
-            config, ", ".join(map(str, getattr(workflow, "configfiles", []))) or "config"
+            config,
+            ", ".join(map(str, getattr(workflow, "configfiles", []))) or "config",
         )
     )
 except InputError as exc:
@@ -96,7 +97,10 @@ for _key, _path in (
     ("singlecell.annotate.reference.h5ad", _annotate["reference"]["h5ad"]),
     ("singlecell.annotate.reference.model", _annotate["reference"]["model"]),
     ("singlecell.annotate.reference.label_map", _annotate["reference"]["label_map"]),
-    ("singlecell.annotate.reference.default_model", _annotate["reference"]["default_model"]),
+    (
+        "singlecell.annotate.reference.default_model",
+        _annotate["reference"]["default_model"],
+    ),
     (
         "singlecell.annotate.reference.default_label_map",
         _annotate["reference"]["default_label_map"],
