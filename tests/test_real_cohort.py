@@ -51,8 +51,9 @@ AUTHOR_COARSE = {
 }
 #: Coarse accuracy on normal cells per patient. The default model was trained on these
 #: patients, so this is the workflow's plumbing on real data; the leave-one-patient-out
-#: figure (a model that never saw the patient) is tests/test_annotation_vangalen.py.
-MIN_PATIENT_ACCURACY = 0.80
+#: figure (a model that never saw the patient) is tests/test_annotation_vangalen.py and
+#: bench/annotation_lopo.py (0.881 overall). Measured here: 0.94-1.00 per patient.
+MIN_PATIENT_ACCURACY = 0.90
 PRODUCT = "ID38low"
 #: no gene is seen in this many cells of every sample: nothing to embed, valid in form
 BROKEN = {"min_cells_per_gene": 10**9}
