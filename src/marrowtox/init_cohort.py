@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from marrowtox.errors import InputError
-from marrowtox.samplesheet import converter_hint
+from marrowtox.samplesheet import converter_hint, load_schema
 
 #: Matrices of a Cell Ranger `count` run, best first, relative to the run folder.
 COUNT_FILTERED = (
@@ -43,21 +43,9 @@ DNA_FILES = (".bam", ".cram")
 #: A bare file named <sample><suffix> beside <sample>.h5/.h5ad holds its protein counts.
 ADT_SUFFIXES = ("_adt.h5ad", ".adt.h5ad", "_ADT.h5ad")
 
-SAMPLE_COLUMNS = (
-    "patient",
-    "sample",
-    "assay",
-    "timepoint",
-    "day",
-    "path",
-    "batch",
-    "normal",
-    "chemistry",
-    "car_construct",
-    "bam",
-    "adt",
-    "raw_matrix",
-)
+#: Every column of the sample-sheet schema, in its order (specimen included: empty is
+#: marrow for scRNA rows; say product or blood where a run is one).
+SAMPLE_COLUMNS: tuple[str, ...] = tuple(load_schema("samples.schema.yaml")["properties"])
 #: Templates of the optional tables: header, then commented example rows.
 LABS_TEMPLATE = """patient\tday\tanalyte\tvalue\tunit
 # one row per measurement; day relative to infusion (day 0). Analytes and units:
