@@ -148,6 +148,10 @@ def test_failed_integration_is_a_note_and_the_merged_cells_are_kept(tmp_path):
     assert row.loc[0, "status"] == "failed"
     cohort = ad.read_h5ad(results / "singlecell" / "cohort.h5ad")
     assert cohort.n_obs == 240 and "X_umap" not in cohort.obsm
+    # the cohort object's contract holds: raw counts in a layer, X log-normalised
+    counts = cohort.layers["counts"]
+    assert float(counts.sum()) == float(a.X.sum() + b.X.sum())
+    assert float(cohort.X.max()) < 15  # log1p of counts per 10,000
     assert set(cohort.obs["cell_type"].astype(str)) == {"monocyte"}
     assert cohort.uns["integration"]["note"].startswith("cohort integration failed")
     pic = cohort_picture(results)

@@ -102,7 +102,7 @@ def integrate_step(
         import traceback
 
         traceback.print_exc()
-        cohort = merged
+        cohort = _counts_layer_and_lognorm(merged)
         status = {
             "status": "failed",
             "hvg_flavour": "",
@@ -120,6 +120,19 @@ def integrate_step(
     if out_status:
         write_tsv(row, out_status)
     return row
+
+
+def _counts_layer_and_lognorm(a: ad.AnnData) -> ad.AnnData:
+    """The cohort object's contract (docs/architecture.md) also after a failed
+    integration, whichever step it failed in: raw counts in layers['counts'], X
+    log-normalised (the failure may come before or after integrate normalised X)."""
+    import scanpy as sc
+
+    if "counts" not in a.layers:
+        a.layers["counts"] = a.X.copy()
+        sc.pp.normalize_total(a, target_sum=1e4)
+        sc.pp.log1p(a)
+    return a
 
 
 def _attach_cohort_labels(
