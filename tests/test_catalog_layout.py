@@ -57,3 +57,21 @@ def test_both_snakefiles_plan_the_same_jobs(repo_like: Path) -> None:
         plans.append(re.findall(r"^(\w+)\s+(\d+)$", proc.stdout + proc.stderr, flags=re.M))
     assert ("all", "1") in plans[0]  # the default target, from either Snakefile
     assert plans[0] == plans[1]
+
+
+def test_lint_clean_with_the_shipped_config_alone() -> None:
+    """`snakemake --lint` from the root, as the catalog and a new user run it: the rules
+    are linted over an empty cohort, while a run of the same config still stops at the
+    pre-flight naming the placeholders."""
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    lint = subprocess.run(
+        [SNAKEMAKE, "--lint"], cwd=REPO, capture_output=True, text=True, env=env, timeout=600
+    )
+    said = lint.stdout + lint.stderr
+    assert lint.returncode == 0, said[-3000:]
+    assert "Congratulations, your workflow is in a good condition!" in said, said[-3000:]
+    run = subprocess.run(
+        [SNAKEMAKE, "-n"], cwd=REPO, capture_output=True, text=True, env=env, timeout=600
+    )
+    assert run.returncode != 0
+    assert "config key samples: set it to your samples.tsv" in run.stdout + run.stderr

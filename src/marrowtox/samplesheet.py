@@ -310,6 +310,15 @@ class Tables:
     warnings: list[str] = field(default_factory=list)
 
 
+def no_tables() -> Tables:
+    """Tables of an empty cohort: what `snakemake --lint` parses the rules with when the
+    config names no sample sheet yet (the shipped config/config.yaml). Linting reads the
+    rules, not the data, and the pre-flight would rightly refuse the placeholders."""
+    columns = list(load_schema("samples.schema.yaml")["properties"])
+    empty = pd.DataFrame(columns=columns).set_index("sample", drop=False)
+    return Tables(samples=empty, labs=None, events=None)
+
+
 def resolve(table_path: str | Path, value: str) -> str:
     """Resolve a path written in a table relative to that table's own directory."""
     p = Path(value)

@@ -2,7 +2,7 @@ rule clinical_scores:
     input:
         labs=lambda wc: config["labs"] or [],
         events=lambda wc: config["events"] or [],
-        samples=config["samples"],
+        samples=sample_sheet(),
         # analyte names, aliases, units and default specimens of labs.tsv
         panel=f"{REPO_DIR}/resources/biomarkers.tsv",
     output:

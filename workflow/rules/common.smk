@@ -15,7 +15,7 @@ from marrowtox.layout import PATTERNS as OUT
 from marrowtox.layout import report_stem
 from marrowtox.preflight import run_preflight
 from marrowtox.prot.io import has_proteins
-from marrowtox.samplesheet import is_marrow
+from marrowtox.samplesheet import is_marrow, no_tables
 from marrowtox.settings import removed_settings, section_settings
 from marrowtox.validate_commands import config_faults
 
@@ -156,12 +156,21 @@ def pon_settings():
     }
 
 
+# Snakemake gives a Snakefile no sign of `--lint`, hence sys.argv: linting the shipped
+# config (no sample sheet yet) parses the rules over an empty cohort; any run, and a
+# lint of a config that names a sheet, goes through the pre-flight.
+LINTING = "--lint" in sys.argv and not config.get("samples")
+
 try:
     # the pre-flight `marrowtox validate` runs too: required inputs, tables, file contents
-    TABLES, _warnings = run_preflight(
-        config,
-        config_file=" + ".join(map(str, workflow.configfiles)) or None,
-        cache_path=os.path.join(".snakemake", "marrowtox-preflight.json"),
+    TABLES, _warnings = (
+        [no_tables(), []]
+        if LINTING
+        else run_preflight(
+            config,
+            config_file=" + ".join(map(str, workflow.configfiles)) or None,
+            cache_path=os.path.join(".snakemake", "marrowtox-preflight.json"),
+        )
     )
     for _warning in _warnings:
         print(f"marrowtox warning: {_warning}", file=sys.stderr)
@@ -188,6 +197,12 @@ wildcard_constraints:
 
 
 ##### input functions #####
+
+
+def sample_sheet():
+    """The sample sheet as an input of the rules that read it, [] while unset (only a
+    lint of the shipped config gets this far without one)."""
+    return config["samples"] or []
 
 
 def patients():

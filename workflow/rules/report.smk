@@ -1,7 +1,7 @@
 rule report_cohort_table:
     input:
         lambda wc: [f for p in patients() for f in report_patient_inputs(p)],
-        samples=config["samples"],
+        samples=sample_sheet(),
         flow=flow_table(),
     output:
         table="results/cohort/patients.tsv",
@@ -28,7 +28,7 @@ rule report_patient:
         table="results/cohort/patients.tsv",
         scale="results/cohort/heatmap_scale.tsv",
         provenance="results/provenance.json",
-        samples=config["samples"],
+        samples=sample_sheet(),
         flow=flow_table(),
     output:
         report(
@@ -59,7 +59,7 @@ rule report_cohort:
         report_cohort_inputs,
         table="results/cohort/patients.tsv",
         provenance="results/provenance.json",
-        samples=config["samples"],
+        samples=sample_sheet(),
         picture=cohort_picture_files(),
         # cohort statistics (rule cohort_stats) when labs and events exist
         cohort_stats=(
