@@ -530,7 +530,7 @@ def _labs_with_two_anc(tmp_path: Path, policy: str | None = None) -> dict:
 def test_same_day_values_warn_naming_rows_and_rule(tmp_path: Path) -> None:
     """ANC 40 and 900 on one day: a warning naming both rows, the values and the value
     the scores use (the lowest); the same CRP written in two units: a duplicate."""
-    from marrowtox.samplesheet import load_all
+    from marrowtox.inputs import load_all
 
     tables = load_all(_labs_with_two_anc(tmp_path), check_files=False)
     conflict = [w for w in tables.warnings if "anc" in w]
@@ -541,7 +541,7 @@ def test_same_day_values_warn_naming_rows_and_rule(tmp_path: Path) -> None:
 
 
 def test_same_day_values_refused_when_configured(tmp_path: Path) -> None:
-    from marrowtox.samplesheet import load_all
+    from marrowtox.inputs import load_all
 
     with pytest.raises(InputError) as info:
         load_all(_labs_with_two_anc(tmp_path, "refuse"), check_files=False)
@@ -636,7 +636,7 @@ def test_messages_show_values_without_python_reprs() -> None:
 
 
 def test_relative_config_paths_named_with_their_resolved_path(tmp_path: Path, monkeypatch) -> None:
-    from marrowtox.samplesheet import load_all
+    from marrowtox.inputs import load_all
 
     (tmp_path / "samples.tsv").write_text(
         "patient\tsample\tassay\ttimepoint\tday\tpath\nP1\tS1\tscrna\tBL\t-7\tx.h5\n"

@@ -11,7 +11,7 @@ import pytest
 
 from marrowtox.demo.cohort import COHORT
 from marrowtox.demo.generate import generate_cohort
-from marrowtox.samplesheet import load_all
+from marrowtox.inputs import load_all
 
 SEED = 7
 

@@ -14,7 +14,7 @@ from test_samplesheet import GOOD, make_sheet
 
 from marrowtox.clinical.flow import load_flow, validate_flow
 from marrowtox.errors import InputError
-from marrowtox.samplesheet import load_all
+from marrowtox.inputs import load_all
 
 FLOW_HEADER = "patient\tday\tspecimen\tpopulation\tparent\tcount\tpercent\n"
 FLOW_GOOD = [

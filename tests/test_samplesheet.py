@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from marrowtox.errors import InputError
-from marrowtox.samplesheet import load_all, load_samples
+from marrowtox.inputs import load_all
+from marrowtox.samplesheet import load_samples
 
 HEADER = "patient\tsample\tassay\ttimepoint\tday\tpath\tbatch\n"
 

@@ -580,7 +580,8 @@ def run_preflight(
     unless check_file_contents is false, every data file's content. Settings are read
     through settings.section_settings, as the rules read them. Returns the tables and
     the warnings; raises InputError on the first fault."""
-    from marrowtox.samplesheet import load_all, require_inputs
+    from marrowtox.inputs import load_all
+    from marrowtox.samplesheet import require_inputs
     from marrowtox.settings import section_settings, top_setting
 
     if not config.get("samples"):

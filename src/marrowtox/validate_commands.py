@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     faults = config_faults(config, where)
     if faults:
         # the tables' faults too, but no data-file reading under a config already refused
-        from marrowtox.samplesheet import load_all
+        from marrowtox.inputs import load_all
 
         try:
             load_all(config, check_files=not args.no_file_check)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from marrowtox.clinical.censoring import VALUE_EXPECTED, LabValue, parse_value
 from marrowtox.errors import InputError, data_row, shown
 
 
@@ -174,8 +175,7 @@ def _cell(df: pd.DataFrame, col: str, i: int) -> Any:
 
 
 def parse_row_value(df: pd.DataFrame, i: int, path: str | Path, name: str) -> Any:
-    """LabValue of row i (marrowtox.cohort.censored.parse_value), in the row's unit."""
-    from marrowtox.cohort.censored import VALUE_EXPECTED, LabValue, parse_value
+    """LabValue of row i (marrowtox.clinical.censoring.parse_value), in the row's unit."""
 
     raw = df["value"].iat[i]
     if isinstance(raw, int | float) and not isinstance(raw, bool):

@@ -40,23 +40,27 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from marrowtox.clinical.censoring import (  # noqa: F401 - re-exported: the statistics' vocabulary
+    LEFT,
+    LIMIT_TOKENS,
+    RIGHT,
+    VALUE_EXPECTED,
+    LabValue,
+    nonnegative_number,
+    parse_value,
+)
+from marrowtox.clinical.units import ANALYTES
 from marrowtox.errors import InputError, data_row
 from marrowtox.samplesheet import load_schema
 
 PANEL = Path(__file__).resolve().parents[3] / "resources" / "biomarkers.tsv"
 
-LEFT = "left"
-RIGHT = "right"
-#: limit tokens written instead of a number ("<LLOQ"); the limit comes from the row's
-#: lloq (for "<") or uloq (for ">") column.
-LIMIT_TOKENS = {"lloq", "loq", "lod", "uloq"}
 #: specimens accepted in the labs' specimen column (workflow/schemas/labs.schema.yaml);
 #: marrow_plasma is the marrow aspirate supernatant, csf cerebrospinal fluid, the others
 #: are peripheral blood.
@@ -64,65 +68,6 @@ SPECIMENS: tuple[str, ...] = tuple(
     load_schema("labs.schema.yaml")["properties"]["specimen"]["enum"]
 )
 MARROW = "marrow_plasma"
-VALUE_EXPECTED = (
-    "a non-negative number, '<5' / '>1000' (censored at that limit), or '<LLOQ' / '>ULOQ' "
-    "with the limit in the lloq / uloq column"
-)
-_CENSORED = re.compile(r"^([<>])\s*(.+)$")
-
-
-@dataclass(frozen=True)
-class LabValue:
-    """One lab result: an observed `value`, or a `censor`ed one known only by its `limit`."""
-
-    value: float | None
-    censor: str | None = None  # "left" (below limit), "right" (above limit) or None
-    limit: float | None = None
-
-    @property
-    def is_censored(self) -> bool:
-        return self.censor is not None
-
-
-def _number(text: str) -> float:
-    v = float(text)
-    if not math.isfinite(v) or v < 0:
-        raise ValueError(f"{text!r} is not a finite, non-negative number")
-    return v
-
-
-def parse_value(text: str, lloq: float | None = None, uloq: float | None = None) -> LabValue:
-    """Parse one cell of the labs' value column.
-
-    "12.5" -> observed; "<5", "< 5" -> left-censored at 5; ">1000" -> right-censored at
-    1000; "<LLOQ" -> left-censored at `lloq` (">ULOQ" at `uloq`), which must be given:
-    a censored value without its limit cannot be ranked. "<=" and ">=" are refused: the
-    boundary matters for ranking and labs report "<" for "below the limit".
-    Raises ValueError with a message for the caller to place in an InputError.
-    """
-    s = text.strip()
-    if not s:
-        raise ValueError("empty value")
-    m = _CENSORED.match(s)
-    if m is None:
-        try:
-            return LabValue(_number(s))
-        except ValueError:
-            raise ValueError(f"cannot read {text!r} as a lab value") from None
-    sign, rest = m.group(1), m.group(2).strip()
-    if rest.startswith("="):
-        raise ValueError(f"{text!r}: '<=' / '>=' are not accepted; write '<' or '>'")
-    censor = LEFT if sign == "<" else RIGHT
-    if rest.lower() in LIMIT_TOKENS:
-        limit = lloq if censor == LEFT else uloq
-        if limit is None or (isinstance(limit, float) and math.isnan(limit)):
-            column = "lloq" if censor == LEFT else "uloq"
-            raise ValueError(f"{text!r} needs its limit in the {column} column")
-        return LabValue(None, censor, float(limit))
-    try:
-        return LabValue(None, censor, _number(rest))
-    except ValueError:
-        raise ValueError(f"cannot read {text!r} as a censored lab value") from None
 
 
 @dataclass(frozen=True)
@@ -306,7 +251,7 @@ def _float_cell(text: str, path: str | Path, i: int, column: str) -> float | Non
     if not text.strip():
         return None
     try:
-        return _number(text.strip())
+        return nonnegative_number(text.strip())
     except ValueError:
         raise InputError(
             f"invalid value {text!r}",
@@ -326,8 +271,6 @@ def read_labs(path: str | Path, panel: pd.DataFrame) -> pd.DataFrame:
     limits are converted alike). Returns patient, day, analyte, specimen, value, censor,
     limit with value NaN for censored rows and censor "" for observed ones.
     """
-    from marrowtox.clinical.units import ANALYTES
-
     df = read_tsv(path, "labs")
     check_columns(df, path, LABS_REQUIRED, LABS_OPTIONAL)
     aliases = alias_map(panel)
