@@ -177,7 +177,7 @@ def _outputs(tmp_path: Path, name: str = "s"):
 def synthetic(tmp_path_factory):
     """330 cells of 11 types with planted activated CAR T (half of the CD8 T cells);
     RNA labels: right for half the cells, unknown for the rest."""
-    from marrowtox.prot.steps import protein_step
+    from marrowtox.prot.steps import ProteinInputs, protein_step
 
     work = tmp_path_factory.mktemp("prot")
     truth = _truth(30)
@@ -185,7 +185,7 @@ def synthetic(tmp_path_factory):
     rna_labels = [t if i % 2 else UNKNOWN for i, t in enumerate(truth["cell_type"])]
     final = _final_rna(work / "final.h5ad", bcs, rna_labels, truth["car_t"].to_numpy())
     o = dataclasses.replace(_outputs(work), heatmap=str(work / "heat.png"))
-    row = protein_step(str(final), "s", str(work / "cite.h5"), "", {}, o)
+    row = protein_step(ProteinInputs(str(final), "s", str(work / "cite.h5"), "", {}), o)
     lab = pd.read_csv(o.labels, sep="\t", dtype={"barcode": str}).set_index("barcode")
     return {
         "truth": truth.set_index(pd.Index(bcs)),
@@ -289,17 +289,18 @@ def test_h5mu_and_method_recorded(synthetic) -> None:
 
 
 def test_no_barcode_overlap_is_refused(synthetic, tmp_path) -> None:
-    from marrowtox.prot.steps import protein_step
+    from marrowtox.prot.steps import ProteinInputs, protein_step
 
     final = _final_rna(tmp_path / "other.h5ad", ["XX-1", "YY-1"], ["CD4 T", UNKNOWN])
     with pytest.raises(InputError, match="no barcode of the 330 protein barcodes"):
         protein_step(
-            str(final), "s", str(synthetic["work"] / "cite.h5"), "", {}, _outputs(tmp_path)
+            ProteinInputs(str(final), "s", str(synthetic["work"] / "cite.h5"), "", {}),
+            _outputs(tmp_path),
         )
 
 
 def test_dsb_with_empty_droplets(synthetic, tmp_path) -> None:
-    from marrowtox.prot.steps import protein_step
+    from marrowtox.prot.steps import ProteinInputs, protein_step
 
     r = np.random.default_rng(1)
     n, unstained = 300, 80
@@ -318,13 +319,15 @@ def test_dsb_with_empty_droplets(synthetic, tmp_path) -> None:
     o = _outputs(tmp_path, "dsb")
     w = synthetic["work"]
     row = protein_step(
-        str(w / "final.h5ad"),
-        "s",
-        str(w / "cite.h5"),
-        "",
-        {},
+        ProteinInputs(
+            str(w / "final.h5ad"),
+            "s",
+            str(w / "cite.h5"),
+            "",
+            {},
+            empty_droplets=str(tmp_path / "raw.h5"),
+        ),
         o,
-        empty_droplets=str(tmp_path / "raw.h5"),
     )
     assert row["normalisation"].startswith("DSB (muon.prot.pp.dsb, 300 empty droplets")
     t = synthetic["truth"]["cell_type"]

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from marrowtox.celltypes import COARSE, UNKNOWN
-from marrowtox.prot.steps import ProteinOutputs, protein_step
+from marrowtox.prot.steps import ProteinInputs, ProteinOutputs, protein_step
 from marrowtox.singlecell.annotate import AnnotateParams
 from marrowtox.singlecell.steps import annotate_step
 
@@ -61,13 +61,15 @@ def donors(real_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
         sub.write_h5ad(final)
         o = _outputs(work, donor)
         row = protein_step(
-            str(final),
-            donor,
-            str(raw),
-            str(real_data / "bmmc_cite" / "adt.h5ad"),
-            {},
+            ProteinInputs(
+                str(final),
+                donor,
+                str(raw),
+                str(real_data / "bmmc_cite" / "adt.h5ad"),
+                {},
+                annotation=str(work / f"{donor}.annotation.tsv"),
+            ),
             o,
-            annotation=str(work / f"{donor}.annotation.tsv"),
         )
         out[donor] = {"truth": truth, "outputs": o, "row": row, "final": final, "raw": raw}
     return out
@@ -123,7 +125,7 @@ def test_obsm_clr_with_ab_suffix_is_used_with_a_warning(donors, real_data, tmp_p
     raw = tmp_path / "with_obsm.h5ad"
     rna.write_h5ad(raw)
     o = _outputs(tmp_path, "obsm")
-    row = protein_step(str(d["final"]), "s1d2", str(raw), "", {}, o)
+    row = protein_step(ProteinInputs(str(d["final"]), "s1d2", str(raw), "", {}), o)
     assert row["input_already_normalised"]
     assert row["normalisation"].startswith("as given")
     assert "taken as already normalised" in row["note"]

@@ -29,14 +29,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _protein(a: argparse.Namespace) -> int:
-    from marrowtox.prot.steps import ProteinOutputs, protein_step
+    from marrowtox.prot.steps import ProteinInputs, ProteinOutputs, protein_step
 
     row = protein_step(
-        a.h5ad,
-        a.sample,
-        a.raw,
-        a.adt,
-        options_section(a, "singlecell", "protein"),
+        ProteinInputs(
+            a.h5ad,
+            a.sample,
+            a.raw,
+            a.adt,
+            options_section(a, "singlecell", "protein"),
+            annotation=a.annotation or None,
+            empty_droplets=a.empty_droplets or None,
+            seed=a.seed,
+        ),
         ProteinOutputs(
             a.out_h5mu,
             a.out_labels,
@@ -44,9 +49,6 @@ def _protein(a: argparse.Namespace) -> int:
             a.out_by_celltype,
             a.out_heatmap or None,
         ),
-        annotation=a.annotation or None,
-        empty_droplets=a.empty_droplets or None,
-        seed=a.seed,
     )
     print(
         f"{a.sample}: {row['n_shared_barcodes']} of {row['n_rna_cells']} RNA cells with "

@@ -103,45 +103,29 @@ def normalised_proteins(
     return p, prot
 
 
-def protein_step(
-    rna_h5ad: str,
-    sample: str,
-    raw_path: str,
-    adt_path: str,
-    section: dict[str, Any],
-    out: ProteinOutputs,
-    annotation: str | None = None,
-    empty_droplets: str | None = None,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Protein modality of one sample: read, normalise, label, combine with the RNA
-    labels; writes the MuData and the tables. (The CAR T protein panel is computed by
-    `cart_call` into results/cart/<sample>.tsv: marrowtox.cart.protein.)
+@dataclass(frozen=True)
+class ProteinInputs:
+    """One sample's inputs to the protein step.
 
     rna_h5ad: the sample's final AnnData (cell_type, its route and confidence, and
-    car_positive when CAR calling ran); raw_path/adt_path: the sample sheet's files."""
-    import mudata as md
+    car_positive when CAR calling ran); raw_path/adt_path: the sample sheet's files;
+    annotation: the RNA annotation table (which RNA labels were assessable);
+    empty_droplets: a raw matrix with empty droplets (DSB normalisation)."""
 
-    from marrowtox.prot.annotate import ProteinParams, load_protein_markers, score_proteins
-    from marrowtox.prot.labels import agreement, combine
-    from marrowtox.settings import resolve, section_defaults
+    rna_h5ad: str
+    sample: str
+    raw_path: str
+    adt_path: str
+    section: dict[str, Any]
+    annotation: str | None = None
+    empty_droplets: str | None = None
+    seed: int = 0
 
-    section = {**section_defaults("singlecell", "protein"), **section}
-    rna = ad.read_h5ad(rna_h5ad)
-    p, prot = normalised_proteins(
-        rna.obs_names, sample, raw_path, adt_path, section, empty_droplets, seed
-    )
-    shared = p.obs_names
-    method = p.uns["protein_normalisation"]
 
-    markers = load_protein_markers(resolve(section["markers"]))
-    plabels, assess = score_proteins(p, markers, ProteinParams.from_config(section))
-    rna_assess = set()
-    if annotation:
-        t = pd.read_csv(annotation, sep="\t")
-        rna_assess = set(t.loc[~t["assessable"].astype(bool), "cell_type"].astype(str))
+def _rna_labels(rna: ad.AnnData) -> pd.DataFrame:
+    """The RNA route's label, route and confidence per cell (unknown where not annotated)."""
     obs = rna.obs
-    rna_lab = pd.DataFrame(
+    return pd.DataFrame(
         {
             "cell_type": obs["cell_type"].astype(str) if "cell_type" in obs else UNKNOWN,
             "cell_type_route": (
@@ -155,7 +139,25 @@ def protein_step(
         },
         index=rna.obs_names,
     )
-    combined = combine(rna_lab, plabels, rna_assess)
+
+
+def _unassessable_rna_types(annotation: str | None) -> set[str]:
+    """RNA cell types the annotation could not assess (their labels are not trusted)."""
+    if not annotation:
+        return set()
+    t = pd.read_csv(annotation, sep="\t")
+    return set(t.loc[~t["assessable"].astype(bool), "cell_type"].astype(str))
+
+
+def _label_table(
+    rna: ad.AnnData,
+    shared: pd.Index,
+    rna_lab: pd.DataFrame,
+    plabels: pd.DataFrame,
+    combined: pd.DataFrame,
+) -> pd.DataFrame:
+    """Per cell: RNA, protein and combined labels (the labels output); `shared`: the
+    RNA cells with protein data."""
     table = rna_lab.rename(
         columns={
             "cell_type": "rna_label",
@@ -166,36 +168,30 @@ def protein_step(
     table = table.join(plabels.reindex(rna.obs_names)).join(combined)
     table["protein_label"] = table["protein_label"].fillna(UNKNOWN)
     table.insert(0, "has_protein", rna.obs_names.isin(shared))
-    write_tsv(table.rename_axis("barcode").reset_index(), out.labels)
+    return table.rename_axis("barcode").reset_index()
 
-    agree = agreement(rna_lab["cell_type"], plabels["protein_label"])
-    row = {
-        "sample": sample,
-        "protein_source": prot.source,
-        "protein_file": prot.path,
-        "n_rna_cells": rna.n_obs,
-        "n_protein_barcodes": prot.adata.n_obs,
-        "n_shared_barcodes": len(shared),
-        "n_proteins": p.n_vars,
-        "isotype_controls": ",".join(prot.isotypes),
-        "normalisation": method,
-        "input_already_normalised": prot.normalised,
-        "protein_types_assessable": ",".join(assess.loc[assess["assessable"], "cell_type"]),
-        **agree,
-        "n_by_protein": int((combined["combined_route"] == "protein").sum()),
-        "note": "; ".join(prot.warnings),
-    }
-    write_tsv(pd.DataFrame([row]), out.agreement)
 
+def _by_celltype(p: ad.AnnData, combined: pd.DataFrame, sample: str) -> pd.DataFrame:
+    """Mean and median normalised protein per combined cell type (long form)."""
     values = pd.DataFrame(np.asarray(p.X), index=p.obs_names, columns=p.var_names)
-    lab = combined.loc[shared, "combined_label"].astype(str)
+    lab = combined.loc[p.obs_names, "combined_label"].astype(str)
     by = values.groupby(lab.to_numpy()).agg(["mean", "median"])
     long = by.stack(level=0, future_stack=True).rename_axis(["cell_type", "protein"]).reset_index()
     long.insert(2, "n_cells", long["cell_type"].map(lab.value_counts()).astype(int))
     long.insert(0, "sample", sample)
-    write_tsv(long, out.by_celltype)
-    if out.heatmap:
-        protein_heatmap(long, sample, out.heatmap)
+    return long
+
+
+def _write_mudata(
+    rna: ad.AnnData,
+    p: ad.AnnData,
+    combined: pd.DataFrame,
+    plabels: pd.DataFrame,
+    assess: pd.DataFrame,
+    path: str,
+) -> None:
+    """The sample's MuData: RNA with the combined labels, proteins with theirs."""
+    import mudata as md
 
     for c in ("combined_label", "combined_confidence", "combined_route"):
         rna.obs[c] = combined[c]
@@ -206,12 +202,62 @@ def protein_step(
     }
     md.set_options(pull_on_update=False)  # the modalities keep their own obs
     mdata = md.MuData({"rna": rna, "prot": p})
-    with atomic_path(out.h5mu) as tmp:
+    with atomic_path(path) as tmp:
         mdata.write(str(tmp))
+
+
+def protein_step(inputs: ProteinInputs, out: ProteinOutputs) -> dict[str, Any]:
+    """Protein modality of one sample: read, normalise, label, combine with the RNA
+    labels; writes the MuData and the tables and returns the agreement row. (The CAR T
+    protein panel is computed by `cart_call` into results/cart/<sample>.tsv:
+    marrowtox.cart.protein.)"""
+    from marrowtox.prot.annotate import ProteinParams, load_protein_markers, score_proteins
+    from marrowtox.prot.labels import agreement, combine
+    from marrowtox.settings import resolve, section_defaults
+
+    section = {**section_defaults("singlecell", "protein"), **inputs.section}
+    rna = ad.read_h5ad(inputs.rna_h5ad)
+    p, prot = normalised_proteins(
+        rna.obs_names,
+        inputs.sample,
+        inputs.raw_path,
+        inputs.adt_path,
+        section,
+        inputs.empty_droplets,
+        inputs.seed,
+    )
+    markers = load_protein_markers(resolve(section["markers"]))
+    plabels, assess = score_proteins(p, markers, ProteinParams.from_config(section))
+    rna_lab = _rna_labels(rna)
+    combined = combine(rna_lab, plabels, _unassessable_rna_types(inputs.annotation))
+    write_tsv(_label_table(rna, p.obs_names, rna_lab, plabels, combined), out.labels)
+
+    row = {
+        "sample": inputs.sample,
+        "protein_source": prot.source,
+        "protein_file": prot.path,
+        "n_rna_cells": rna.n_obs,
+        "n_protein_barcodes": prot.adata.n_obs,
+        "n_shared_barcodes": p.n_obs,
+        "n_proteins": p.n_vars,
+        "isotype_controls": ",".join(prot.isotypes),
+        "normalisation": p.uns["protein_normalisation"],
+        "input_already_normalised": prot.normalised,
+        "protein_types_assessable": ",".join(assess.loc[assess["assessable"], "cell_type"]),
+        **agreement(rna_lab["cell_type"], plabels["protein_label"]),
+        "n_by_protein": int((combined["combined_route"] == "protein").sum()),
+        "note": "; ".join(prot.warnings),
+    }
+    write_tsv(pd.DataFrame([row]), out.agreement)
+    long = _by_celltype(p, combined, inputs.sample)
+    write_tsv(long, out.by_celltype)
+    if out.heatmap:
+        protein_heatmap(long, inputs.sample, out.heatmap)
+    _write_mudata(rna, p, combined, plabels, assess, out.h5mu)
     return row
 
 
-__all__ = ["ProteinOutputs", "normalised_proteins", "protein_step", "Path"]
+__all__ = ["ProteinInputs", "ProteinOutputs", "normalised_proteins", "protein_step", "Path"]
 
 
 def heatmap_figure(by_celltype: pd.DataFrame, title: str):
