@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported by the handler: --help stays fast
+    import pandas as pd
+
     from marrowtox.cohort.survival import CoxSpec
+    from marrowtox.cohort.windows import Window
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -140,13 +144,24 @@ def check_tables(labs: Path, events: Path, panel: Path) -> None:
     validate_events(read_table(events, load_schema("events.schema.yaml"), "events"), events)
 
 
-def run(a: argparse.Namespace, windows_config: dict | None = None) -> int:
+@dataclass(frozen=True)
+class CohortInputs:
+    """The cohort statistics' inputs, every one read and checked (see `read_inputs`)."""
+
+    panel: pd.DataFrame  # resources/biomarkers.tsv or the user's panel
+    windows: list[Window]
+    cox_specs: list[CoxSpec]
+    values: pd.DataFrame  # one value per patient, marker, window
+    events: pd.DataFrame
+    scores: pd.DataFrame | None  # scores.tsv, when given
+
+
+def read_inputs(a: argparse.Namespace, windows_config: dict | None = None) -> CohortInputs:
+    """Every input read and checked before any statistic is computed."""
     import pandas as pd
 
-    from marrowtox.atomic import write_tsv
     from marrowtox.cohort import associations as assoc
     from marrowtox.cohort.censored import PANEL, load_panel, read_labs
-    from marrowtox.cohort.survival import survival_curves, survival_table
     from marrowtox.cohort.windows import (
         load_windows,
         parse_windows,
@@ -156,7 +171,6 @@ def run(a: argparse.Namespace, windows_config: dict | None = None) -> int:
     )
     from marrowtox.errors import InputError
 
-    # every input is read and checked before any statistic is computed
     check_settings(a, windows_config)
     a.times = [float(t) for t in a.times]
     a.cox = list(a.cox)
@@ -180,12 +194,64 @@ def run(a: argparse.Namespace, windows_config: dict | None = None) -> int:
             column="patient",
             expected="the same patient ids in labs, events and scores",
         )
-
     values = window_values(labs, events, windows, panel)
     if scores is not None:
         values = pd.concat([values, assoc.score_values(scores)], ignore_index=True)
-    order = tuple(w.name for w in windows) + (assoc.SCORES_WINDOW,)
-    endpoints = assoc.endpoint_table(events, scores)
+    return CohortInputs(panel, windows, cox_specs, values, events, scores)
+
+
+def _hematotox_strata(scores: pd.DataFrame | None) -> pd.Series | None:
+    """CAR-HEMATOTOX high/low per patient (the published cut-off), when scored."""
+    import pandas as pd
+
+    from marrowtox.cohort import associations as assoc
+
+    if scores is None or "car_hematotox_score" not in scores.columns:
+        return None
+    c = next(c for c in assoc.CUTOFFS if c.marker == "car_hematotox_score")
+    s = scores["car_hematotox_score"].dropna()
+    return pd.Series(["high" if v >= c.threshold else "low" for v in s], index=s.index)
+
+
+def _survival(
+    a: argparse.Namespace, inputs: CohortInputs, strata: pd.Series | None
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The Cox/KM table and, when asked for, the survival curves."""
+    from marrowtox.cohort.survival import survival_curves, survival_table
+
+    panel = inputs.panel
+    surv = survival_table(
+        inputs.events,
+        inputs.values,
+        inputs.cox_specs,
+        times=a.times,
+        min_events=a.min_events,
+        conf_level=a.conf_level,
+        strata=strata,
+        strata_name="car_hematotox_risk",
+        default_specimen=dict(zip(panel["name"], panel["specimen_default"], strict=True)),
+    )
+    if not a.out_curves:
+        return surv, None
+    curves = survival_curves(
+        inputs.events,
+        times=a.times,
+        min_events=a.min_events,
+        conf_level=a.conf_level,
+        strata=strata,
+        strata_name="car_hematotox_risk",
+    )
+    return surv, curves
+
+
+def run(a: argparse.Namespace, windows_config: dict | None = None) -> int:
+    from marrowtox.atomic import write_tsv
+    from marrowtox.cohort import associations as assoc
+
+    inputs = read_inputs(a, windows_config)
+    values = inputs.values
+    order = tuple(w.name for w in inputs.windows) + (assoc.SCORES_WINDOW,)
+    endpoints = assoc.endpoint_table(inputs.events, inputs.scores)
     table = assoc.associations(
         values,
         endpoints,
@@ -197,35 +263,8 @@ def run(a: argparse.Namespace, windows_config: dict | None = None) -> int:
         window_order=order,
     )
     corr = assoc.correlations(values, min_pairs=a.min_pairs, window_order=order)
-    strata = None
-    if scores is not None and "car_hematotox_score" in scores.columns:
-        c = next(c for c in assoc.CUTOFFS if c.marker == "car_hematotox_score")
-        s = scores["car_hematotox_score"].dropna()
-        strata = pd.Series(["high" if v >= c.threshold else "low" for v in s], index=s.index)
-    surv = survival_table(
-        events,
-        values,
-        cox_specs,
-        times=a.times,
-        min_events=a.min_events,
-        conf_level=a.conf_level,
-        strata=strata,
-        strata_name="car_hematotox_risk",
-        default_specimen=dict(zip(panel["name"], panel["specimen_default"], strict=True)),
-    )
+    surv, curves = _survival(a, inputs, _hematotox_strata(inputs.scores))
     roc = assoc.roc_table(values, endpoints, table, a.roc_markers) if a.out_roc else None
-    curves = (
-        survival_curves(
-            events,
-            times=a.times,
-            min_events=a.min_events,
-            conf_level=a.conf_level,
-            strata=strata,
-            strata_name="car_hematotox_risk",
-        )
-        if a.out_curves
-        else None
-    )
     write_tsv(table, a.out_associations)
     write_tsv(corr, a.out_correlations)
     write_tsv(surv, a.out_survival)
