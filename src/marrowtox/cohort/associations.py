@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -335,6 +336,53 @@ def _row_data(
     return sub, y, rc
 
 
+def _rank_statistics(
+    codes: np.ndarray,
+    pos: np.ndarray,
+    n_boot: int,
+    rng: np.random.Generator,
+    quantiles: tuple[float, float],
+) -> dict[str, float | int]:
+    """AUC, Mann-Whitney U and p, and the bootstrap interval of the AUC, on the
+    censoring-aware rank codes of one row (positives: `pos`)."""
+    from scipy.stats import mannwhitneyu
+    from sklearn.metrics import roc_auc_score
+
+    mw = mannwhitneyu(codes[pos], codes[~pos], alternative="two-sided")
+    boot = bootstrap_auc(codes[pos], codes[~pos], n_boot, rng)
+    lo, hi = (float(v) for v in np.quantile(boot, quantiles))
+    return {
+        "auc": float(roc_auc_score(pos.astype(int), codes)),
+        "mw_u": float(mw.statistic),
+        "mw_p": float(mw.pvalue),
+        "auc_ci_low": lo,
+        "auc_ci_high": hi,
+        "n_boot": n_boot,
+    }
+
+
+def _add_cutoff(
+    row: dict[str, Any],
+    sub: pd.DataFrame,
+    y: np.ndarray,
+    c: Cutoff,
+    min_per_group: int,
+    conf_level: float,
+) -> list[str]:
+    """The published cut-off's 2x2 statistics into `row`; returns the reasons it gave
+    for what it could not compute."""
+    cs = _cutoff_stats(sub, y, c, min_per_group, conf_level)
+    reasons = [cs.pop("cutoff_reason")] if "cutoff_reason" in cs else []
+    row.update(cs)
+    if cs["n_cutoff_unknown"]:
+        note = (
+            f"cut-off: {cs['n_cutoff_unknown']} censored values whose side "
+            "is unknown left out of the 2x2 table"
+        )
+        row["censoring"] = "; ".join(p for p in (row["censoring"], note) if p)
+    return reasons
+
+
 def associations(
     values: pd.DataFrame,
     endpoints: pd.DataFrame,
@@ -355,9 +403,6 @@ def associations(
     with statistics but fewer than `caveat_min_per_group` positives or negatives are
     flagged `small_n`.
     """
-    from scipy.stats import mannwhitneyu
-    from sklearn.metrics import roc_auc_score
-
     lo_q, hi_q = (1 - conf_level) / 2, 1 - (1 - conf_level) / 2
     cut_by = {(c.marker, c.window): c for c in cutoffs}
     worder = {w: i for i, w in enumerate(window_order)}
@@ -398,36 +443,11 @@ def associations(
             elif len(np.unique(rc.codes)) == 1:
                 reasons.append("all values tie (e.g. all below the limit): no rank information")
             else:
-                codes = rc.codes
-                row["auc"] = float(roc_auc_score(pos.astype(int), codes))
-                mw = mannwhitneyu(codes[pos], codes[~pos], alternative="two-sided")
-                row["mw_u"], row["mw_p"] = float(mw.statistic), float(mw.pvalue)
-                boot = bootstrap_auc(
-                    codes[pos],
-                    codes[~pos],
-                    n_boot,
-                    _row_rng(seed, f"{analyte}|{specimen}|{window}|{ep}"),
-                )
-                row["auc_ci_low"], row["auc_ci_high"] = (
-                    float(v) for v in np.quantile(boot, [lo_q, hi_q])
-                )
-                row["n_boot"] = n_boot
+                rng = _row_rng(seed, f"{analyte}|{specimen}|{window}|{ep}")
+                row.update(_rank_statistics(rc.codes, pos, n_boot, rng, (lo_q, hi_q)))
             c = cut_by.get((analyte, window))
             if c is not None and ep in c.endpoints and specimen != MARROW:
-                cs = _cutoff_stats(sub, y, c, min_per_group, conf_level)
-                if "cutoff_reason" in cs:
-                    reasons.append(cs.pop("cutoff_reason"))
-                row.update(cs)
-                if cs["n_cutoff_unknown"]:
-                    row["censoring"] = "; ".join(
-                        p
-                        for p in (
-                            row["censoring"],
-                            f"cut-off: {cs['n_cutoff_unknown']} censored values whose side "
-                            "is unknown left out of the 2x2 table",
-                        )
-                        if p
-                    )
+                reasons += _add_cutoff(row, sub, y, c, min_per_group, conf_level)
             row["reason"] = "; ".join(reasons)
             rows.append(row)
     out = pd.DataFrame(rows, columns=COLUMNS)
