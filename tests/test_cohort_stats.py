@@ -176,7 +176,6 @@ def write(path: Path, text: str) -> Path:
 
 
 def test_read_labs_keeps_censoring_and_refuses_bad_cells(tmp_path: Path) -> None:
-    panel = load_panel()
     labs = write(
         tmp_path / "labs.tsv",
         "patient|day|analyte|value|unit|specimen|lloq\n"
@@ -185,7 +184,7 @@ def test_read_labs_keeps_censoring_and_refuses_bad_cells(tmp_path: Path) -> None
         "p1|28|IFN-gamma|>1000|pg/mL|marrow_plasma|\n"
         "p1|-2|crp|12|mg/L||\n",
     )
-    df = read_labs(labs, panel).set_index("analyte")
+    df = read_labs(labs).set_index("analyte")
     assert df.loc["il6", "censor"] == "left" and df.loc["il6", "limit"] == 1.5
     assert np.isnan(df.loc["il6", "value"])
     assert df.loc["ang2", "limit"] == 100000.0  # ng/mL -> pg/mL, the limit converted too
@@ -201,8 +200,20 @@ def test_read_labs_keeps_censoring_and_refuses_bad_cells(tmp_path: Path) -> None
     ):
         bad = write(tmp_path / "bad.tsv", "patient|day|analyte|value|unit|specimen|lloq\n" + line)
         with pytest.raises(InputError) as exc:
-            read_labs(bad, panel)
+            read_labs(bad)
         assert exc.value.column == column and exc.value.row == 2
+
+
+def test_read_labs_reads_units_as_the_preflight_does(tmp_path: Path) -> None:
+    """A unit the pre-flight accepts (case-insensitive, issue 25 item 6) is not refused
+    by the cohort statistics mid-run: one reading of analytes and units."""
+    labs = write(
+        tmp_path / "labs.tsv",
+        "patient|day|analyte|value|unit\np1|-2|CRP|12|mg/l\np1|-2|IL6|5|PG/ML\n",
+    )
+    df = read_labs(labs).set_index("analyte")
+    assert df.loc["crp", "value"] == pytest.approx(1.2)  # mg/L -> mg/dL
+    assert df.loc["il6", "value"] == pytest.approx(5.0)
 
 
 def test_ratio_propagates_censoring() -> None:

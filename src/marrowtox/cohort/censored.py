@@ -38,7 +38,6 @@ How censored values enter each statistic (the rule implemented by `rank_codes`):
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,11 +54,9 @@ from marrowtox.clinical.censoring import (  # noqa: F401 - re-exported: the stat
     nonnegative_number,
     parse_value,
 )
-from marrowtox.clinical.units import ANALYTES
+from marrowtox.clinical.units import PANEL, panel_maps, resolve_analyte, unit_factor
 from marrowtox.errors import InputError, data_row
 from marrowtox.samplesheet import load_schema
-
-PANEL = Path(__file__).resolve().parents[3] / "resources" / "biomarkers.tsv"
 
 #: specimens accepted in the labs' specimen column (workflow/schemas/labs.schema.yaml);
 #: marrow_plasma is the marrow aspirate supernatant, csf cerebrospinal fluid, the others
@@ -175,17 +172,6 @@ def load_panel(path: str | Path = PANEL) -> pd.DataFrame:
     return panel.set_index("name", drop=False)
 
 
-def alias_map(panel: pd.DataFrame) -> dict[str, str]:
-    """Lower-cased name or alias -> analyte name."""
-    out: dict[str, str] = {}
-    for name, aliases in zip(panel["name"], panel["aliases"], strict=True):
-        out[name.lower()] = name
-        for a in aliases.split(","):
-            if a.strip():
-                out[a.strip().lower()] = name
-    return out
-
-
 LABS_REQUIRED = ("patient", "day", "analyte", "value", "unit")
 LABS_OPTIONAL = ("specimen", "lloq", "uloq")
 
@@ -262,20 +248,19 @@ def _float_cell(text: str, path: str | Path, i: int, column: str) -> float | Non
         ) from None
 
 
-def read_labs(path: str | Path, panel: pd.DataFrame) -> pd.DataFrame:
+def read_labs(path: str | Path, panel: str | Path = PANEL) -> pd.DataFrame:
     """Read a long labs table with censored values; every row checked before any work.
 
     Columns: patient, day, analyte, value, unit, and optional specimen, lloq, uloq.
-    Analytes may be written as any alias of resources/biomarkers.tsv; units must be the
-    panel's canonical unit or one that marrowtox.clinical.units converts (values and
-    limits are converted alike). Returns patient, day, analyte, specimen, value, censor,
-    limit with value NaN for censored rows and censor "" for observed ones.
+    Analytes and units are read exactly as the pre-flight reads them
+    (marrowtox.clinical.units: any alias of the `panel`, case-insensitive units with
+    their stated aliases, values and limits converted alike), so a table the pre-flight
+    accepted is never refused here. Returns patient, day, analyte, specimen, value,
+    censor, limit with value NaN for censored rows and censor "" for observed ones.
     """
     df = read_tsv(path, "labs")
     check_columns(df, path, LABS_REQUIRED, LABS_OPTIONAL)
-    aliases = alias_map(panel)
-    canonical_unit = dict(zip(panel["name"], panel["unit"], strict=True))
-    default_specimen = dict(zip(panel["name"], panel["specimen_default"], strict=True))
+    _, _, default_specimen = panel_maps(panel)
     n = len(df)
     patient = df["patient"].str.strip().to_numpy(dtype=object)
     day = np.empty(n, dtype=np.int64)
@@ -293,34 +278,9 @@ def read_labs(path: str | Path, panel: pd.DataFrame) -> pd.DataFrame:
         if not p:
             raise InputError("empty patient id", file=path, row=data_row(i), column="patient")
         day[i] = _int_cell(d, path, i, "day")
-        name = aliases.get(a.strip().lower())
-        if name is None:
-            close = difflib.get_close_matches(a.strip().lower(), list(aliases), n=1)
-            hint = f"; closest known name: {close[0]!r} ({aliases[close[0]]})" if close else ""
-            raise InputError(
-                f"unknown analyte {a!r}{hint}",
-                file=path,
-                row=data_row(i),
-                column="analyte",
-                expected="a name or alias listed in the biomarker panel "
-                "(resources/biomarkers.tsv; add a row there for a new analyte)",
-            )
+        name = resolve_analyte(a, path, i, panel)
         analyte[i] = name
-        canonical = canonical_unit[name]
-        unit = u.strip()
-        if unit == canonical:
-            factor = 1.0
-        elif name in ANALYTES and unit in ANALYTES[name].factors:
-            factor = ANALYTES[name].factors[unit]
-        else:
-            accepted = [canonical] + (list(ANALYTES[name].factors) if name in ANALYTES else [])
-            raise InputError(
-                f"unit {unit!r} not accepted for {name} (canonical unit {canonical})",
-                file=path,
-                row=data_row(i),
-                column="unit",
-                expected="one of " + ", ".join(dict.fromkeys(accepted)),
-            )
+        factor = unit_factor(name, u, path, i, panel)
         spec = df["specimen"].iat[i].strip() if has_spec else ""
         if not spec:
             spec = default_specimen[name]
