@@ -207,7 +207,7 @@ def expansion(cells: pd.DataFrame, sample: str, params: ClonotypeParams) -> pd.D
             cells_in_expanded_pct=100.0 * expanded.sum() / len(tcr),
             top_clone_id=str(sizes.index[0]),
             top_clone_share=float(sizes.iloc[0] / len(tcr)),
-            clonality=clonality(sizes.to_numpy()),
+            clonality=round(clonality(sizes.to_numpy()), 4),
         )
         rows.append(row)
     return pd.DataFrame(rows, columns=EXPANSION_COLUMNS)

@@ -13,7 +13,7 @@ and the sorted samples decide the call:
 * myeloid-restricted: detected in a myeloid fraction, and absent from every lymphoid
   fraction tested at a depth whose limit of detection lies below the clone's lowest
   detected myeloid VAF (absence that could have been seen; Arends et al., Leukemia
-  2020, and Buscarlet et al., Blood 2018, for lineage tracing of CH by sorting);
+  2018, and Buscarlet et al., Blood 2018, for lineage tracing of CH by sorting);
 * otherwise no call, with the reason (no sorted fraction, no lymphoid fraction, a
   lymphoid fraction too shallow, not detected in any sorted lineage fraction).
 
