@@ -12,8 +12,13 @@ inputs = VdjInputs(
     [
         VdjSample(*row)
         for row in zip(
-            p.samples, p.days, p.specimens, p.fractions, snakemake.input.contigs,
-            snakemake.input.car_cells, strict=True,
+            p.samples,
+            p.days,
+            p.specimens,
+            p.fractions,
+            snakemake.input.contigs,
+            snakemake.input.car_cells,
+            strict=True,
         )  # fmt: skip
     ],
 )

@@ -28,7 +28,11 @@ def _sample(tmp: Path, name: str, fmt: str, plan: list[tuple[str, dict, bool]], 
     contigs = tmp / f"{name}.{'csv' if fmt == '10x' else 'tsv'}"
     contigs.write_text(tenx_csv(a) if fmt == "10x" else airr_tsv(a))
     cells = pd.DataFrame(
-        {"barcode": [b for b, _, _ in plan], "cell_type": "CD8 T", "car_positive": [c for *_, c in plan]}
+        {
+            "barcode": [b for b, _, _ in plan],
+            "cell_type": "CD8 T",
+            "car_positive": [c for *_, c in plan],
+        }
     )
     cells.loc[len(cells)] = ["GGGG-1", "monocyte", False]  # not a T cell: never counted
     cp = tmp / f"{name}.cells.tsv"
@@ -73,8 +77,12 @@ def test_too_few_tcr_cells_say_so(tmp_path: Path) -> None:
 
     r = np.random.default_rng(2)
     rec = _receptor(r)
-    plan = [(f"A{i}-1", rec, True) for i in range(3)] + [(f"B{i}-1", _receptor(r), False) for i in range(25)]
-    res = clonotype_step(VdjInputs("P1", [_sample(tmp_path, "s", "10x", plan, 28, "marrow")]), ClonotypeParams())
+    plan = [(f"A{i}-1", rec, True) for i in range(3)] + [
+        (f"B{i}-1", _receptor(r), False) for i in range(25)
+    ]
+    res = clonotype_step(
+        VdjInputs("P1", [_sample(tmp_path, "s", "10x", plan, 28, "marrow")]), ClonotypeParams()
+    )
     car = res.expansion["s"].set_index("group").loc[CAR]
     assert pd.isna(car["top_clone_share"]) and pd.isna(car["expanded_clonotypes"])
     assert "too few CAR T cells with a TCR (3 < cart.clonotypes.min_tcr_cells = 20)" in car["note"]
@@ -84,7 +92,9 @@ def test_contigs_of_other_cells_refused(tmp_path: Path) -> None:
     import numpy as np
 
     r = np.random.default_rng(3)
-    s = _sample(tmp_path, "s", "10x", [(f"A{i}-1", _receptor(r), True) for i in range(5)], 28, "marrow")
+    s = _sample(
+        tmp_path, "s", "10x", [(f"A{i}-1", _receptor(r), True) for i in range(5)], 28, "marrow"
+    )
     pd.DataFrame({"barcode": ["ZZZ-1"], "cell_type": ["CD8 T"], "car_positive": [True]}).to_csv(
         s.car_cells, sep="\t", index=False
     )

@@ -31,7 +31,13 @@ def test_fraction_defaults_aliases_and_marrow(tmp_path: Path) -> None:
         "P1\te\tdna\tD28\t28\te.bam\t\t\n",
     )
     s = load_samples(p, check_files=False)
-    assert list(s["fraction"]) == ["whole_marrow", "CD3+CAR+", "whole_blood", "CD14", "whole_marrow"]
+    assert list(s["fraction"]) == [
+        "whole_marrow",
+        "CD3+CAR+",
+        "whole_blood",
+        "CD14",
+        "whole_marrow",
+    ]
     assert list(s.index[is_sorted(s)]) == ["b", "d"]
     # a CD3+CAR+ sort of marrow is not the marrow: never a time point or the baseline
     assert list(s.index[is_marrow(s)]) == ["a", "e"]
@@ -60,15 +66,50 @@ def _rows(*rows: tuple) -> pd.DataFrame:
 @pytest.mark.parametrize(
     ("rows", "lineage", "reason"),
     [
-        (_rows(("CD14", "myeloid", 28, 600, 0.3, 0.016, True), ("CD3", "lymphoid", 28, 600, 0.12, 0.016, True)), MULTI, "CD3 d28 12.0%"),
-        (_rows(("CD14", "myeloid", 28, 600, 0.0, 0.016, False), ("CD3", "lymphoid", 28, 600, 0.05, 0.016, True)), LYMPHOID, "no myeloid"),
-        (_rows(("CD14", "myeloid", 28, 600, 0.09, 0.016, True), ("CD3", "lymphoid", 28, 600, 0.0, 0.016, False)), MYELOID, "absent from CD3 d28 LOD 1.6%"),
+        (
+            _rows(
+                ("CD14", "myeloid", 28, 600, 0.3, 0.016, True),
+                ("CD3", "lymphoid", 28, 600, 0.12, 0.016, True),
+            ),
+            MULTI,
+            "CD3 d28 12.0%",
+        ),
+        (
+            _rows(
+                ("CD14", "myeloid", 28, 600, 0.0, 0.016, False),
+                ("CD3", "lymphoid", 28, 600, 0.05, 0.016, True),
+            ),
+            LYMPHOID,
+            "no myeloid",
+        ),
+        (
+            _rows(
+                ("CD14", "myeloid", 28, 600, 0.09, 0.016, True),
+                ("CD3", "lymphoid", 28, 600, 0.0, 0.016, False),
+            ),
+            MYELOID,
+            "absent from CD3 d28 LOD 1.6%",
+        ),
         # a shallow lymphoid sort cannot exclude a 2% myeloid clone: no call
-        (_rows(("CD14", "myeloid", 28, 600, 0.02, 0.016, True), ("CD3", "lymphoid", 28, 150, 0.0, 0.05, False)), "", "too shallow"),
+        (
+            _rows(
+                ("CD14", "myeloid", 28, 600, 0.02, 0.016, True),
+                ("CD3", "lymphoid", 28, 150, 0.0, 0.05, False),
+            ),
+            "",
+            "too shallow",
+        ),
         (_rows(("CD14", "myeloid", 28, 600, 0.09, 0.016, True)), "", "no lymphoid fraction"),
         (_rows(("whole_marrow", "whole", 28, 1500, 0.2, 0.007, True)), "", "no sorted"),
         (_rows(("CD3", "lymphoid", 28, 50, 0.2, 0.2, True)), "", "below ch.min_depth"),
-        (_rows(("CD14", "myeloid", 28, 600, 0.0, 0.016, False), ("CD3", "lymphoid", 28, 600, 0.0, 0.016, False)), "", "not detected"),
+        (
+            _rows(
+                ("CD14", "myeloid", 28, 600, 0.0, 0.016, False),
+                ("CD3", "lymphoid", 28, 600, 0.0, 0.016, False),
+            ),
+            "",
+            "not detected",
+        ),
     ],
 )
 def test_lineage_rule(rows: pd.DataFrame, lineage: str, reason: str) -> None:

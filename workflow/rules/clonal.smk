@@ -89,7 +89,9 @@ rule ch_track:
         runtime=10,
     params:
         samples=lambda wc: whole_dna_samples(wc.patient),
-        days=lambda wc: [int(SAMPLES.at[s, "day"]) for s in whole_dna_samples(wc.patient)],
+        days=lambda wc: [
+            int(SAMPLES.at[s, "day"]) for s in whole_dna_samples(wc.patient)
+        ],
         ch=config["ch"],
     script:
         "../../scripts/ch_track.py"

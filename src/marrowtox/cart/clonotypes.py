@@ -275,7 +275,9 @@ def clonotype_step(inputs: VdjInputs, params: ClonotypeParams) -> VdjResult:
         cells[s.sample] = sample_cells(receptors, s.sample, car)
         n_in = int((receptors["sample"] == s.sample).sum())
         joined = int((cells[s.sample]["clone_id"] != "").sum())
-        log.info("%s: %d cells with a receptor, %d of them annotated T cells", s.sample, n_in, joined)
+        log.info(
+            "%s: %d cells with a receptor, %d of them annotated T cells", s.sample, n_in, joined
+        )
         if n_in and not joined and not (car["barcode"].isin(receptors["barcode"])).any():
             raise InputError(
                 f"no barcode of the contigs matches a cell of sample {s.sample}",

@@ -68,7 +68,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--specimens", nargs="+", required=True, help="per sample: marrow, product, ...")
     p.add_argument("--fractions", nargs="+", required=True, help="per sample: whole_marrow, ...")
     p.add_argument(
-        "--contigs", nargs="+", required=True, help="per sample: contig CSV (Cell Ranger) or AIRR TSV"
+        "--contigs",
+        nargs="+",
+        required=True,
+        help="per sample: contig CSV (Cell Ranger) or AIRR TSV",
     )
     p.add_argument(
         "--car-cells", nargs="+", required=True, help="per sample: results/cart/<sample>.cells.tsv"
@@ -149,18 +152,29 @@ def _bam(a: argparse.Namespace) -> int:
 
 
 def _clonotypes(a: argparse.Namespace) -> int:
-    from marrowtox.cart.clonotypes import ClonotypeParams, VdjInputs, VdjSample
-    from marrowtox.cart.clonotypes import write_result
+    from marrowtox.cart.clonotypes import ClonotypeParams, VdjInputs, VdjSample, write_result
 
     n = len(a.samples)
-    for name in ("days", "specimens", "fractions", "contigs", "car_cells", "out_cells", "out_expansion"):
+    for name in (
+        "days",
+        "specimens",
+        "fractions",
+        "contigs",
+        "car_cells",
+        "out_cells",
+        "out_expansion",
+    ):
         if len(getattr(a, name)) != n:
-            raise SystemExit(f"tcr-clonotypes: --{name.replace('_', '-')} needs one value per sample ({n})")
+            raise SystemExit(
+                f"tcr-clonotypes: --{name.replace('_', '-')} needs one value per sample ({n})"
+            )
     inputs = VdjInputs(
         a.patient,
         [
             VdjSample(*row)
-            for row in zip(a.samples, a.days, a.specimens, a.fractions, a.contigs, a.car_cells, strict=True)
+            for row in zip(
+                a.samples, a.days, a.specimens, a.fractions, a.contigs, a.car_cells, strict=True
+            )
         ],
     )
     params = ClonotypeParams.from_config(options_section(a, "cart", "clonotypes"))

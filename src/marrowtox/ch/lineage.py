@@ -113,7 +113,9 @@ def call_lineage(rows: pd.DataFrame, min_depth: int) -> LineageCall:
         if len(shallow):
             lods = ", ".join(
                 f"{f} d{d} LOD {_pct(v)}"
-                for f, d, v in zip(shallow["fraction"], shallow["day"], shallow["lod_vaf"], strict=True)
+                for f, d, v in zip(
+                    shallow["fraction"], shallow["day"], shallow["lod_vaf"], strict=True
+                )
             )
             return LineageCall(
                 "", f"in {where(my_det)}; lymphoid fraction too shallow to exclude it ({lods})"
@@ -152,13 +154,12 @@ def fraction_table(
 def clone_calls(table: pd.DataFrame) -> pd.DataFrame:
     """One row per clone: gene, protein change, lineage and reason (the report's view)."""
     if table.empty:
-        return pd.DataFrame(columns=[*CLONE_KEY, "gene", "hgvsp_short", "lineage", "lineage_reason"])
-    return (
-        table.drop_duplicates(CLONE_KEY)[
-            [*CLONE_KEY, "gene", "hgvsp_short", "lineage", "lineage_reason"]
-        ]
-        .reset_index(drop=True)
-    )
+        return pd.DataFrame(
+            columns=[*CLONE_KEY, "gene", "hgvsp_short", "lineage", "lineage_reason"]
+        )
+    return table.drop_duplicates(CLONE_KEY)[
+        [*CLONE_KEY, "gene", "hgvsp_short", "lineage", "lineage_reason"]
+    ].reset_index(drop=True)
 
 
 @dataclass(frozen=True)

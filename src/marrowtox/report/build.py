@@ -10,15 +10,15 @@ import pandas as pd
 from marrowtox.atomic import write_tsv
 from marrowtox.layout import path as layout_path
 from marrowtox.report import clone_cells, flags, html, marrow, plots, timeline
+from marrowtox.report import clonotypes as clonotype_report
 from marrowtox.report import flow as flow_report
+from marrowtox.report import lineage as lineage_report
 from marrowtox.report import protein as protein_report
 from marrowtox.report.cohort_picture import cohort_picture
 from marrowtox.report.cohort_table import MEASURED_STATES, ch_not_callable
 from marrowtox.report.cohort_table import build as build_table
 from marrowtox.report.inputs import Results, read_tsv
 from marrowtox.report.names import Names
-from marrowtox.report import clonotypes as clonotype_report
-from marrowtox.report import lineage as lineage_report
 from marrowtox.samplesheet import WHOLE_PREFIX, is_marrow, is_sorted
 from marrowtox.settings import section_defaults
 
@@ -429,7 +429,9 @@ def patient_report(
     for b, (key, _) in zip(cc_blocks, _clone_keys(clones), strict=True):
         b["lineage"] = names.scrub(lin_calls.get(key, lineage_report.NO_FRACTIONS))
     lineage_section = {
-        "rows": [{k: names.scrub(v) for k, v in r.items()} for r in lineage_report.rows(lin_table, names)],
+        "rows": [
+            {k: names.scrub(v) for k, v in r.items()} for r in lineage_report.rows(lin_table, names)
+        ],
         "calls": [names.scrub(c) for c in lineage_report.summary(lin_table)],
         "reason": lineage_report.NO_FRACTIONS
         if sorted_dna.empty

@@ -13,7 +13,12 @@ from marrowtox.report.inputs import Results, read_tsv
 from marrowtox.report.names import Names
 from marrowtox.samplesheet import is_marrow
 
-COLUMNS = ["tcr_sample", "tcr_expanded_car_clonotypes", "tcr_top_car_clone_share", "tcr_product_clones_shared"]
+COLUMNS = [
+    "tcr_sample",
+    "tcr_expanded_car_clonotypes",
+    "tcr_top_car_clone_share",
+    "tcr_product_clones_shared",
+]
 #: Clonotypes listed per patient in the report (the largest CAR T clonotypes).
 TOP_SHOWN = 10
 
@@ -38,7 +43,9 @@ def cohort_values(patient: str, samples: pd.DataFrame, res: Results) -> tuple[di
     pick = post[is_marrow(post)] if is_marrow(post).any() else post
     clon = read_tsv(res.vdj_clonotypes(patient))
     if pick.empty:
-        missing.append("tcr_expanded_car_clonotypes, tcr_top_car_clone_share: no post-infusion sample with a vdj file")
+        missing.append(
+            "tcr_expanded_car_clonotypes, tcr_top_car_clone_share: no post-infusion sample with a vdj file"
+        )
     else:
         s = str(pick["sample"].iloc[0])
         values["tcr_sample"] = s
@@ -47,7 +54,9 @@ def cohort_values(patient: str, samples: pd.DataFrame, res: Results) -> tuple[di
         if car is None or car.empty:
             missing.append(f"tcr_*: no clonotype table for {s}")
         elif pd.isna(car["top_clone_share"].iloc[0]):
-            missing.append(f"tcr_expanded_car_clonotypes, tcr_top_car_clone_share: {s} {car['note'].iloc[0]}")
+            missing.append(
+                f"tcr_expanded_car_clonotypes, tcr_top_car_clone_share: {s} {car['note'].iloc[0]}"
+            )
         else:
             values["tcr_expanded_car_clonotypes"] = int(car["expanded_clonotypes"].iloc[0])
             values["tcr_top_car_clone_share"] = float(car["top_clone_share"].iloc[0])
@@ -75,7 +84,14 @@ def section(patient: str, samples: pd.DataFrame, res: Results, names: Names) -> 
         exp = read_tsv(res.vdj_expansion(str(s)))
         what = sp if str(fr).startswith("whole_") else f"{sp}, sorted {fr}"
         if exp is None:
-            exp_rows.append({"sample": names.sample(str(s)), "what": what, "day": str(d), "note": "no clonotype table"})
+            exp_rows.append(
+                {
+                    "sample": names.sample(str(s)),
+                    "what": what,
+                    "day": str(d),
+                    "note": "no clonotype table",
+                }
+            )
             continue
         for r in exp.itertuples(index=False):
             share = "" if pd.isna(r.top_clone_share) else f"{100 * float(r.top_clone_share):.1f}"
@@ -88,7 +104,9 @@ def section(patient: str, samples: pd.DataFrame, res: Results, names: Names) -> 
                     "t_cells": str(r.t_cells),
                     "with_tcr": str(r.with_tcr),
                     "clonotypes": "" if pd.isna(r.clonotypes) else str(int(r.clonotypes)),
-                    "expanded": "" if pd.isna(r.expanded_clonotypes) else str(int(r.expanded_clonotypes)),
+                    "expanded": ""
+                    if pd.isna(r.expanded_clonotypes)
+                    else str(int(r.expanded_clonotypes)),
                     "top": share,
                     "clonality": "" if pd.isna(r.clonality) else f"{float(r.clonality):.2f}",
                     "note": "" if pd.isna(r.note) else str(r.note),
@@ -97,7 +115,11 @@ def section(patient: str, samples: pd.DataFrame, res: Results, names: Names) -> 
     clon = read_tsv(res.vdj_clonotypes(patient))
     top_rows = []
     if clon is not None and not clon.empty:
-        car = clon.groupby("clone_id").agg(car=("car_cells", "sum")).sort_values("car", ascending=False)
+        car = (
+            clon.groupby("clone_id")
+            .agg(car=("car_cells", "sum"))
+            .sort_values("car", ascending=False)
+        )
         for cid in car.index[:TOP_SHOWN]:
             g = clon[clon["clone_id"] == cid]
             if int(g["car_cells"].sum()) == 0:
@@ -108,7 +130,13 @@ def section(patient: str, samples: pd.DataFrame, res: Results, names: Names) -> 
                     "cdr3": f"{g['tra_cdr3'].iloc[0]} / {g['trb_cdr3'].iloc[0]}",
                     "where": "; ".join(
                         f"{names.sample(str(s))}: {int(c)} CAR T ({'' if pd.isna(x) else f'{100 * float(x):.1f}%'}), {int(n)} non-CAR"
-                        for s, c, x, n in zip(g["sample"], g["car_cells"], g["car_share"], g["non_car_cells"], strict=True)
+                        for s, c, x, n in zip(
+                            g["sample"],
+                            g["car_cells"],
+                            g["car_share"],
+                            g["non_car_cells"],
+                            strict=True,
+                        )
                     ),
                     "product": "yes" if bool(g["shared_with_product"].astype(bool).any()) else "no",
                 }
