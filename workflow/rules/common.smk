@@ -188,6 +188,11 @@ _BY_PATIENT_ASSAY = {
     for key, group in SAMPLES.groupby(["patient", "assay"], sort=True)
 }
 _PATIENTS = sorted(SAMPLES["patient"].unique())
+# sorted fractions (samples.tsv fraction CD3, CD14, ...) and the patients with sorted DNA
+_SORTED = set(SAMPLES.index[is_sorted(SAMPLES)])
+_LINEAGE_PATIENTS = sorted(
+    set(SAMPLES.loc[[s for s in _SORTED if SAMPLES.at[s, "assay"] == "dna"], "patient"])
+)
 
 
 wildcard_constraints:
@@ -492,14 +497,12 @@ def whole_dna_samples(patient):
 
 def is_sorted_sample(sample):
     """A sorted fraction (samples.tsv fraction CD3, CD14, ...), not the whole specimen."""
-    return bool(is_sorted(SAMPLES.loc[[sample]]).iloc[0])
+    return sample in _SORTED
 
 
 def lineage_patients():
     """Patients with a DNA sample of a sorted fraction: one ch_lineage job each."""
-    return sorted(
-        {SAMPLES.at[s, "patient"] for s in dna_samples() if is_sorted_sample(s)}
-    )
+    return _LINEAGE_PATIENTS
 
 
 def patient_dna_all(wildcards, kind):

@@ -248,21 +248,28 @@ def _specimens(samples: pd.DataFrame) -> list[str]:
     return ["" if pd.isna(v) else str(v) for v in samples["specimen"]]
 
 
+def _fractions(samples: pd.DataFrame) -> list[str]:
+    """The fraction column, or empty strings for a sheet read without it."""
+    if "fraction" not in samples.columns:
+        return [""] * len(samples)
+    return ["" if pd.isna(v) else str(v) for v in samples["fraction"]]
+
+
+def _sorted_label(fraction: str) -> str:
+    """'sorted CD14' for a sorted fraction, '' for the whole specimen."""
+    return "" if not fraction or fraction.startswith(WHOLE_PREFIX) else f"sorted {fraction}"
+
+
 def specimen_rows(samples: pd.DataFrame, res: Results, names: Names) -> list[dict[str, str]]:
     """One line per blood/product/apheresis scRNA sample: what it is and its CAR+ %.
     These are analysed per sample but are not marrow, so they are named as what they are
     and never stand in for a marrow time point or baseline (issue 25 item 1)."""
     rows = []
-    fractions = (
-        samples["fraction"].fillna("").astype(str)
-        if "fraction" in samples.columns
-        else pd.Series("", index=samples.index)
-    )
     for s, sp, d, fr in zip(
-        samples["sample"], _specimens(samples), samples["day"], fractions, strict=True
+        samples["sample"], _specimens(samples), samples["day"], _fractions(samples), strict=True
     ):
         # a sorted fraction says so: CAR+ % of a CD3+CAR+ sort is the sort's purity
-        sp = sp if not fr or fr.startswith(WHOLE_PREFIX) else f"{sp}, sorted {fr}"
+        sp = ", ".join(x for x in (sp, _sorted_label(fr)) if x)
         cart = read_tsv(res.cart(s))
         pct_cells = pct_t = ""
         status = "no CAR T table"
@@ -462,9 +469,13 @@ def patient_report(
         # a pseudonymised label already says assay and day
         {
             "sample": names.sample(s),
-            "detail": "" if pseudonymise else ", ".join(x for x in (a, sp, f"day {d}") if x),
+            "detail": ""
+            if pseudonymise
+            else ", ".join(x for x in (a, sp, _sorted_label(fr), f"day {d}") if x),
         }
-        for s, a, sp, d in zip(ps["sample"], ps["assay"], _specimens(ps), ps["day"], strict=True)
+        for s, a, sp, d, fr in zip(
+            ps["sample"], ps["assay"], _specimens(ps), ps["day"], _fractions(ps), strict=True
+        )
     ]
     construct = ps["car_construct"].dropna().astype(str)
     product = (products or {}).get(patient) or (
