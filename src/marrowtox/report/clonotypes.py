@@ -60,12 +60,14 @@ def cohort_values(patient: str, samples: pd.DataFrame, res: Results) -> tuple[di
         else:
             values["tcr_expanded_car_clonotypes"] = int(car["expanded_clonotypes"].iloc[0])
             values["tcr_top_car_clone_share"] = float(car["top_clone_share"].iloc[0])
-    if not (ps["specimen"] == "product").any():
+    product_days = ps.loc[ps["specimen"] == "product", "day"]
+    later = ps[(ps["specimen"] != "product") & (ps["day"] >= product_days.min())]
+    if product_days.empty:
         missing.append("tcr_product_clones_shared: no product sample with a vdj file")
+    elif later.empty:
+        missing.append("tcr_product_clones_shared: no sample with a vdj file after the product")
     elif clon is None:
         missing.append("tcr_product_clones_shared: no clonotype table")
-    elif not (ps["day"] > ps.loc[ps["specimen"] == "product", "day"].min()).any() and post.empty:
-        missing.append("tcr_product_clones_shared: no sample with a vdj file after the product")
     else:
         values["tcr_product_clones_shared"] = int(
             clon.loc[clon["shared_with_product"].astype(bool), "clone_id"].nunique()
