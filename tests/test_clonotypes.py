@@ -154,3 +154,38 @@ def test_demo_planted_car_clonotypes_found(demo_run) -> None:
     html = (res / "reports" / "P05.html").read_text()
     assert 'id="tcr"' in html and "Largest CAR T clonotypes" in html
     assert "no vdj file" in (res / "reports" / "P01.html").read_text()
+
+
+def test_cohort_columns_missing_with_reason(tmp_path: Path) -> None:
+    """No vdj file, no product, too few CAR T cells: each tcr_* value stays empty and
+    `missing` says why (never 0)."""
+    from marrowtox.report.clonotypes import cohort_values
+    from marrowtox.report.inputs import Results
+
+    samples = pd.DataFrame(
+        {
+            "patient": ["P1", "P2"],
+            "sample": ["a", "b"],
+            "assay": ["scrna", "scrna"],
+            "day": [28, 28],
+            "specimen": ["marrow", "marrow"],
+            "fraction": ["whole_marrow", "whole_marrow"],
+            "vdj": ["", "b.csv"],
+        }
+    )
+    res = Results(tmp_path)
+    (tmp_path / "vdj").mkdir()
+    from marrowtox.cart.clonotypes import EXPANSION_COLUMNS
+
+    row = {"sample": "b", "group": CAR, "t_cells": 5, "with_tcr": 4}
+    row["note"] = "too few CAR T cells with a TCR (4 < 20)"
+    pd.DataFrame([row], columns=EXPANSION_COLUMNS).to_csv(
+        tmp_path / "vdj" / "b.expansion.tsv", sep="\t", index=False
+    )
+    v1, why1 = cohort_values("P1", samples, res)
+    assert all(v is None for v in v1.values())
+    assert why1 == ["tcr_*: no vdj file (T-cell receptors) in samples.tsv"]
+    v2, why2 = cohort_values("P2", samples, res)
+    assert v2["tcr_sample"] == "b" and v2["tcr_top_car_clone_share"] is None
+    assert any("too few CAR T cells with a TCR" in w for w in why2)
+    assert "tcr_product_clones_shared: no product sample with a vdj file" in why2
