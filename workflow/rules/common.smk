@@ -304,7 +304,7 @@ def all_targets():
             ],
             sample=sc,
         )
-    if vdj_patients() and _branch("tcr_clonotypes_" + vdj_patients()[0]):
+    if vdj_patients() and _branch(f"tcr_clonotypes_{vdj_patients()[0]}"):
         targets += expand(OUT["vdj_clonotypes"], patient=vdj_patients())
     if dna and _branch("ch_track"):
         targets += expand(

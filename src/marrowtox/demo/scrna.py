@@ -388,18 +388,19 @@ def generate(out: Path, seed: int) -> list[dict]:
                 "chemistry": "SC5P" if plan.batch != "b2" else "SC3Pv3",
                 "car_construct": plan.car_construct, "raw_matrix": raw_rel,
             })
+    extra_rows, extra_cells = _extra_samples(out, seed, model, gene_ids, shifts)
     (out / "truth").mkdir(exist_ok=True)
-    write_tsv(pd.concat(truth_cells, ignore_index=True), out / "truth" / "cells.tsv")
+    # cells.tsv: every sample's cells; scrna_samples.tsv: the marrow samples' planted values
+    write_tsv(pd.concat(truth_cells + extra_cells, ignore_index=True), out / "truth" / "cells.tsv")
     write_tsv(pd.DataFrame(truth_samples), out / "truth" / "scrna_samples.tsv")
-    rows += _extra_samples(out, seed, model, gene_ids, shifts)
-    return rows
+    return rows + extra_rows
 
 
 def _extra_samples(
     out: Path, seed: int, model: GeneModel, gene_ids: list[str], shifts: dict[str, np.ndarray]
-) -> list[dict]:
-    """EXTRA_SAMPLES, with their truth in truth/extra_cells.tsv (cells.tsv and
-    scrna_samples.tsv stay the marrow samples' truth)."""
+) -> tuple[list[dict], list[pd.DataFrame]]:
+    """EXTRA_SAMPLES: their sample-sheet rows and per-cell truth (scrna_samples.tsv stays
+    the marrow samples' planted values)."""
     r = rng(seed, EXTRA_STREAM)
     plans = {p.patient: p for p in COHORT}
     rows, truth_cells = [], []
@@ -424,5 +425,4 @@ def _extra_samples(
             "car_construct": plan.car_construct, "raw_matrix": "", "specimen": e.specimen,
             "fraction": e.fraction,
         })
-    write_tsv(pd.concat(truth_cells, ignore_index=True), out / "truth" / "extra_cells.tsv")
-    return rows
+    return rows, truth_cells

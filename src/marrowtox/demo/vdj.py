@@ -104,8 +104,7 @@ def airr_tsv(a: pd.DataFrame) -> str:
 def generate(out: Path, seed: int) -> dict[str, str]:
     """Contig files of VDJ_SAMPLES; returns sample -> relative path."""
     r = rng(seed, STREAM)
-    cells = pd.concat([pd.read_csv(out / "truth" / f, sep="\t")
-                       for f in ("cells.tsv", "extra_cells.tsv")], ignore_index=True)  # fmt: skip
+    cells = pd.read_csv(out / "truth" / "cells.tsv", sep="\t")
     planted = {label: _receptor(r) for label in CAR_CLONES}
     non_car = _receptor(r)
     (out / "vdj").mkdir(exist_ok=True)
