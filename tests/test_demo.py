@@ -11,8 +11,7 @@ import pytest
 
 from marrowtox.demo.cohort import COHORT
 from marrowtox.demo.generate import generate_cohort
-from marrowtox.samplesheet import is_marrow
-from marrowtox.samplesheet import load_all
+from marrowtox.samplesheet import is_marrow, load_all
 
 SEED = 7
 
