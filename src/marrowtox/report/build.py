@@ -508,7 +508,8 @@ def patient_report(
         flow_reason="no flow.tsv configured"
         if flow is None
         else "no row for this patient in flow.tsv",
-        qc=[{k: scrub(v) for k, v in r.items()} for r in marrow.qc_rows(sc, res, names)],
+        # QC of every scRNA sample, the product and sorted ones too
+        qc=[{k: scrub(v) for k, v in r.items()} for r in marrow.qc_rows(all_sc, res, names)],
         cart_reason=scrub(cart_reason),
         ch_reason=scrub(ch_reason),
         clones=_clone_rows(clones, names),
