@@ -33,6 +33,8 @@ def _help(cmd: str) -> str:
     [
         ("ch-call", "ch", (), {"rules", "panel_of_normals"}),
         ("ch-track", "ch", (), {"rules", "panel_of_normals"}),
+        ("ch-lineage", "ch", (), {"rules", "panel_of_normals"}),
+        ("tcr-clonotypes", "cart", ("clonotypes",), set()),
         ("sc-annotate", "singlecell", ("annotate",), {"reference"}),
         ("sc-integrate", "singlecell", ("integrate",), set()),
         (

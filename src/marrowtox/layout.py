@@ -42,6 +42,10 @@ PATTERNS: dict[str, str] = {
     "genotype_sites": "results/singlecell/genotypes/{sample}.sites.tsv",
     "genotype_carriers": "results/singlecell/genotypes/{sample}.carriers.tsv",
     "clone_cells": "results/ch/{patient}.clone_cells.tsv",
+    "ch_lineage": "results/ch/{patient}.lineage.tsv",
+    "vdj_cells": "results/vdj/{sample}.cells.tsv",
+    "vdj_expansion": "results/vdj/{sample}.expansion.tsv",
+    "vdj_clonotypes": "results/vdj/{patient}.clonotypes.tsv",
     "scores": "results/clinical/{patient}.scores.tsv",
     "anc_grid": "results/clinical/{patient}.anc_grid.tsv",
     "biomarkers": "results/clinical/{patient}.biomarkers.tsv",
@@ -109,6 +113,15 @@ class Results:
 
     def lod(self, s: str) -> Path:
         return path("lod", self.root, sample=s)
+
+    def ch_lineage(self, p: str) -> Path:
+        return path("ch_lineage", self.root, patient=p)
+
+    def vdj_clonotypes(self, p: str) -> Path:
+        return path("vdj_clonotypes", self.root, patient=p)
+
+    def vdj_expansion(self, s: str) -> Path:
+        return path("vdj_expansion", self.root, sample=s)
 
     def clones(self, p: str) -> Path:
         return path("clones", self.root, patient=p)

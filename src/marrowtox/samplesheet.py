@@ -355,12 +355,53 @@ def with_specimen(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def is_marrow(samples: pd.DataFrame) -> pd.Series:
-    """Rows that are marrow: only these are marrow baselines and marrow time points
-    (composition, HSPC %, HSPC IFN index, CAR T % of marrow); blood and product samples
-    are reported as what they are. A sheet without the column is all marrow (scRNA)."""
+    """Rows that are whole marrow: only these are marrow baselines and marrow time points
+    (composition, HSPC %, HSPC IFN index, CAR T % of marrow); blood and product samples,
+    and sorted fractions of marrow (a CD3+CAR+ sort is not a marrow with 90% CAR T
+    cells), are reported as what they are. A sheet without the column is all marrow."""
     if "specimen" not in samples.columns:
-        return pd.Series(True, index=samples.index)
-    return samples["specimen"].isin([MARROW, ""]) | samples["specimen"].isna()
+        marrow = pd.Series(True, index=samples.index)
+    else:
+        marrow = samples["specimen"].isin([MARROW, ""]) | samples["specimen"].isna()
+    return marrow & ~is_sorted(samples)
+
+
+#: Fraction of a sample that is the whole specimen (unsorted): "whole_<specimen>".
+WHOLE_PREFIX = "whole_"
+
+
+def is_sorted(samples: pd.DataFrame) -> pd.Series:
+    """Rows whose `fraction` is a sorted population (CD3, CD14, ...), not the whole
+    specimen; a sheet without the column has no sorted rows."""
+    if "fraction" not in samples.columns:
+        return pd.Series(False, index=samples.index)
+    f = samples["fraction"].fillna("").astype(str)
+    return (f != "") & ~f.str.startswith(WHOLE_PREFIX)
+
+
+def with_fraction(df: pd.DataFrame, path: str | Path) -> pd.DataFrame:
+    """Fill `fraction` (empty: the whole specimen, whole_marrow when the specimen is not
+    given) and refuse a whole fraction of another specimen (fraction whole_blood on a
+    marrow row): which of the two is wrong cannot be guessed."""
+    out = df.copy()
+    fractions = []
+    for i, (f, sp) in enumerate(zip(out["fraction"], out["specimen"], strict=True)):
+        sp = sp if isinstance(sp, str) and sp else None
+        if not (isinstance(f, str) and f.strip()):
+            fractions.append(WHOLE_PREFIX + (sp or MARROW))
+            continue
+        f = f.strip()
+        if f.startswith(WHOLE_PREFIX) and sp and f != WHOLE_PREFIX + sp:
+            raise InputError(
+                f"fraction {f!r} is not the whole of specimen {sp!r}",
+                file=path,
+                row=data_row(int(out.index[i])),
+                column="fraction",
+                expected=f"{WHOLE_PREFIX}{sp}, a sorted fraction (CD3, CD14, ...) or empty",
+            )
+        fractions.append(f)
+    out["fraction"] = fractions
+    return out
 
 
 def specimen_warnings(samples: pd.DataFrame, path: str | Path) -> list[str]:
@@ -420,6 +461,8 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
         "adt",
         "raw_matrix",
         "specimen",
+        "fraction",
+        "vdj",
     ):
         if opt not in df.columns:
             df[opt] = None
@@ -436,12 +479,14 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
         )
     df["batch"] = [b if b else p for b, p in zip(df["batch"], df["patient"], strict=True)]
     df = with_specimen(df)
-    for col in ("normal", "chemistry", "car_construct", "bam", "adt", "raw_matrix"):
+    df = with_fraction(df, path)
+    for col in ("normal", "chemistry", "car_construct", "bam", "adt", "raw_matrix", "vdj"):
         df[col] = df[col].fillna("")
     df["path"] = [resolve(path, p) for p in df["path"]]
     df["bam"] = [resolve(path, b) if b else "" for b in df["bam"]]
     df["adt"] = [resolve(path, b) if b else "" for b in df["adt"]]
     df["raw_matrix"] = [resolve(path, b) if b else "" for b in df["raw_matrix"]]
+    df["vdj"] = [resolve(path, b) if b else "" for b in df["vdj"]]
     known = set(df["sample"])
     from marrowtox.cart.constructs import DEFAULT as CONSTRUCTS
     from marrowtox.cart.constructs import load as load_constructs
@@ -550,6 +595,7 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
                     column=col,
                     expected=f"an existing file: {kind} (relative paths: to the sheet)",
                 )
+        _check_vdj(row, path, r)
         if row["assay"] == "dna" and _bam_index(p) is None:
             raise InputError(
                 f"no index next to {p}",
@@ -559,6 +605,41 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
                 expected="a BAM index (.bai/.csi) or CRAM index (.crai); run `samtools index`",
             )
     return df.set_index("sample", drop=False)
+
+
+#: Suffixes of the T-cell receptor files read (marrowtox.cart.clonotypes).
+VDJ_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
+
+
+def _check_vdj(row: pd.Series, path: str | Path, r: int) -> None:
+    """The optional `vdj` file: scrna rows only, a Cell Ranger contig CSV or AIRR TSV."""
+    v = row["vdj"]
+    if not v:
+        return
+    if row["assay"] != "scrna":
+        raise InputError(
+            "T-cell receptor contigs are only read for scrna rows",
+            file=path,
+            row=r,
+            column="vdj",
+            expected="empty for dna rows",
+        )
+    if not v.lower().endswith(VDJ_SUFFIXES):
+        raise InputError(
+            f"unsupported VDJ input {v!r}",
+            file=path,
+            row=r,
+            column="vdj",
+            expected="Cell Ranger filtered_contig_annotations.csv or an AIRR rearrangement .tsv",
+        )
+    if not os.path.exists(v):
+        raise InputError(
+            f"file not found: {v}",
+            file=path,
+            row=r,
+            column="vdj",
+            expected="an existing contig file (relative paths: to the sheet)",
+        )
 
 
 def load_long_table(

@@ -85,3 +85,40 @@ rule signatures:
         organism=config["organism"],
     script:
         "../../scripts/signatures.py"
+
+
+# T-cell receptor clonotypes (samples.tsv vdj): one job per patient, its samples with
+# contigs together so that a clonotype has one id across the product and the marrow
+# (docs/clonotypes.md). Per-sample outputs with a patient-dependent number of files:
+# a rule per patient (tcr_clonotypes_<patient>), as ch_call.
+for _patient in vdj_patients():
+
+    rule:
+        name:
+            f"tcr_clonotypes_{_patient}"
+        input:
+            contigs=[SAMPLES.at[s, "vdj"] for s in vdj_samples(_patient)],
+            car_cells=expand(OUT["cart_cells"], sample=vdj_samples(_patient)),
+        output:
+            cells=expand(OUT["vdj_cells"], sample=vdj_samples(_patient)),
+            expansion=expand(OUT["vdj_expansion"], sample=vdj_samples(_patient)),
+            clonotypes=OUT["vdj_clonotypes"].format(patient=_patient),
+        log:
+            f"logs/tcr_clonotypes/{_patient}.log",
+        benchmark:
+            f"benchmarks/tcr_clonotypes/{_patient}.tsv"
+        conda:
+            "../../envs/singlecell.yaml"
+        threads: 1
+        resources:
+            mem_mb=lambda wc, input, attempt: int(1500 + 20 * input_mb(input) * attempt),
+            runtime=15,
+        params:
+            patient=_patient,
+            samples=vdj_samples(_patient),
+            days=[int(SAMPLES.at[s, "day"]) for s in vdj_samples(_patient)],
+            specimens=[str(SAMPLES.at[s, "specimen"]) for s in vdj_samples(_patient)],
+            fractions=[str(SAMPLES.at[s, "fraction"]) for s in vdj_samples(_patient)],
+            clonotypes=config["cart"]["clonotypes"],
+        script:
+            "../../scripts/tcr_clonotypes.py"

@@ -88,13 +88,47 @@ rule ch_track:
         mem_mb=1000,
         runtime=10,
     params:
-        samples=lambda wc: patient_samples(wc.patient, "dna"),
+        samples=lambda wc: whole_dna_samples(wc.patient),
         days=lambda wc: [
-            int(SAMPLES.at[s, "day"]) for s in patient_samples(wc.patient, "dna")
+            int(SAMPLES.at[s, "day"]) for s in whole_dna_samples(wc.patient)
         ],
         ch=config["ch"],
     script:
         "../../scripts/ch_track.py"
+
+
+# Clones in sorted fractions (samples.tsv fraction CD3, CD14, ...): every clone re-counted
+# in every DNA sample of the patient and called myeloid-restricted, lymphoid-involved or
+# multilineage (docs/sorted-fractions.md); only patients with a sorted DNA sample.
+rule ch_lineage:
+    input:
+        calls=lambda wc: patient_dna_all(wc, "calls"),
+        lods=lambda wc: patient_dna_all(wc, "lod"),
+        bams=lambda wc: patient_dna_all(wc, "bam"),
+        fasta=reference_file("fasta"),
+    output:
+        "results/ch/{patient}.lineage.tsv",
+    log:
+        "logs/ch_lineage/{patient}.log",
+    benchmark:
+        "benchmarks/ch_lineage/{patient}.tsv"
+    conda:
+        "../../envs/clonal.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        samples=lambda wc: patient_samples(wc.patient, "dna"),
+        days=lambda wc: [
+            int(SAMPLES.at[s, "day"]) for s in patient_samples(wc.patient, "dna")
+        ],
+        fractions=lambda wc: [
+            str(SAMPLES.at[s, "fraction"]) for s in patient_samples(wc.patient, "dna")
+        ],
+        ch=config["ch"],
+    script:
+        "../../scripts/ch_lineage.py"
 
 
 rule sc_genotype:

@@ -15,7 +15,7 @@ from marrowtox.layout import PATTERNS as OUT
 from marrowtox.layout import report_stem
 from marrowtox.preflight import run_preflight
 from marrowtox.prot.io import has_proteins
-from marrowtox.samplesheet import is_marrow, no_tables
+from marrowtox.samplesheet import is_marrow, is_sorted, no_tables
 from marrowtox.settings import removed_settings, section_settings
 from marrowtox.validate_commands import config_faults
 
@@ -188,6 +188,11 @@ _BY_PATIENT_ASSAY = {
     for key, group in SAMPLES.groupby(["patient", "assay"], sort=True)
 }
 _PATIENTS = sorted(SAMPLES["patient"].unique())
+# sorted fractions (samples.tsv fraction CD3, CD14, ...) and the patients with sorted DNA
+_SORTED = set(SAMPLES.index[is_sorted(SAMPLES)])
+_LINEAGE_PATIENTS = sorted(
+    set(SAMPLES.loc[[s for s in _SORTED if SAMPLES.at[s, "assay"] == "dna"], "patient"])
+)
 
 
 wildcard_constraints:
@@ -299,6 +304,8 @@ def all_targets():
             ],
             sample=sc,
         )
+    if vdj_patients() and _branch(f"tcr_clonotypes_{vdj_patients()[0]}"):
+        targets += expand(OUT["vdj_clonotypes"], patient=vdj_patients())
     if dna and _branch("ch_track"):
         targets += expand(
             [
@@ -314,6 +321,7 @@ def all_targets():
         )
         genotyped = [p for p in patients() if genotyped_samples(p)]
         targets += expand(OUT["clone_cells"], patient=genotyped)
+        targets += expand(OUT["ch_lineage"], patient=lineage_patients())
     if _branch("clinical_scores"):
         targets += expand(OUT["scores"], patient=patients())
     if _branch("cohort_stats") and has_labs() and TABLES.events is not None:
@@ -399,6 +407,16 @@ def signature_baselines(wildcards):
     ]
 
 
+def vdj_samples(patient):
+    """scRNA samples of a patient with T-cell receptor contigs (samples.tsv vdj)."""
+    return [s for s in patient_samples(patient, "scrna") if SAMPLES.at[s, "vdj"]]
+
+
+def vdj_patients():
+    """Patients with a vdj file: one tcr_clonotypes_<patient> job each (cart.smk)."""
+    return [p for p in patients() if vdj_samples(p)]
+
+
 ##### input functions of the clonal rules #####
 
 
@@ -471,8 +489,32 @@ def ch_call_mem_mb(wildcards, input, attempt):
     return int(1000 + 2 * (largest + refs) * attempt)
 
 
-def patient_dna(wildcards, kind):
+def whole_dna_samples(patient):
+    """The patient's DNA samples of whole specimens: sorted fractions (CD3, CD14, ...)
+    are not time points of the clone course (rule ch_lineage reads them)."""
+    return [s for s in patient_samples(patient, "dna") if not is_sorted_sample(s)]
+
+
+def is_sorted_sample(sample):
+    """A sorted fraction (samples.tsv fraction CD3, CD14, ...), not the whole specimen."""
+    return sample in _SORTED
+
+
+def lineage_patients():
+    """Patients with a DNA sample of a sorted fraction: one ch_lineage job each."""
+    return _LINEAGE_PATIENTS
+
+
+def patient_dna_all(wildcards, kind):
+    """CH outputs (or BAMs) of every DNA sample of the patient, sorted fractions too."""
     samples = patient_samples(wildcards.patient, "dna")
+    if kind == "bam":
+        return [SAMPLES.at[s, "path"] for s in samples]
+    return [OUT[kind].format(sample=s) for s in samples]
+
+
+def patient_dna(wildcards, kind):
+    samples = whole_dna_samples(wildcards.patient)
     if kind == "bam":
         return [SAMPLES.at[s, "path"] for s in samples]
     return [OUT[kind].format(sample=s) for s in samples]
@@ -530,6 +572,11 @@ def report_patient_inputs(patient):
     # clone-to-cell genotyping exists only for samples with a bam in samples.tsv
     if genotyped_samples(patient) and _branch("clone_cells"):
         files.append(OUT["clone_cells"].format(patient=patient))
+    if vdj_samples(patient) and _branch(f"tcr_clonotypes_{patient}"):
+        files.append(OUT["vdj_clonotypes"].format(patient=patient))
+        files += expand(OUT["vdj_expansion"], sample=vdj_samples(patient))
+    if patient in lineage_patients() and _branch("ch_lineage"):
+        files.append(OUT["ch_lineage"].format(patient=patient))
     if _branch("clinical_scores"):
         files += [
             OUT["scores"].format(patient=patient),

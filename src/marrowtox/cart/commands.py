@@ -1,4 +1,4 @@
-"""`marrowtox car-call | car-bam`."""
+"""`marrowtox car-call | car-bam | tcr-clonotypes`."""
 
 from __future__ import annotations
 
@@ -57,6 +57,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out-tsv", required=True)
     p.add_argument("--out-cells", required=True)
     p.set_defaults(func=_car)
+    p = sub.add_parser(
+        "tcr-clonotypes",
+        help="T-cell receptor clonotypes of one patient's samples: CAR T vs non-CAR T "
+        "expansion, clonotypes shared with the product (scirpy)",
+    )
+    p.add_argument("--patient", required=True)
+    p.add_argument("--samples", nargs="+", required=True)
+    p.add_argument("--days", nargs="+", type=int, required=True, help="per sample")
+    p.add_argument("--specimens", nargs="+", required=True, help="per sample: marrow, product, ...")
+    p.add_argument("--fractions", nargs="+", required=True, help="per sample: whole_marrow, ...")
+    p.add_argument(
+        "--contigs",
+        nargs="+",
+        required=True,
+        help="per sample: contig CSV (Cell Ranger) or AIRR TSV",
+    )
+    p.add_argument(
+        "--car-cells", nargs="+", required=True, help="per sample: results/cart/<sample>.cells.tsv"
+    )
+    p.add_argument("--out-cells", nargs="+", required=True, help="per sample: cells.tsv")
+    p.add_argument("--out-expansion", nargs="+", required=True, help="per sample: expansion.tsv")
+    p.add_argument("--out-clonotypes", required=True, help="results/vdj/<patient>.clonotypes.tsv")
+    add_schema_options(p, "cart", "clonotypes")
+    p.set_defaults(func=_clonotypes)
     p = sub.add_parser("car-bam", help="CAR UMIs per cell barcode from a construct-aligned BAM")
     p.add_argument("--bam", required=True)
     p.add_argument("--construct", required=True)
@@ -124,4 +148,35 @@ def _bam(a: argparse.Namespace) -> int:
             expected="one of " + ", ".join(constructs),
         )
     write_tsv(count_car_umis(a.bam, constructs[a.construct], a.min_mapq), a.out)
+    return 0
+
+
+def _clonotypes(a: argparse.Namespace) -> int:
+    from marrowtox.cart.clonotypes import ClonotypeParams, VdjInputs, VdjSample, write_result
+
+    n = len(a.samples)
+    for name in (
+        "days",
+        "specimens",
+        "fractions",
+        "contigs",
+        "car_cells",
+        "out_cells",
+        "out_expansion",
+    ):
+        if len(getattr(a, name)) != n:
+            raise SystemExit(
+                f"tcr-clonotypes: --{name.replace('_', '-')} needs one value per sample ({n})"
+            )
+    inputs = VdjInputs(
+        a.patient,
+        [
+            VdjSample(*row)
+            for row in zip(
+                a.samples, a.days, a.specimens, a.fractions, a.contigs, a.car_cells, strict=True
+            )
+        ],
+    )
+    params = ClonotypeParams.from_config(options_section(a, "cart", "clonotypes"))
+    write_result(inputs, params, a.out_cells, a.out_expansion, a.out_clonotypes)
     return 0

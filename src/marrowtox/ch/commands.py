@@ -1,4 +1,4 @@
-"""`marrowtox ch-call | ch-pon | ch-annotate | ch-track`."""
+"""`marrowtox ch-call | ch-pon | ch-annotate | ch-track | ch-lineage`."""
 
 from __future__ import annotations
 
@@ -72,6 +72,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True)
     add_schema_options(p, "ch", skip=("rules", "panel_of_normals"))
     p.set_defaults(func=_track)
+    p = sub.add_parser(
+        "ch-lineage",
+        help="VAF of each clone in sorted fractions (CD3, CD14, ...) and its lineage call",
+    )
+    p.add_argument("--patient", required=True)
+    p.add_argument("--samples", nargs="+", required=True)
+    p.add_argument("--days", nargs="+", type=int, required=True)
+    p.add_argument(
+        "--fractions", nargs="+", required=True, help="per sample: whole_marrow, CD3, CD14, ..."
+    )
+    p.add_argument("--calls", nargs="+", required=True)
+    p.add_argument("--bams", nargs="+", required=True)
+    p.add_argument("--lods", nargs="+", required=True)
+    p.add_argument("--fasta", required=True)
+    p.add_argument("--out", required=True, help="results/ch/<patient>.lineage.tsv")
+    add_schema_options(p, "ch", skip=("rules", "panel_of_normals"))
+    p.set_defaults(func=_lineage)
 
 
 def _default(key: str):
@@ -126,4 +143,16 @@ def _track(a: argparse.Namespace) -> int:
 
     params = params_from_config(options_section(a, "ch"))
     write_tsv(track(a.patient, a.samples, a.days, a.calls, a.bams, a.lods, a.fasta, params), a.out)
+    return 0
+
+
+def _lineage(a: argparse.Namespace) -> int:
+    from marrowtox.atomic import write_tsv
+    from marrowtox.ch.config import params_from_config
+    from marrowtox.ch.lineage import LineageInputs, lineage_step
+
+    inputs = LineageInputs(
+        a.patient, a.samples, a.days, a.fractions, a.calls, a.bams, a.lods, a.fasta
+    )
+    write_tsv(lineage_step(inputs, params_from_config(options_section(a, "ch"))), a.out)
     return 0

@@ -73,6 +73,32 @@ ARTIFACT_STREAM, NORMAL_STREAM = 11, 12
 
 
 @dataclass(frozen=True)
+class SortedSample:
+    """A sorted blood fraction's DNA (issue 28 item 4): the clone VAFs in that lineage."""
+
+    patient: str
+    timepoint: str
+    fraction: str  # samples.tsv fraction
+    vaf: dict[str, float]  # planted protein change -> VAF in the fraction (absent: 0)
+
+
+#: P06's DNMT3A clone sits in monocytes and T cells (a multipotent-HSC clone, as DNMT3A
+#: clones usually are: Buscarlet et al., Blood 2018); its JAK2 V617F clone in monocytes
+#: only (myeloid-restricted). Sorted on day 28 from blood.
+SORTED: tuple[SortedSample, ...] = (
+    SortedSample("P06", "D28", "CD14", {"p.R882C": 0.30, "p.V617F": 0.09}),
+    SortedSample("P06", "D28", "CD3", {"p.R882C": 0.12}),
+)
+#: Sorted samples are small (a few 10^4 sorted cells): fewer reads, and a stream of their
+#: own so that the other samples' reads are unchanged.
+SORTED_DEPTH, SORTED_STREAM = 600, 13
+
+
+def sorted_sample_id(s: SortedSample) -> str:
+    return f"{s.patient}_{s.timepoint}_{s.fraction.replace('+', 'p')}_dna"
+
+
+@dataclass(frozen=True)
 class GenomicVariant:
     chrom: str
     pos: int  # 0-based position of the first REF base (VCF-style anchor for indels)
@@ -137,6 +163,7 @@ def simulate_bam(
     variants: list[tuple[GenomicVariant, float]], hp_run: tuple[str, int, int],
     strand_site: GenomicVariant, name: str,
     site_artifacts: list[tuple[GenomicVariant, float]] = (), ra: np.random.Generator | None = None,
+    depth: int = DEPTH,
 ) -> None:
     """Paired reads over the targets, written as SAM text and sorted into an indexed BAM.
 
@@ -151,7 +178,7 @@ def simulate_bam(
     for chrom, ts, te in targets:
         ref = np.frombuffer(seqs[chrom].encode(), dtype=np.uint8)
         lo, hi = max(ts - INSERT_MEAN + 20, 0), te - 20
-        n = int(DEPTH * (hi - lo) / INSERT_MEAN)  # fragments for DEPTH unique coverage
+        n = int(depth * (hi - lo) / INSERT_MEAN)  # fragments for `depth` unique coverage
         starts = lo + 5 * r.integers(0, (hi - lo) // 5, n)
         inserts = r.choice([150, 175, 200, 225, 250], n)
         ends = np.minimum(starts + inserts, len(ref))
@@ -323,10 +350,31 @@ def generate(out: Path, seed: int) -> list[dict]:
     for sid in NORMALS:
         simulate_bam(out / "dna" / "normals" / f"{sid}.bam", rn, seqs, [t[:3] for t in targets], [],
                      hp_run, strand_site, sid, site_artifacts, ra)
+    rs, sorted_truth = rng(seed, SORTED_STREAM), []
+    for srt in SORTED:
+        sid = sorted_sample_id(srt)
+        vs = [(gvars[p], srt.vaf.get(p.label, 0.0)) for p in PLANTED if p.patient == srt.patient]
+        simulate_bam(out / "dna" / f"{sid}.bam", rs, seqs, [t[:3] for t in targets],
+                     [v for v in vs if v[1] > 0], hp_run, strand_site, sid, site_artifacts, ra,
+                     depth=SORTED_DEPTH)
+        for p in PLANTED:
+            if p.patient == srt.patient and p.kind == "chip":
+                v = gvars[p]
+                sorted_truth.append({"sample": sid, "patient": srt.patient, "timepoint": srt.timepoint,
+                                     "fraction": srt.fraction, "chrom": v.chrom, "pos": v.pos + 1,
+                                     "ref": v.ref, "alt": v.alt, "gene": p.gene,
+                                     "hgvsp_short": p.label, "vaf": srt.vaf.get(p.label, 0.0)})
+        rows.append({"patient": srt.patient, "sample": sid, "assay": "dna", "timepoint": srt.timepoint,
+                     "day": TIMEPOINT_DAYS[srt.timepoint], "path": f"dna/{sid}.bam",
+                     "batch": next(p.batch for p in COHORT if p.patient == srt.patient),
+                     "normal": "", "chemistry": "", "car_construct": "", "specimen": "blood",
+                     "fraction": srt.fraction})
     tdf = pd.DataFrame(truth)
     (out / "truth").mkdir(exist_ok=True)
     write_tsv(tdf, out / "truth" / "variants.tsv")
     write_text(truth_vcf(tdf, seqs), out / "truth" / "variants.vcf")
+    # truth of the sorted fractions apart: variants.tsv stays the whole-marrow truth
+    write_tsv(pd.DataFrame(sorted_truth), out / "truth" / "sorted_variants.tsv")
     return rows
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from marrowtox.atomic import write_tsv
-from marrowtox.demo import dna, scbam, scrna
+from marrowtox.demo import dna, scbam, scrna, vdj
 from marrowtox.demo import flow as demo_flow
 try:
     from marrowtox.demo import clinical
@@ -25,6 +25,7 @@ from marrowtox.demo.cohort import COHORT
 SAMPLE_COLUMNS = [
     "patient", "sample", "assay", "timepoint", "day", "path",
     "batch", "normal", "chemistry", "car_construct", "bam", "raw_matrix",
+    "specimen", "fraction", "vdj",
 ]
 
 
@@ -36,9 +37,12 @@ def generate_cohort(out: Path, seed: int) -> dict[str, Path]:
         (tmp / "truth").mkdir()
         rows = scrna.generate(tmp, seed) + dna.generate(tmp, seed)
         bams = scbam.generate(tmp, seed)  # cell-barcoded reads at the CH sites
+        contigs = vdj.generate(tmp, seed)  # T-cell receptors of a few samples
         for row in rows:
             row["bam"] = bams.get(row["sample"], "")
-            row.setdefault("raw_matrix", "")
+            row["vdj"] = contigs.get(row["sample"], "")
+            for col in ("raw_matrix", "specimen", "fraction"):
+                row.setdefault(col, "")
         if clinical is not None:
             clinical.generate(tmp, seed)
         demo_flow.generate(tmp, seed)  # flow.tsv from the scRNA truth

@@ -152,11 +152,12 @@ def composition(plan: PatientPlan, tp: str) -> tuple[dict[str, float], float]:
 
 
 def simulate_sample(
-    r: np.random.Generator, model: GeneModel, plan: PatientPlan, tp: str, batch_shift: np.ndarray
+    r: np.random.Generator, model: GeneModel, plan: PatientPlan, tp: str, batch_shift: np.ndarray,
+    n: int = CELLS_PER_SAMPLE, planted: tuple[dict[str, float], float] | None = None,
 ) -> tuple[sparse.csr_matrix, pd.DataFrame]:
-    """Counts (cells x genes, last column = CAR feature) and per-cell truth."""
-    n = CELLS_PER_SAMPLE
-    comp, car_frac = composition(plan, tp)
+    """Counts (cells x genes, last column = CAR feature) and per-cell truth; `planted`:
+    (cell-type fractions, CAR T fraction) instead of the marrow's (a product or a sort)."""
+    comp, car_frac = planted if planted is not None else composition(plan, tp)
     types = np.array(list(comp))
     probs = np.array([comp[t] for t in types])
     n_car = int(round(car_frac * n))
@@ -300,6 +301,36 @@ def write_h5ad(path: Path, mat: sparse.csr_matrix, genes: list[str], gene_ids: l
         adata.write_h5ad(tmp, compression="gzip")
 
 
+@dataclass(frozen=True)
+class ExtraSample:
+    """A non-marrow or sorted scRNA sample (issue 28): the infused product, and a CD3+CAR+
+    sort of day-28 marrow, which must never read as a marrow with 85% CAR T cells."""
+
+    patient: str
+    timepoint: str  # label; its activation/inflammation follow `like`
+    like: str  # marrow timepoint whose CAR T activation the cells carry
+    day: int
+    specimen: str
+    fraction: str  # samples.tsv fraction ("" = the whole specimen)
+    n_cells: int
+    composition: dict[str, float]  # cell-type fractions of the non-CAR cells
+    car_fraction: float
+
+
+EXTRA_SAMPLES: tuple[ExtraSample, ...] = (
+    ExtraSample("P05", "PROD", "D90", 0, "product", "", 400,
+                {"CD4 T": 0.55, "CD8 T": 0.40, "NK": 0.03, "monocyte": 0.02}, 0.40),
+    ExtraSample("P05", "D28sort", "D28", 28, "marrow", "CD3+CAR+", 400,
+                {"CD4 T": 0.45, "CD8 T": 0.45, "NK": 0.05, "monocyte": 0.05}, 0.85),
+)
+#: Random stream of the extra samples: the marrow samples' counts are unchanged.
+EXTRA_STREAM = 21
+
+
+def extra_sample_id(e: ExtraSample) -> str:
+    return f"{e.patient}_{e.timepoint}_sc"
+
+
 #: Samples written as .h5ad instead of 10x HDF5, to exercise both readers.
 H5AD_SAMPLES = {("P02", "D28")}
 
@@ -357,7 +388,41 @@ def generate(out: Path, seed: int) -> list[dict]:
                 "chemistry": "SC5P" if plan.batch != "b2" else "SC3Pv3",
                 "car_construct": plan.car_construct, "raw_matrix": raw_rel,
             })
+    extra_rows, extra_cells = _extra_samples(out, seed, model, gene_ids, shifts)
     (out / "truth").mkdir(exist_ok=True)
-    write_tsv(pd.concat(truth_cells, ignore_index=True), out / "truth" / "cells.tsv")
+    # cells.tsv: every sample's cells; scrna_samples.tsv: the marrow samples' planted values
+    write_tsv(pd.concat(truth_cells + extra_cells, ignore_index=True), out / "truth" / "cells.tsv")
     write_tsv(pd.DataFrame(truth_samples), out / "truth" / "scrna_samples.tsv")
-    return rows
+    return rows + extra_rows
+
+
+def _extra_samples(
+    out: Path, seed: int, model: GeneModel, gene_ids: list[str], shifts: dict[str, np.ndarray]
+) -> tuple[list[dict], list[pd.DataFrame]]:
+    """EXTRA_SAMPLES: their sample-sheet rows and per-cell truth (scrna_samples.tsv stays
+    the marrow samples' planted values)."""
+    r = rng(seed, EXTRA_STREAM)
+    plans = {p.patient: p for p in COHORT}
+    rows, truth_cells = [], []
+    for e in EXTRA_SAMPLES:
+        plan = plans[e.patient]
+        sid = extra_sample_id(e)
+        total = sum(e.composition.values())
+        comp = {k: v / total * (1.0 - e.car_fraction) for k, v in e.composition.items()}
+        mat, truth = simulate_sample(r, model, plan, e.like, shifts[plan.batch], e.n_cells,
+                                     (comp, e.car_fraction))  # fmt: skip
+        bcs = barcodes(r, mat.shape[0])
+        feature = car_feature(plan.car_construct)
+        rel = f"scrna/{sid}.h5"
+        write_10x_h5(out / rel, mat, model.genes + [feature], gene_ids + [feature], bcs)
+        truth.insert(0, "barcode", bcs)
+        truth.insert(0, "sample", sid)
+        truth_cells.append(truth)
+        rows.append({
+            "patient": plan.patient, "sample": sid, "assay": "scrna", "timepoint": e.timepoint,
+            "day": e.day, "path": rel, "batch": plan.batch, "normal": "",
+            "chemistry": "SC5P" if plan.batch != "b2" else "SC3Pv3",
+            "car_construct": plan.car_construct, "raw_matrix": "", "specimen": e.specimen,
+            "fraction": e.fraction,
+        })
+    return rows, truth_cells

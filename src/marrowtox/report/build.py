@@ -10,14 +10,16 @@ import pandas as pd
 from marrowtox.atomic import write_tsv
 from marrowtox.layout import path as layout_path
 from marrowtox.report import clone_cells, flags, html, marrow, plots, timeline
+from marrowtox.report import clonotypes as clonotype_report
 from marrowtox.report import flow as flow_report
+from marrowtox.report import lineage as lineage_report
 from marrowtox.report import protein as protein_report
 from marrowtox.report.cohort_picture import cohort_picture
 from marrowtox.report.cohort_table import MEASURED_STATES, ch_not_callable
 from marrowtox.report.cohort_table import build as build_table
 from marrowtox.report.inputs import Results, read_tsv
 from marrowtox.report.names import Names
-from marrowtox.samplesheet import is_marrow
+from marrowtox.samplesheet import WHOLE_PREFIX, is_marrow, is_sorted
 from marrowtox.settings import section_defaults
 
 
@@ -246,12 +248,28 @@ def _specimens(samples: pd.DataFrame) -> list[str]:
     return ["" if pd.isna(v) else str(v) for v in samples["specimen"]]
 
 
+def _fractions(samples: pd.DataFrame) -> list[str]:
+    """The fraction column, or empty strings for a sheet read without it."""
+    if "fraction" not in samples.columns:
+        return [""] * len(samples)
+    return ["" if pd.isna(v) else str(v) for v in samples["fraction"]]
+
+
+def _sorted_label(fraction: str) -> str:
+    """'sorted CD14' for a sorted fraction, '' for the whole specimen."""
+    return "" if not fraction or fraction.startswith(WHOLE_PREFIX) else f"sorted {fraction}"
+
+
 def specimen_rows(samples: pd.DataFrame, res: Results, names: Names) -> list[dict[str, str]]:
     """One line per blood/product/apheresis scRNA sample: what it is and its CAR+ %.
     These are analysed per sample but are not marrow, so they are named as what they are
     and never stand in for a marrow time point or baseline (issue 25 item 1)."""
     rows = []
-    for s, sp, d in zip(samples["sample"], _specimens(samples), samples["day"], strict=True):
+    for s, sp, d, fr in zip(
+        samples["sample"], _specimens(samples), samples["day"], _fractions(samples), strict=True
+    ):
+        # a sorted fraction says so: CAR+ % of a CD3+CAR+ sort is the sort's purity
+        sp = ", ".join(x for x in (sp, _sorted_label(fr)) if x)
         cart = read_tsv(res.cart(s))
         pct_cells = pct_t = ""
         status = "no CAR T table"
@@ -411,6 +429,28 @@ def patient_report(
         )
     cc_table = read_tsv(layout_path("clone_cells", res.root, patient=patient))
     cc_blocks, ccs = _clone_cells(clones, cc_table, sc, names)
+    # lineage of each clone from sorted DNA fractions, beside its clone-to-cell result
+    sorted_dna = dna[is_sorted(dna)]
+    lin_table = read_tsv(res.ch_lineage(patient)) if not sorted_dna.empty else None
+    lin_calls = lineage_report.calls(lin_table)
+    for b, (key, _) in zip(cc_blocks, _clone_keys(clones), strict=True):
+        b["lineage"] = names.scrub(lin_calls.get(key, lineage_report.NO_FRACTIONS))
+    lineage_section = {
+        "rows": [
+            {k: names.scrub(v) for k, v in r.items()} for r in lineage_report.rows(lin_table, names)
+        ],
+        "calls": [names.scrub(c) for c in lineage_report.summary(lin_table)],
+        "reason": lineage_report.NO_FRACTIONS
+        if sorted_dna.empty
+        else "no clone of this patient to trace"
+        if lin_table is None or lin_table.empty
+        else "",
+    }
+    tcr = clonotype_report.section(patient, samples, res, names)
+    tcr = {
+        k: [{kk: names.scrub(vv) for kk, vv in r.items()} for r in v] if isinstance(v, list) else v
+        for k, v in tcr.items()
+    }
     flag_list, quiet = flags.patient_flags(clones, scores, has_dna, names)
     car_flags = flags.car_t_clone_flags(ccs)
     flag_list += car_flags
@@ -429,9 +469,13 @@ def patient_report(
         # a pseudonymised label already says assay and day
         {
             "sample": names.sample(s),
-            "detail": "" if pseudonymise else ", ".join(x for x in (a, sp, f"day {d}") if x),
+            "detail": ""
+            if pseudonymise
+            else ", ".join(x for x in (a, sp, _sorted_label(fr), f"day {d}") if x),
         }
-        for s, a, sp, d in zip(ps["sample"], ps["assay"], _specimens(ps), ps["day"], strict=True)
+        for s, a, sp, d, fr in zip(
+            ps["sample"], ps["assay"], _specimens(ps), ps["day"], _fractions(ps), strict=True
+        )
     ]
     construct = ps["car_construct"].dropna().astype(str)
     product = (products or {}).get(patient) or (
@@ -464,13 +508,26 @@ def patient_report(
         flow_reason="no flow.tsv configured"
         if flow is None
         else "no row for this patient in flow.tsv",
-        qc=[{k: scrub(v) for k, v in r.items()} for r in marrow.qc_rows(sc, res, names)],
+        # QC of every scRNA sample, the product and sorted ones too
+        qc=[{k: scrub(v) for k, v in r.items()} for r in marrow.qc_rows(all_sc, res, names)],
         cart_reason=scrub(cart_reason),
         ch_reason=scrub(ch_reason),
         clones=_clone_rows(clones, names),
         clone_cells=cc_blocks,
+        lineage=lineage_section,
+        tcr=tcr,
         footer=html.footer(res.provenance),
     )
+
+
+def _clone_keys(clones: pd.DataFrame | None) -> list[tuple[tuple, pd.DataFrame]]:
+    """(chrom, pos, ref, alt) of each clone in the order of _clone_cells' blocks."""
+    if clones is None or clones.empty:
+        return []
+    return [
+        ((str(k[0]), int(k[1]), str(k[2]), str(k[3])), g)
+        for k, g in clones.groupby(["chrom", "pos", "ref", "alt"], sort=True)
+    ]
 
 
 def _spearman(df: pd.DataFrame, x: str, y: str) -> str:

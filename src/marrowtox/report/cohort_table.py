@@ -15,10 +15,12 @@ import pandas as pd
 
 from marrowtox.layout import path as layout_path
 from marrowtox.report.clone_cells import carrier_lineages
+from marrowtox.report.clonotypes import COLUMNS as TCR_COLUMNS
+from marrowtox.report.clonotypes import cohort_values as tcr_values
 from marrowtox.report.flow import COLUMNS as FLOW_COLUMNS
 from marrowtox.report.flow import cohort_values as flow_values
 from marrowtox.report.inputs import Results, read_tsv
-from marrowtox.samplesheet import is_marrow
+from marrowtox.samplesheet import is_marrow, is_sorted
 from marrowtox.settings import section_defaults
 
 COLUMNS = [
@@ -39,6 +41,7 @@ COLUMNS = [
     "ch_max_vaf",
     "ch_n_emergent",
     "ch_carrier_lineages",
+    *TCR_COLUMNS,
     "car_hematotox_score",
     "car_hematotox_risk",
     "icaht_early_grade",
@@ -136,6 +139,9 @@ def patient_row(
     sc = ps[ps["assay"] == "scrna"]
     dna = ps[ps["assay"] == "dna"]
     row["n_scrna_samples"], row["n_dna_samples"] = len(sc), len(dna)
+    # ch_* are of the whole specimens: a sorted fraction's VAF (a CD14 sort holds a
+    # myeloid clone at a higher VAF) is the lineage table's (rule ch_lineage)
+    dna = dna[~is_sorted(dna)]
     # only marrow samples are the marrow baseline and marrow time points: a day-0 CAR T
     # product or a blood sample is not marrow (samples.tsv specimen; issue 25 item 1)
     bm = sc[is_marrow(sc)]
@@ -216,6 +222,9 @@ def patient_row(
                 missing.append("ch_n_emergent: no clone table")
     if callable_dna:
         _carrier_lineages(row, patient, sc, res, missing)
+    tcr, why_tcr = tcr_values(patient, samples, res)
+    row.update(tcr)
+    missing += why_tcr
     scores = read_tsv(res.scores(patient))
     if scores is None:
         missing.append("clinical: no clinical scores")

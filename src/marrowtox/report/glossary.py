@@ -81,6 +81,28 @@ GLOSSARY: dict[str, Column] = {
         "",
         "per clone, the lineages whose cells were called carriers in marrow scRNA (CAR T apart)",
     ),
+    "tcr_sample": Column(
+        "TCR sample",
+        "",
+        "the first post-infusion marrow scRNA sample with T-cell receptors (samples.tsv vdj) "
+        "the tcr_* values come from (else blood or a sort)",
+    ),
+    "tcr_expanded_car_clonotypes": Column(
+        "Expanded CAR T clonotypes",
+        "n",
+        "CAR T clonotypes with >= cart.clonotypes.min_expanded_cells cells in that sample",
+    ),
+    "tcr_top_car_clone_share": Column(
+        "Top CAR T clone",
+        "% of CAR T cells",
+        "share of the largest clonotype among the sample's CAR T cells with a TCR",
+        percent=True,
+    ),
+    "tcr_product_clones_shared": Column(
+        "Product clonotypes found later",
+        "n",
+        "clonotypes of the infused product seen again in a later sample of the patient",
+    ),
     "car_hematotox_score": Column("CAR-HEMATOTOX", "points", "pre-lymphodepletion score, 0-7"),
     "car_hematotox_risk": Column("CAR-HEMATOTOX risk", "", "low (0-1) or high (>= 2)"),
     "icaht_early_grade": Column("Early ICAHT", "grade 0-4", "ICAHT grade of day 0-30"),
