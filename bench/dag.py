@@ -133,6 +133,50 @@ def bench(n: int) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def slurm_jobs(dot: str, groups: dict[str, str], components: dict[str, int]) -> dict:
+    """SLURM submissions of a DAG (`snakemake --dag` output) under a profile's `groups`
+    and `group-components`: a group's jobs that are connected form one group job, and
+    `group-components` packs n of those into one submission; other jobs are one each
+    (the `all` target runs nowhere). Also checks that no group job depends on itself
+    through a job outside it (Snakemake could not schedule that).
+
+    Returns submissions, jobs, the group jobs per group and their sizes."""
+    import math
+
+    import networkx as nx
+
+    labels = {
+        n: lab.split("\\n")[0] for n, lab in re.findall(r'^\s*(\d+)\[label = "([^"]+)"', dot, re.M)
+    }
+    edges = [(a, b) for a, b in re.findall(r"^\s*(\d+) -> (\d+)", dot, re.M)]
+    nodes = {n for n, rule in labels.items() if rule != "all"}
+    g = nx.DiGraph()
+    g.add_nodes_from(nodes)
+    g.add_edges_from((a, b) for a, b in edges if a in nodes and b in nodes)
+    same = nx.Graph()
+    same.add_nodes_from(n for n in nodes if labels[n] in groups)
+    same.add_edges_from(
+        (a, b)
+        for a, b in g.edges
+        if labels[a] in groups and groups.get(labels[a]) == groups.get(labels[b])
+    )
+    unit = {n: n for n in nodes}
+    sizes: dict[str, list[int]] = {}
+    for comp in nx.connected_components(same):
+        first = min(comp)
+        for n in comp:
+            unit[n] = first
+        sizes.setdefault(groups[labels[first]], []).append(len(comp))
+    condensed = nx.DiGraph()
+    condensed.add_nodes_from(set(unit.values()))
+    condensed.add_edges_from((unit[a], unit[b]) for a, b in g.edges if unit[a] != unit[b])
+    if not nx.is_directed_acyclic_graph(condensed):
+        raise ValueError("a group job depends on itself through a job outside the group")
+    grouped = sum(math.ceil(len(v) / components.get(k, 1)) for k, v in sizes.items())
+    single = sum(1 for n in nodes if labels[n] not in groups)
+    return dict(submissions=grouped + single, jobs=len(nodes), sizes=sizes)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[50, 200, 500])
