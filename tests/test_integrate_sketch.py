@@ -103,3 +103,11 @@ def test_sketch_keeps_every_sample_and_is_seeded() -> None:
     assert list(pd.Series(groups[one]).value_counts().sort_index()) == [10, 5, 10]
     assert (one == sketch_indices(groups, 10, seed=1)).all()
     assert len(sketch_indices(groups, 0, seed=1)) == len(groups)
+
+
+def test_sketch_is_bounded_whatever_the_number_of_samples() -> None:
+    p = IntegrateParams.from_config({"sketch_cells_per_sample": 2000, "sketch_max_cells": 200_000})
+    assert p.sketch_cap(50) == 2000  # 100,000 cells: the per-sample cap holds
+    assert p.sketch_cap(6000) == 33  # 2,000 patients x 3: the total bound holds
+    assert p.sketch_cap(6000) * 6000 <= 200_000
+    assert IntegrateParams.from_config({"sketch_cells_per_sample": 0}).sketch_cap(10) == 0

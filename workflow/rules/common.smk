@@ -371,6 +371,22 @@ def sc_mem_mb(wildcards, input, attempt):
     return int(1500 + 8 * input_mb(input) * attempt)
 
 
+def integrate_mem_mb(wildcards, input, attempt):
+    """Memory of the cohort picture (sc_integrate): the merged sparse counts and their
+    log-normalised copy follow the input size; the dense steps (scaled HVGs, PCA,
+    Harmony, neighbours) follow the sketch, at most sketch_cells_per_sample cells per
+    sample (every cell when 0, then bounded by the input as before the sketch)."""
+    cfg = config["singlecell"]["integrate"]
+    cap = cfg["sketch_cells_per_sample"]
+    cells = len(input.h5ad) * cap
+    if cfg["sketch_max_cells"]:
+        cells = min(cells, cfg["sketch_max_cells"])
+    counts = 4 * input_mb(input)
+    # float32 cells x HVGs, about three copies at once (scaled matrix, PCA, Harmony)
+    dense = cells * cfg["n_top_genes"] * 4 * 3 / 1e6
+    return int((2000 + counts + (dense if cap else 2 * input_mb(input))) * attempt)
+
+
 def reference_model():
     """The CellTypist model of the reference route: given, trained here, the shipped
     default (both empty), or none (default_model set empty too)."""

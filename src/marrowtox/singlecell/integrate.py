@@ -45,7 +45,17 @@ class IntegrateParams:
     min_cells_per_gene: int
     harmony_key: str
     sketch_cells_per_sample: int = 0
+    sketch_max_cells: int = 0
     seed: int = 0
+
+    def sketch_cap(self, n_samples: int) -> int:
+        """Cells per sample in the sketch: sketch_cells_per_sample, lowered so that the
+        sketch stays within sketch_max_cells whatever the number of samples (0: no
+        such bound); 0 means no sketch."""
+        cap = self.sketch_cells_per_sample
+        if cap and self.sketch_max_cells and n_samples:
+            cap = min(cap, max(1, self.sketch_max_cells // n_samples))
+        return cap
 
     @classmethod
     def from_config(cls, section: dict[str, Any], seed: int = 0) -> IntegrateParams:
@@ -104,7 +114,8 @@ def _integrate(
     # shallow batches (marrowtox.singlecell.hvg).
     batch_key = params.harmony_key if adata.obs[params.harmony_key].nunique() > 1 else None
     # with a sketch, HVGs come from the sketched cells (the genes the PCA is fitted on)
-    on = sketch_indices(_sample_of(adata), params.sketch_cells_per_sample, params.seed)
+    of = _sample_of(adata)
+    on = sketch_indices(of, params.sketch_cap(len(set(of))), params.seed)
     hvg = select_hvgs(
         adata[:, usable] if len(on) == adata.n_obs else adata[on][:, usable],
         params.n_top_genes,
@@ -246,7 +257,8 @@ def _integrate_sketch(
     adata.obs["in_sketch"] = np.isin(np.arange(adata.n_obs), sketch)
     notes.append(
         f"sketch: embedding fitted on {len(sketch)} of {adata.n_obs} cells (at most "
-        f"{params.sketch_cells_per_sample} per sample); the others placed by projection "
+        f"{params.sketch_cap(len(set(_sample_of(adata))))} per sample); the others placed "
+        "by projection "
         "and their nearest sketched cells"
     )
     adata.uns["integration"] = {
