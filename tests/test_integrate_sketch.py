@@ -48,10 +48,17 @@ def _params(cap: int) -> IntegrateParams:
     )
 
 
-def test_projected_cells_land_next_to_sketched_cells_of_their_type() -> None:
+def test_projected_cells_land_next_to_sketched_cells_of_their_type(tmp_path) -> None:
+    import scanpy as sc
+
+    from marrowtox.singlecell.steps import write_h5ad
+
     samples = ["S1", "S2", "S3", "S4"]
     adatas = [_sample(s, i >= 2, seed=i) for i, s in enumerate(samples)]
-    cohort = integrate(merge(adatas, samples), _params(cap=100))
+    write_h5ad(integrate(merge(adatas, samples), _params(cap=100)), tmp_path / "cohort.h5ad")
+    # the written cohort object, read back by scanpy, holds every cell
+    cohort = sc.read_h5ad(tmp_path / "cohort.h5ad")
+    assert "counts" in cohort.layers
     sketched = cohort.obs["in_sketch"].to_numpy()
     assert sketched.sum() == 400 and cohort.n_obs == 1600
     assert "sketch: embedding fitted on 400 of 1600 cells" in cohort.uns["integration"]["note"]
