@@ -1,4 +1,5 @@
-"""Snakemake entry point: clinical scores for every patient (marrowtox.clinical)."""
+"""Snakemake entry point: clinical scores of params.patients; params.write says which
+files (the per-patient ones of a part, or the cohort ones) (marrowtox.clinical)."""
 
 from pathlib import Path
 
@@ -14,4 +15,6 @@ patients, labs, events = load_clinical_tables(
     list(sm.params.patients),
 )
 params = ClinicalParams.from_config(c)
-run_clinical(patients, labs, events, Path(sm.output.cohort).parent, params)
+# every output of both rules is in results/clinical (marrowtox.layout)
+OUT_DIR = Path(sm.output[0]).parent
+run_clinical(patients, labs, events, Path(OUT_DIR), params, sm.params.write)

@@ -60,3 +60,29 @@ def test_profile_dry_run(tmp_path, name):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert re.search(r"mem_mb=600\b", proc.stdout + proc.stderr)
+
+
+def test_slurm_groups_make_one_single_cell_job_per_patient(tmp_path):
+    """The profile's groups on the real Snakefile (bench/dag.py's placeholder cohort,
+    3 patients x 3 time points x scRNA + DNA): each patient's 18 single-cell jobs are one
+    group job, the group jobs form no cycle with the jobs outside them, and the cohort
+    is far fewer submissions than jobs (docs/hpc.md "Jobs per patient")."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import dag
+
+    cfg = dag.make_cohort(tmp_path / "c", 3)
+    proc = subprocess.run(
+        [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--configfile", str(cfg)]
+        + ["--directory", str(tmp_path / "c"), "--cores", "1", "--dag"],
+        cwd=tmp_path / "c",
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    p = profile("slurm")
+    got = dag.slurm_jobs(proc.stdout, p["groups"], p.get("group-components", {}))
+    assert got["sizes"]["sample"] == [18, 18, 18], got["sizes"]
+    ungrouped = dag.slurm_jobs(proc.stdout, {}, {})
+    assert ungrouped["submissions"] == got["jobs"] > 60
+    # per patient: its single-cell group and its ch_call; the leaves are packed
+    assert got["submissions"] <= 2 * 3 + 12, got

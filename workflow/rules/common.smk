@@ -1,3 +1,4 @@
+import functools
 import glob
 import hashlib
 import json
@@ -199,6 +200,7 @@ wildcard_constraints:
     # "cohort" names the cohort-level files next to per-sample/per-patient ones
     sample="(?!cohort(?![A-Za-z0-9_-]))[A-Za-z0-9_-]+",
     patient="(?!cohort(?![A-Za-z0-9_-]))[A-Za-z0-9_-]+",
+    part="part[0-9]+",
 
 
 ##### input functions #####
@@ -228,10 +230,14 @@ def patient_samples(patient, assay):
     return _BY_PATIENT_ASSAY.get((patient, assay), [])
 
 
+# decided once for the sheet: a per-call pandas row lookup costs ~0.1 ms per job
+_MARROW = set(SAMPLES.index[is_marrow(SAMPLES)]) if len(SAMPLES) else set()
+
+
 def is_marrow_sample(sample):
     """Marrow (samples.tsv specimen, default for scRNA): only marrow is a marrow
     baseline; a day-0 CAR T product or blood sample is not (issue 25 item 1)."""
-    return bool(is_marrow(SAMPLES.loc[[sample]]).iloc[0])
+    return sample in _MARROW
 
 
 def baseline_sample(patient, assay):
@@ -272,9 +278,19 @@ def flow_table():
 ##### targets #####
 
 
+_RULE_NAMES = {"n": -1, "names": frozenset()}
+
+
 def _branch(rule_name):
-    """True when the branch that defines `rule_name` is part of this workflow."""
-    return any(r.name == rule_name for r in workflow.rules)
+    """True when the branch that defines `rule_name` is part of this workflow.
+
+    The names are collected again only when the rule count changed (rules are still
+    being parsed): a scan of every rule per call, with one ch_call rule per patient,
+    made the DAG grow with patients x jobs (bench/dag.py)."""
+    rules = workflow.rules
+    if _RULE_NAMES["n"] != len(rules):
+        _RULE_NAMES.update(n=len(rules), names=frozenset(r.name for r in rules))
+    return rule_name in _RULE_NAMES["names"]
 
 
 def all_targets():
@@ -363,6 +379,22 @@ def sc_mem_mb(wildcards, input, attempt):
     return int(1500 + 8 * input_mb(input) * attempt)
 
 
+def integrate_mem_mb(wildcards, input, attempt):
+    """Memory of the cohort picture (sc_integrate): the merged sparse counts and their
+    log-normalised copy follow the input size; the dense steps (scaled HVGs, PCA,
+    Harmony, neighbours) follow the sketch, at most sketch_cells_per_sample cells per
+    sample (every cell when 0, then bounded by the input as before the sketch)."""
+    cfg = config["singlecell"]["integrate"]
+    cap = cfg["sketch_cells_per_sample"]
+    cells = len(input.h5ad) * cap
+    if cfg["sketch_max_cells"]:
+        cells = min(cells, cfg["sketch_max_cells"])
+    counts = 4 * input_mb(input)
+    # float32 cells x HVGs, about three copies at once (scaled matrix, PCA, Harmony)
+    dense = cells * cfg["n_top_genes"] * 4 * 3 / 1e6
+    return int((2000 + counts + (dense if cap else 2 * input_mb(input))) * attempt)
+
+
 def reference_model():
     """The CellTypist model of the reference route: given, trained here, the shipped
     default (both empty), or none (default_model set empty too)."""
@@ -400,11 +432,17 @@ def signature_baselines(wildcards):
     base = baseline_sample(SAMPLES.at[wildcards.sample, "patient"], "scrna")
     if base is not None:
         return [OUT["h5ad"].format(sample=base)]
-    return [
+    return list(_cohort_baselines())
+
+
+@functools.cache
+def _cohort_baselines():
+    """Every baseline marrow of the cohort, listed once (not per sample without one)."""
+    return tuple(
         OUT["h5ad"].format(sample=s)
         for s in scrna_samples()
         if SAMPLES.at[s, "day"] <= 0 and is_marrow_sample(s)
-    ]
+    )
 
 
 def vdj_samples(patient):
@@ -627,6 +665,38 @@ def cohort_picture_files():
     return [OUT["cohort_integration"], OUT["cohort_umap"]]
 
 
+def _table_parts():
+    """Part name -> patients (sorted, report.table_part_patients each) of the cohort table."""
+    size = config["report"]["table_part_patients"]
+    pts = patients()
+    return {
+        f"part{i // size + 1:04d}": pts[i : i + size] for i in range(0, len(pts), size)
+    }
+
+
+TABLE_PARTS = _table_parts()
+
+
+def table_part_patients(wildcards):
+    if wildcards.part not in TABLE_PARTS:
+        raise ValueError(
+            f"results/cohort/parts/{wildcards.part}.tsv: no such part of the cohort "
+            f"table; expected one of {sorted(TABLE_PARTS)[:3]}.."
+        )
+    return TABLE_PARTS[wildcards.part]
+
+
+def table_part_inputs(wildcards):
+    """Every per-patient file one part of the cohort table reads."""
+    return [f for p in table_part_patients(wildcards) for f in report_patient_inputs(p)]
+
+
+def table_part_files(kind):
+    """The parts' tables ("table") or scales ("scale"), in patient order."""
+    name = "{part}.tsv" if kind == "table" else "{part}.scale.tsv"
+    return expand(f"results/cohort/parts/{name}", part=list(TABLE_PARTS))
+
+
 def report_cohort_inputs(wildcards):
     """Every per-patient file the cohort report reads (it reads the clone tables)."""
     return [f for p in patients() for f in report_patient_inputs(p)]
@@ -680,13 +750,23 @@ def sample_raw_matrix(wildcards):
     return SAMPLES.at[wildcards.sample, "raw_matrix"] or []
 
 
+@functools.cache
+def _construct_features(construct):
+    """car_features of one construct, read once per construct and run: the construct
+    table is YAML, and parsing it per job was a fifth of `snakemake -n` (bench/dag.py).
+    """
+    return tuple(
+        car_features(
+            construct, config["cart"]["features"], config["cart"]["constructs"]
+        )
+    )
+
+
 def sample_car_features(wildcards):
     """CAR feature names of a sample: config cart.features, else its car_construct's
     (the same function as the pre-flight's "no CAR feature" check)."""
-    return car_features(
-        SAMPLES.at[wildcards.sample, "car_construct"] or "",
-        config["cart"]["features"],
-        config["cart"]["constructs"],
+    return list(
+        _construct_features(SAMPLES.at[wildcards.sample, "car_construct"] or "")
     )
 
 

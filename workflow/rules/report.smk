@@ -1,8 +1,35 @@
-rule report_cohort_table:
+# The cohort table in parts of report.table_part_patients patients, then joined: every
+# patient report reads the table, and Snakemake scans the input list of the table's job
+# once per reader, so one job reading every patient's files made the DAG quadratic in
+# patients (docs/hpc.md, bench/dag.py).
+rule report_cohort_part:
     input:
-        lambda wc: [f for p in patients() for f in report_patient_inputs(p)],
+        table_part_inputs,
         samples=sample_sheet(),
         flow=flow_table(),
+    output:
+        table=temp("results/cohort/parts/{part}.tsv"),
+        scale=temp("results/cohort/parts/{part}.scale.tsv"),
+    log:
+        "logs/report_cohort_part/{part}.log",
+    benchmark:
+        "benchmarks/report_cohort_part/{part}.tsv"
+    conda:
+        "../../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        patients=table_part_patients,
+    script:
+        "../../scripts/report_cohort_part.py"
+
+
+rule report_cohort_table:
+    input:
+        tables=table_part_files("table"),
+        scales=table_part_files("scale"),
     output:
         table="results/cohort/patients.tsv",
         # the inflammation heatmap's cohort-wide colour scale the patient reports read
@@ -18,7 +45,7 @@ rule report_cohort_table:
         mem_mb=1000,
         runtime=10,
     script:
-        "../../scripts/report_cohort_table.py"
+        "../../scripts/report_cohort_merge.py"
 
 
 rule report_patient:

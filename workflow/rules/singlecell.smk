@@ -125,7 +125,7 @@ rule sc_integrate:
         "../../envs/singlecell.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, input, attempt: int(2000 + 6 * input_mb(input) * attempt),
+        mem_mb=integrate_mem_mb,
         runtime=120,
     params:
         samples=scrna_samples(),

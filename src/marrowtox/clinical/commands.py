@@ -15,6 +15,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--samples", type=Path, help="samples.tsv: score every patient of the sheet")
     p.add_argument("--patients", nargs="*", help="patient ids (default: all in labs/samples)")
     p.add_argument("--out", type=Path, required=True, help="output folder, e.g. results/clinical")
+    p.add_argument(
+        "--write",
+        choices=("all", "patients", "cohort"),
+        default="all",
+        help="which files: all; the per-patient files only; cohort.tsv and "
+        "labs.normalised.tsv only (the workflow's parts and cohort job)",
+    )
     from marrowtox.settings import add_schema_options
 
     add_schema_options(p, "clinical")
@@ -31,6 +38,6 @@ def run(args: argparse.Namespace) -> int:
     from marrowtox.settings import options_section
 
     params = ClinicalParams.from_config(options_section(args, "clinical"))
-    cohort = run_clinical(patients, labs, events, args.out, params)
+    cohort = run_clinical(patients, labs, events, args.out, params, args.write)
     print(f"clinical scores for {len(cohort)} patients written to {args.out}")
     return 0

@@ -183,19 +183,36 @@ def run_clinical(
     events: pd.DataFrame | None,
     out_dir: str | Path,
     params: ClinicalParams,
+    write: str = "all",
 ) -> pd.DataFrame:
-    """Write per-patient scores, grids, biomarkers, the cohort table and normalised labs."""
+    """Write per-patient scores, grids, biomarkers, the cohort table and normalised labs.
+
+    write: "all"; "patients" (the per-patient files only) or "cohort" (cohort.tsv and
+    the normalised labs only). The workflow writes the per-patient files in parts of
+    report.table_part_patients patients and the cohort files in one small job: a single
+    job with three outputs per patient made Snakemake match every requested file
+    against every output of the job, quadratic in patients (docs/hpc.md). The scores
+    are cheap, so the cohort job computes them again rather than reading the parts."""
+    if write not in ("all", "patients", "cohort"):
+        raise ValueError(f"write={write!r}; expected all, patients or cohort")
     out = Path(out_dir)
     rows = []
+    # grouped once: a per-patient filter of the whole table is quadratic in patients
+    by_lab = dict(tuple(labs.groupby("patient", sort=False))) if labs is not None else {}
+    by_event = dict(tuple(events.groupby("patient", sort=False))) if events is not None else {}
     for p in patients:
-        pl = labs[labs["patient"] == p] if labs is not None else None
-        pe = events[events["patient"] == p] if events is not None else None
+        pl = by_lab.get(p, labs.iloc[0:0]) if labs is not None else None
+        pe = by_event.get(p, events.iloc[0:0]) if events is not None else None
         row, grid, bio = patient_scores(p, pl, pe, params)
         rows.append(row)
+        if write == "cohort":
+            continue
         write_tsv(pd.DataFrame([row], columns=COLUMNS), out / layout_name("scores", patient=p))
         write_tsv(grid, out / layout_name("anc_grid", patient=p))
         write_tsv(bio, out / layout_name("biomarkers", patient=p))
     cohort = pd.DataFrame(rows, columns=COLUMNS)
+    if write == "patients":
+        return cohort
     write_tsv(cohort, out / layout_name("clinical_cohort"))
     norm = (
         labs

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from marrowtox.atomic import write_tsv
+from marrowtox.errors import InputError
 from marrowtox.layout import path as layout_path
 from marrowtox.report import clone_cells, flags, html, marrow, plots, timeline
 from marrowtox.report import clonotypes as clonotype_report
@@ -42,6 +44,7 @@ def write_cohort_table(
     out_scale: str | Path | None = None,
     flow: pd.DataFrame | None = None,
     min_depth: int | None = None,
+    patients: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """patients.tsv and, with `out_scale`, the cohort-wide heatmap scale
     (results/cohort/heatmap_scale.tsv). The scale is computed here, once, because this
@@ -49,7 +52,17 @@ def write_cohort_table(
     instead of every signature table of the cohort (which made the DAG and the report
     jobs grow with patients x samples). flow: the checked flow.tsv
     (marrowtox.clinical.flow.load_flow) or None; min_depth: config ch.min_depth, quoted
-    for a DNA sample that is not callable."""
+    for a DNA sample that is not callable. patients: only these rows (and their samples'
+    part of the scale): one part of the table, joined by merge_cohort_parts."""
+    if patients is not None:
+        unknown = sorted(set(patients) - set(samples["patient"]))
+        if unknown:
+            raise InputError(
+                f"patient(s) {', '.join(unknown)} not in the sample sheet",
+                column="patient",
+                expected="patients of the sample sheet",
+            )
+        samples = samples[samples["patient"].isin(set(patients))]
     res = Results(results)
     table = build_table(samples, res, flow, min_depth)
     write_tsv(table, out)
@@ -65,6 +78,57 @@ def write_cohort_table(
         )
         write_tsv(scale, out_scale)
     return table
+
+
+def merge_cohort_parts(
+    tables: Sequence[str | Path],
+    scales: Sequence[str | Path],
+    out: str | Path,
+    out_scale: str | Path,
+) -> pd.DataFrame:
+    """patients.tsv and heatmap_scale.tsv from parts written by write_cohort_table with
+    `patients` (one part per group of patients: report.table_part_patients).
+
+    Why parts: every patient report reads the cohort table, and Snakemake scans the
+    producing job's input list once per consumer, so one job reading every patient's
+    files made `snakemake -n` grow with patients squared (bench/dag.py). The rows are
+    per patient and the scale is a maximum, so joining the parts gives the same table
+    and scale as one job over the cohort."""
+    # as text, in the given order: the joined file is byte for byte the one-job table
+    parts = [_read_part(t, "patient") for t in tables]
+    table = pd.concat(parts, ignore_index=True)
+    dup = table.loc[table["patient"].duplicated(), "patient"]
+    if len(dup):
+        raise InputError(
+            f"patient {dup.iloc[0]} is in more than one part of the cohort table",
+            column="patient",
+            expected="each patient in one part",
+        )
+    parts_scale = pd.concat([_read_part(s, "hallmark_index_limit") for s in scales])
+    limits = pd.to_numeric(parts_scale["hallmark_index_limit"].replace("", np.nan)).dropna()
+    scale = pd.DataFrame(
+        {
+            "hallmark_index_limit": [limits.max() if len(limits) else np.nan],
+            "n_samples": [int(pd.to_numeric(parts_scale["n_samples"]).sum())],
+        }
+    )
+    write_tsv(table, out)
+    write_tsv(scale, out_scale)
+    return table
+
+
+def _read_part(path: str | Path, column: str) -> pd.DataFrame:
+    """One part file as text, with a clear error when it is missing or is not a part."""
+    p = Path(path)
+    part = pd.read_csv(p, sep="\t", dtype=str, keep_default_na=False) if p.is_file() else None
+    if part is None or column not in part.columns:
+        raise InputError(
+            "not a part of the cohort table (missing or without the column)",
+            file=path,
+            column=column,
+            expected="a file written by `marrowtox cohort-table --patients`",
+        )
+    return part
 
 
 def rank_text(v: float, vals: pd.Series) -> str:

@@ -23,7 +23,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="config ch.min_depth, quoted for a DNA sample with no callable target "
         "(default: the schema's)",
     )
+    p.add_argument(
+        "--patients",
+        nargs="+",
+        help="only these patients: one part of the table, joined by cohort-table-merge "
+        "(the workflow writes one part per report.table_part_patients patients)",
+    )
     p.set_defaults(func=_table)
+    p = sub.add_parser(
+        "cohort-table-merge",
+        help="results/cohort/patients.tsv and heatmap_scale.tsv from the parts of "
+        "`cohort-table --patients`",
+    )
+    p.add_argument("--tables", nargs="+", required=True, help="part tables, in patient order")
+    p.add_argument("--scales", nargs="+", required=True, help="the parts' --out-scale files")
+    p.add_argument("--out", required=True)
+    p.add_argument("--out-scale", required=True)
+    p.set_defaults(func=_table_merge)
     p = sub.add_parser("report-patient", help="self-contained HTML report of one patient")
     p.add_argument("--samples", required=True)
     p.add_argument("--events")
@@ -67,7 +83,22 @@ def _table(a: argparse.Namespace) -> int:
     from marrowtox.report.build import write_cohort_table
 
     samples = _samples(a.samples)
-    write_cohort_table(samples, a.results, a.out, a.out_scale, _flow(a.flow, samples), a.min_depth)
+    write_cohort_table(
+        samples,
+        a.results,
+        a.out,
+        a.out_scale,
+        _flow(a.flow, samples),
+        a.min_depth,
+        patients=a.patients,
+    )
+    return 0
+
+
+def _table_merge(a: argparse.Namespace) -> int:
+    from marrowtox.report.build import merge_cohort_parts
+
+    merge_cohort_parts(a.tables, a.scales, a.out, a.out_scale)
     return 0
 
 

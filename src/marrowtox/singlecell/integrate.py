@@ -18,9 +18,20 @@ from typing import Any
 
 import anndata as ad
 import numpy as np
+import pandas as pd
 
 from marrowtox.singlecell.genespace import measured_mask
 from marrowtox.singlecell.hvg import select_hvgs
+from marrowtox.singlecell.sketch import (
+    knn_mean,
+    majority,
+    project_pca,
+    sketch_indices,
+    transfer_shift,
+)
+
+#: sc.pp.scale's clip of the scaled HVG values (scanpy's tutorial value)
+SCALE_MAX = 10
 
 
 @dataclass(frozen=True)
@@ -33,7 +44,18 @@ class IntegrateParams:
     leiden_resolution: float
     min_cells_per_gene: int
     harmony_key: str
+    sketch_cells_per_sample: int = 0
+    sketch_max_cells: int = 0
     seed: int = 0
+
+    def sketch_cap(self, n_samples: int) -> int:
+        """Cells per sample in the sketch: sketch_cells_per_sample, lowered so that the
+        sketch stays within sketch_max_cells whatever the number of samples (0: no
+        such bound); 0 means no sketch."""
+        cap = self.sketch_cells_per_sample
+        if cap and self.sketch_max_cells and n_samples:
+            cap = min(cap, max(1, self.sketch_max_cells // n_samples))
+        return cap
 
     @classmethod
     def from_config(cls, section: dict[str, Any], seed: int = 0) -> IntegrateParams:
@@ -91,7 +113,14 @@ def _integrate(
     # HVGs on the raw counts of the usable genes, with a fallback flavour for small or
     # shallow batches (marrowtox.singlecell.hvg).
     batch_key = params.harmony_key if adata.obs[params.harmony_key].nunique() > 1 else None
-    hvg = select_hvgs(adata[:, usable], params.n_top_genes, batch_key)
+    # with a sketch, HVGs come from the sketched cells (the genes the PCA is fitted on)
+    of = _sample_of(adata)
+    on = sketch_indices(of, params.sketch_cap(len(set(of))), params.seed)
+    hvg = select_hvgs(
+        adata[:, usable] if len(on) == adata.n_obs else adata[on][:, usable],
+        params.n_top_genes,
+        batch_key,
+    )
     adata.var["highly_variable"] = adata.var_names.isin(hvg.genes)
     notes = [f"HVG flavour fell back to {hvg.flavour}: {hvg.note}"] if hvg.note else []
     # Counts stay as a layer (the same matrix object, not a copy); X becomes log-normalised.
@@ -100,8 +129,10 @@ def _integrate(
     adata.X = normalised
     del normalised
     sc.pp.log1p(adata)
+    if len(on) < adata.n_obs:
+        return _integrate_sketch(adata, params, on, batch_key, hvg.flavour, notes)
     sub = adata[:, adata.var["highly_variable"].to_numpy()].copy()
-    sc.pp.scale(sub, max_value=10)
+    sc.pp.scale(sub, max_value=SCALE_MAX)
     n_pcs = min(params.n_pcs, sub.n_vars - 1, sub.n_obs - 1)
     sc.tl.pca(sub, n_comps=n_pcs, random_state=params.seed)
     adata.obsm["X_pca"] = sub.obsm["X_pca"]
@@ -136,6 +167,103 @@ def _integrate(
     adata.uns["integration"] = {
         "hvg_flavour": hvg.flavour,
         "harmony": "yes" if rep == "X_pca_harmony" else "no",
+        "note": "; ".join(notes),
+    }
+    return adata
+
+
+def _sample_of(adata: ad.AnnData) -> np.ndarray:
+    """Each cell's sample: the prefix of its merged name <sample>:<barcode> (merge)."""
+    return np.asarray(adata.obs_names.str.split(":", n=1).str[0])
+
+
+def _integrate_sketch(
+    adata: ad.AnnData,
+    params: IntegrateParams,
+    sketch: np.ndarray,
+    batch_key: str | None,
+    flavour: str,
+    notes: list[str],
+) -> ad.AnnData:
+    """The embedding fitted on the sketched cells, every other cell placed by projection
+    (marrowtox.singlecell.sketch). X is already log-normalised for every cell."""
+    import harmonypy
+    import scanpy as sc
+
+    hv = adata.var["highly_variable"].to_numpy()
+    sub = adata[sketch, hv].copy()
+    sc.pp.scale(sub, max_value=SCALE_MAX)
+    n_pcs = min(params.n_pcs, sub.n_vars - 1, sub.n_obs - 1)
+    sc.tl.pca(sub, n_comps=n_pcs, random_state=params.seed)
+    pca_sketch = np.asarray(sub.obsm["X_pca"], dtype=np.float64)
+    loadings = np.asarray(sub.varm["PCs"], dtype=np.float64)
+    scaled_mean = np.asarray(sub.X.mean(axis=0)).ravel()
+    mean, std = sub.var["mean"].to_numpy(), sub.var["std"].to_numpy()
+    del sub
+    rest = np.setdiff1d(np.arange(adata.n_obs), sketch)
+    x_hv = adata.X[:, np.flatnonzero(hv)]
+    pca = np.empty((adata.n_obs, n_pcs))
+    pca[sketch] = pca_sketch
+    pca[rest] = project_pca(x_hv[rest], mean, std, SCALE_MAX, scaled_mean, loadings)
+    adata.obsm["X_pca"] = pca.astype(np.float32)
+    rep = pca
+    if batch_key is not None:
+        batch = adata.obs[batch_key].astype(str).to_numpy()
+        try:
+            ho = harmonypy.run_harmony(
+                pca_sketch,
+                adata.obs.iloc[sketch],
+                [batch_key],
+                random_state=params.seed,
+                verbose=False,
+            )
+        except (ValueError, np.linalg.LinAlgError) as err:
+            notes.append(f"Harmony failed ({err}); embedding not batch-corrected")
+        else:
+            z = np.asarray(ho.Z_corr)
+            z = z.T if z.shape[0] != len(sketch) else z
+            rep = np.empty_like(pca)
+            rep[sketch] = z
+            rep[rest] = transfer_shift(
+                pca_sketch, z, batch[sketch], pca[rest], batch[rest], params.n_neighbors
+            )
+            adata.obsm["X_pca_harmony"] = rep
+    small = ad.AnnData(obs=adata.obs.iloc[sketch][[]].copy())
+    small.obsm["rep"] = rep[sketch]
+    sc.pp.neighbors(
+        small,
+        n_neighbors=params.n_neighbors,
+        use_rep="rep",
+        random_state=params.seed,
+        transformer="sklearn",
+    )
+    sc.tl.umap(small, random_state=params.seed)
+    sc.tl.leiden(
+        small,
+        resolution=params.leiden_resolution,
+        random_state=params.seed,
+        flavor="igraph",
+        n_iterations=2,
+        directed=False,
+    )
+    umap = np.empty((adata.n_obs, 2), dtype=np.float32)
+    umap[sketch] = small.obsm["X_umap"]
+    umap[rest], idx = knn_mean(rep[sketch], small.obsm["X_umap"], rep[rest], params.n_neighbors)
+    adata.obsm["X_umap"] = umap
+    leiden = np.empty(adata.n_obs, dtype=object)
+    leiden[sketch] = small.obs["leiden"].astype(str).to_numpy()
+    leiden[rest] = majority(leiden[sketch], idx)
+    adata.obs["leiden"] = pd.Categorical(leiden)
+    adata.obs["in_sketch"] = np.isin(np.arange(adata.n_obs), sketch)
+    notes.append(
+        f"sketch: embedding fitted on {len(sketch)} of {adata.n_obs} cells (at most "
+        f"{params.sketch_cap(len(set(_sample_of(adata))))} per sample); the others placed "
+        "by projection "
+        "and their nearest sketched cells"
+    )
+    adata.uns["integration"] = {
+        "hvg_flavour": flavour,
+        "harmony": "yes" if "X_pca_harmony" in adata.obsm else "no",
         "note": "; ".join(notes),
     }
     return adata

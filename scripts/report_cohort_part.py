@@ -1,4 +1,5 @@
-"""Snakemake entry point: results/cohort/patients.tsv (marrowtox.report.cohort_table)."""
+"""Snakemake entry point: one part of results/cohort/patients.tsv, the rows of
+snakemake.params.patients (marrowtox.report.cohort_table; joined by report_cohort_merge)."""
 
 import sys
 
@@ -19,4 +20,5 @@ write_cohort_table(
     snakemake.output.scale,
     flow=flow,
     min_depth=snakemake.config["ch"]["min_depth"],
+    patients=snakemake.params.patients,
 )
