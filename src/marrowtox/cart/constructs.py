@@ -16,4 +16,3 @@ DEFAULT = Path(__file__).resolve().parents[3] / "resources" / "car_constructs.ya
 def load(path: str | Path = DEFAULT) -> dict[str, Any]:
     with open(path, encoding="utf-8") as fh:
         return yaml.safe_load(fh)["constructs"]
-
