@@ -141,8 +141,10 @@ def log_car(k: np.ndarray, lib: np.ndarray, a: float, b: float, r: float) -> np.
     Exact rather than one NB of mean (a + b) * lib: that shortcut gives a CAR T cell
     more zeros than it has where ambient is a fifth or more of its CAR UMIs (20%
     contamination of a sorted sample), so the fit moved ambient-only 1-UMI cells into
-    the CAR component and the calls held 8% false discoveries (docs/car-calling.md).
-    The sum stops where the ambient tail is below AMBIENT_TAIL."""
+    the CAR component: with the true ambient rate given, the calls at 20%
+    contamination held 8.2% false discoveries with the shortcut, 5.7% exact
+    (calibration grid, docs/car-calling.md). The sum stops where the ambient tail is
+    below AMBIENT_TAIL."""
     k = np.asarray(k, dtype=float)
     lib = np.asarray(lib, dtype=float)
     lam, own = a * lib, b * lib
