@@ -21,6 +21,7 @@ BENCHES = sorted(p.name for p in (REPO / "bench").glob("*.py"))
 SMOKE: dict[str, list[str]] = {
     "annotation_lopo.py": ["--patients", "AML314"],
     "annotation_reliability.py": ["--no-real"],
+    "car_calibration.py": ["--per-level", "1", "--cells", "400"],
     "ch.py": ["--demo", "{demo}", "--samples", "1", "--freebayes-timeout", "30"],
     "cohort_stats.py": ["--patients", "30", "--n-boot", "20"],
     "dag.py": ["--sizes", "2"],

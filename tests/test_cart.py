@@ -13,7 +13,8 @@ from scipy import sparse
 
 from marrowtox.cart.bam import count_car_umis
 from marrowtox.cart.calling import NOT_MEASURABLE, CarParams, call_car
-from marrowtox.cart.constructs import features_for, load
+from marrowtox.cart.constructs import load
+from marrowtox.cart.features import car_features
 
 
 def synthetic(n: int = 3000, seed: int = 1) -> tuple[ad.AnnData, np.ndarray, np.ndarray]:
@@ -63,9 +64,9 @@ def test_no_car_feature_is_not_measurable() -> None:
 
 
 def test_construct_features() -> None:
-    assert features_for("fmc63_cd28z") == ["CAR_FMC63_CD28z"]
-    assert features_for("x", ["MYCAR"]) == ["MYCAR"]
-    assert set(features_for("")) >= {"CAR_FMC63_CD28z", "CAR_BCMA_41BBz"}
+    assert car_features("fmc63_cd28z") == ["CAR_FMC63_CD28z"]
+    assert car_features("x", ["MYCAR"]) == ["MYCAR"]
+    assert set(car_features("")) >= {"CAR_FMC63_CD28z", "CAR_BCMA_41BBz"}
 
 
 def test_bam_counts_only_construct_unique_regions(tmp_path: Path) -> None:

@@ -11,8 +11,10 @@ cells. Per sample:
 2. a two-component mixture over T/NK cells (the only cells that can be CAR T):
    ambient-only Poisson vs CAR-expressing negative binomial, both scaled by library
    size, fitted by EM (`mixture.py`);
-3. per-cell P(CAR | UMIs); cells with >= 1 CAR UMI are called while the mean local
-   fdr of the calls stays <= `fdr` (Bayesian FDR). No UMI floor: a cell with 1 UMI is
+3. per-cell P(CAR | UMIs) under the fit at the one-sided upper confidence bound of
+   the ambient rate (`mixture.upper_ambient_fit`: a is often poorly known, and its
+   best estimate can sit at half the truth); cells with >= 1 CAR UMI are called while
+   the mean local fdr of the calls stays <= `fdr` (Bayesian FDR). No UMI floor: a cell with 1 UMI is
    called where the fit says 1 UMI is rarely ambient. A cell without a CAR UMI is
    never called (nothing in it is evidence), but the sample-level estimate counts it;
 4. sample level: the mixture weight is the CAR T share corrected for detection
@@ -82,6 +84,8 @@ class CarEstimate:
     sensitivity: float | None
     fit: mixture.MixtureFit | None
     note: str
+    #: the ambient rate the calls use: its one-sided upper confidence bound
+    calling_ambient_rate: float | None = None
 
 
 @dataclass
@@ -245,16 +249,18 @@ def call_car(
         shape = mixture.ShapePrior(params.nb_shape, params.nb_shape_log_sd)
         fit = mixture.fit_mixture(g, amb, shape)
         a = fit.ambient_rate
-        post[lineage] = mixture.posterior_car(car[lineage], lib[lineage], fit)
+        calling_fit = mixture.upper_ambient_fit(g, fit, amb, shape, params.interval_level)
+        post[lineage] = mixture.posterior_car(car[lineage], lib[lineage], calling_fit)
         t_cells = np.isin(types, list(T_TYPES))
         estimate = _estimate(g, fit, amb, lib[t_cells], n_tnk, n_t, params)
+        estimate.calling_ambient_rate = calling_fit.ambient_rate
         status = MEASURED
     positive = bayes_fdr_calls(
         1.0 - post, lineage & (car >= 1) & (post > MIN_POSTERIOR), params.fdr
     )
     if positive.any() and estimate.fit is not None:
         cutoff = float((1.0 - post[positive]).max())
-        threshold = _threshold(estimate.fit, float(np.median(lib[lineage])), cutoff, int(car.max()))
+        threshold = _threshold(calling_fit, float(np.median(lib[lineage])), cutoff, int(car.max()))
     elif status == MEASURED:
         status = NOT_DETECTED
     cells = pd.DataFrame(
@@ -290,6 +296,9 @@ def _fit_text(e: CarEstimate) -> str:
         f"CAR weight {f.weight:.3f} of T/NK cells; CAR rate {f.car_rate:.3g} per UMI; "
         f"NB shape {f.shape:.2f}; EM {f.iterations} iterations"
     )
+    if e.calling_ambient_rate is not None:
+        text += f"; calls at ambient rate {e.calling_ambient_rate:.3g} (upper bound)"
+
     return f"{text}; {e.note}" if e.note else text
 
 
