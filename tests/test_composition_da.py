@@ -229,3 +229,27 @@ def test_demo_report_shows_the_sections(demo_tables) -> None:
     for key in ("id='composition-da'", "id='de-car'", "id='de-hspc'", "volcano plot", "program activity bar chart",
                 "effect and 95% interval per cell type"):  # fmt: skip
         assert key in html, key
+
+
+def test_cli_names_a_missing_file_and_bad_window(tmp_path, capsys) -> None:
+    from marrowtox.cli import main
+
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_text("patient\tsample\tassay\tday\tpath\nP1\tS1\tscrna\t28\tx.h5\n")
+    missing = tmp_path / "S1.composition.tsv"
+    rc = main(
+        [
+            "composition-da",
+            "--compositions",
+            str(missing),
+            "--samples",
+            str(sheet),
+            "--out",
+            str(tmp_path / "o.tsv"),
+        ]
+    )
+    assert rc == 2 and str(missing) in capsys.readouterr().err
+    rc = main(["composition-da", "--compositions", str(missing), "--samples", str(sheet), "--post-days", "35", "21",
+               "--out", str(tmp_path / "o.tsv")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2 and "cohort.composition_da.post_days" in err and "first <= last" in err
