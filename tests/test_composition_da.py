@@ -253,3 +253,22 @@ def test_cli_names_a_missing_file_and_bad_window(tmp_path, capsys) -> None:
                "--out", str(tmp_path / "o.tsv")])  # fmt: skip
     err = capsys.readouterr().err
     assert rc == 2 and "cohort.composition_da.post_days" in err and "first <= last" in err
+
+
+def test_report_section_draws_or_says_why(tmp_path) -> None:
+    from marrowtox.report.abundance_section import section
+    from marrowtox.singlecell.pseudobulk_de import refusal
+
+    counts, pairs = _cohort(4)
+    da = paired_comparison(counts, pairs, SETTINGS)
+    (tmp_path / "cohort").mkdir()
+    (tmp_path / "cart").mkdir()
+    da.to_csv(tmp_path / "cohort" / "composition_da.tsv", sep="\t", index=False)
+    why = "too few samples: 1 with >= 10 cells in both CAR and nonCAR (minimum 3); not tested"
+    refusal("CAR T vs non-CAR T <b>", why).to_csv(
+        tmp_path / "cart" / "de_car_vs_noncar.tsv", sep="\t", index=False
+    )
+    html = section(tmp_path)
+    assert "effect and 95% interval per cell type" in html and "data:image/png;base64," in html
+    assert "too few samples: 1 with &gt;= 10 cells" in html  # the reason, escaped
+    assert "HSPC after vs before infusion" in html and "Not computed" in html
