@@ -47,6 +47,9 @@ def _help(cmd: str) -> str:
         ("sc-genotype", "singlecell", ("genotype",), {"hotspots"}),
         ("sc-qc", "singlecell", ("qc",), set()),
         ("sc-doublets", "singlecell", ("doublets",), set()),
+        ("composition-da", "cohort", ("composition_da",), set()),
+        ("car-de", "cart", ("de",), set()),
+        ("hspc-de", "singlecell", ("hspc_de",), set()),
     ],
 )
 def test_cli_exposes_every_schema_setting(cmd, section, path, skip) -> None:

@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "marrowtox.init_cohort",
     "marrowtox.validate_commands",
     "marrowtox.singlecell.commands",
+    "marrowtox.singlecell.de_commands",
     "marrowtox.cart.commands",
     "marrowtox.prot.commands",
     "marrowtox.signatures.commands",
@@ -28,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "marrowtox.genotype.commands",
     "marrowtox.clinical.commands",
     "marrowtox.cohort.commands",
+    "marrowtox.cohort.da_commands",
     "marrowtox.report.commands",
 )
 

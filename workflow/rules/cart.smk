@@ -122,3 +122,62 @@ for _patient in vdj_patients():
             clonotypes=config["cart"]["clonotypes"],
         script:
             "../../scripts/tcr_clonotypes.py"
+
+
+# results/cart/de_car_vs_noncar.tsv would also match cart_call's results/cart/{sample}.tsv
+ruleorder: cart_de > cart_call
+
+
+rule cart_de:
+    input:
+        h5ad=car_de_h5ads,
+        programs=config["signatures"]["programs"],
+        hallmark=config["signatures"]["hallmark"],
+    output:
+        table=OUT["de_car"],
+        programs=OUT["de_car_programs"],
+    log:
+        "logs/cart_de/cohort.log",
+    benchmark:
+        "benchmarks/cart_de/cohort.tsv"
+    conda:
+        "../../envs/cart.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input, attempt: int(2000 + 4 * input_mb(input) * attempt),
+        runtime=30,
+    params:
+        de=config["cart"]["de"],
+        files=file_digest(
+            config["signatures"]["programs"], config["signatures"]["hallmark"]
+        ),
+    script:
+        "../../scripts/cart_de.py"
+
+
+rule hspc_de:
+    input:
+        h5ad=hspc_de_h5ads,
+        samples=sample_sheet(),
+        programs=config["signatures"]["programs"],
+        hallmark=config["signatures"]["hallmark"],
+    output:
+        table=OUT["de_hspc"],
+        programs=OUT["de_hspc_programs"],
+    log:
+        "logs/hspc_de/cohort.log",
+    benchmark:
+        "benchmarks/hspc_de/cohort.tsv"
+    conda:
+        "../../envs/cart.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input, attempt: int(2000 + 4 * input_mb(input) * attempt),
+        runtime=30,
+    params:
+        de=config["singlecell"]["hspc_de"],
+        files=file_digest(
+            config["signatures"]["programs"], config["signatures"]["hallmark"]
+        ),
+    script:
+        "../../scripts/hspc_de.py"

@@ -29,3 +29,26 @@ rule cohort_stats:
         files=file_digest(f"{REPO_DIR}/resources/biomarkers.tsv"),
     script:
         "../../scripts/cohort_stats.py"
+
+
+rule composition_da:
+    input:
+        compositions=da_compositions,
+        samples=sample_sheet(),
+        scores=clinical_scores_table,
+    output:
+        OUT["composition_da"],
+    log:
+        "logs/composition_da/cohort.log",
+    benchmark:
+        "benchmarks/composition_da/cohort.tsv"
+    conda:
+        "../../envs/clinical.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        da=config["cohort"]["composition_da"],
+    script:
+        "../../scripts/composition_da.py"

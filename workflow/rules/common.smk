@@ -343,6 +343,11 @@ def all_targets():
     if _branch("cohort_stats") and has_labs() and TABLES.events is not None:
         targets += [OUT[k] for k in ("cohort_associations", "cohort_correlations")]
         targets += [OUT["cohort_survival"]]
+    if _branch("composition_da") and sc:
+        targets += [OUT["composition_da"]]
+    if _branch("cart_de") and sc:
+        targets += [OUT["de_car"], OUT["de_car_programs"]]
+        targets += [OUT["de_hspc"], OUT["de_hspc_programs"]]
     if _branch("report_cohort"):
         targets += [OUT["patients"], OUT["cohort_report"]]
         targets += expand(OUT["patient_report"], patient=list(report_stems()))
@@ -698,8 +703,51 @@ def table_part_files(kind):
 
 
 def report_cohort_inputs(wildcards):
-    """Every per-patient file the cohort report reads (it reads the clone tables)."""
-    return [f for p in patients() for f in report_patient_inputs(p)]
+    """Every per-patient file the cohort report reads (it reads the clone tables), and
+    the cohort-level differential abundance and pseudobulk DE tables (issue 28)."""
+    files = [f for p in patients() for f in report_patient_inputs(p)]
+    if scrna_samples() and _branch("composition_da"):
+        files.append(OUT["composition_da"])
+    if scrna_samples() and _branch("cart_de"):
+        files += [
+            OUT[k] for k in ("de_car", "de_car_programs", "de_hspc", "de_hspc_programs")
+        ]
+    return files
+
+
+##### input functions of the cohort-level single-cell analyses (issue 28) #####
+
+
+def marrow_scrna_samples():
+    """scRNA samples that are marrow (samples.tsv specimen): the only ones composition
+    shifts and marrow pseudobulk compare."""
+    return [s for s in scrna_samples() if is_marrow_sample(s)]
+
+
+def da_compositions(wildcards):
+    return [OUT["composition"].format(sample=s) for s in marrow_scrna_samples()]
+
+
+def car_de_h5ads(wildcards):
+    """CAR-called objects of the post-infusion marrow samples (before infusion there is
+    no CAR T cell to compare)."""
+    return [
+        OUT["h5ad"].format(sample=s)
+        for s in marrow_scrna_samples()
+        if SAMPLES.at[s, "day"] > 0
+    ]
+
+
+def hspc_de_h5ads(wildcards):
+    return [OUT["h5ad"].format(sample=s) for s in marrow_scrna_samples()]
+
+
+def clinical_scores_table(wildcards):
+    """results/clinical/cohort.tsv when labs and events exist (toxicity groups), else
+    nothing (the table then says the toxicity comparisons were not tested)."""
+    if has_labs() and TABLES.events is not None and _branch("clinical_scores"):
+        return OUT["clinical_cohort"]
+    return []
 
 
 ##### input functions of the protein rules (samples with ADT) #####

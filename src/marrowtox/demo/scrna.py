@@ -63,6 +63,14 @@ CART_PROGRAM = [
     "HLA-DRA", "ICOS", "MKI67", "TOP2A", "PDCD1", "HAVCR2", "LAG3", "TIGIT", "TNF", "CCL3", "CCL4",
 ]
 CAR_T_BASE = ["GZMA", "GZMB", "PRF1", "NKG7", "HLA-DRA", "CD69", "TNFRSF9", "MKI67"]
+#: The program CAR T cells carry in the marrow (seed study: an activated, IFN-gamma-driven
+#: inflammatory program): their IFN genes are raised with car_activation, so CAR T vs
+#: non-CAR T pseudobulk ranks this gene set first (truth/cart_de_genes.tsv lists the genes).
+CART_PLANTED_PROGRAM = "HALLMARK_INTERFERON_GAMMA_RESPONSE"
+#: CAR T cells are CD8 and CD4 in the marrow's own T-cell ratio, so that CAR T vs non-CAR T
+#: differences are the planted program and not a CD8/CD4 mix (which would be real but not
+#: planted: its marker and lineage genes would count as false discoveries).
+CAR_T_CD8_SHARE = BASELINE_COMPOSITION["CD8 T"] / (BASELINE_COMPOSITION["CD8 T"] + BASELINE_COMPOSITION["CD4 T"])
 N_FILLER = 1000
 CELLS_PER_SAMPLE = 2000
 DOUBLET_RATE = 0.05
@@ -137,6 +145,16 @@ def gene_model(r: np.random.Generator) -> GeneModel:
     )
 
 
+def cart_de_truth(model: GeneModel) -> pd.DataFrame:
+    """Genes planted higher in CAR T than in non-CAR T cells of the same marrow: the
+    CAR T program (CART_PROGRAM, CAR_T_BASE) and the IFN genes raised with activation."""
+    genes = np.array(model.genes)
+    program = set(genes[model.cart_idx]) | set(genes[model.cart_base_idx])
+    ifn = set(genes[model.ifn_idx]) - program
+    rows = [(g, "cart_program") for g in sorted(program)] + [(g, "cart_ifn") for g in sorted(ifn)]
+    return pd.DataFrame(rows, columns=["gene", "planted"]).assign(program=CART_PLANTED_PROGRAM)
+
+
 def composition(plan: PatientPlan, tp: str) -> tuple[dict[str, float], float]:
     """Cell-type fractions and CAR T fraction (of all cells) for one marrow."""
     comp = dict(BASELINE_COMPOSITION)
@@ -162,7 +180,7 @@ def simulate_sample(
     probs = np.array([comp[t] for t in types])
     n_car = int(round(car_frac * n))
     labels = list(r.choice(types, size=n - n_car, p=probs / probs.sum()))
-    car_types = list(r.choice(["CD8 T", "CD4 T"], size=n_car, p=[0.6, 0.4]))
+    car_types = list(r.choice(["CD8 T", "CD4 T"], size=n_car, p=[CAR_T_CD8_SHARE, 1.0 - CAR_T_CD8_SHARE]))
     labels = np.array(labels + car_types)
     is_car = np.zeros(n, bool)
     is_car[n - n_car :] = True
@@ -393,6 +411,7 @@ def generate(out: Path, seed: int) -> list[dict]:
     # cells.tsv: every sample's cells; scrna_samples.tsv: the marrow samples' planted values
     write_tsv(pd.concat(truth_cells + extra_cells, ignore_index=True), out / "truth" / "cells.tsv")
     write_tsv(pd.DataFrame(truth_samples), out / "truth" / "scrna_samples.tsv")
+    write_tsv(cart_de_truth(model), out / "truth" / "cart_de_genes.tsv")
     return rows + extra_rows
 
 

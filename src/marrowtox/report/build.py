@@ -764,4 +764,7 @@ def cohort_report(
     from marrowtox.report.cohort_stats_section import append_to  # issue 19
 
     append_to(out, results)
+    from marrowtox.report import abundance_section  # issue 28
+
+    abundance_section.append_to(out, results)
     return stats
