@@ -9,7 +9,7 @@ import pandas as pd
 
 from marrowtox.atomic import write_tsv
 from marrowtox.layout import path as layout_path
-from marrowtox.report import clone_cells, flags, html, marrow, plots, timeline
+from marrowtox.report import clone_cells, clone_figure, flags, html, marrow, plots, timeline
 from marrowtox.report import flow as flow_report
 from marrowtox.report import protein as protein_report
 from marrowtox.report.cohort_picture import cohort_picture
@@ -218,7 +218,7 @@ def _clone_cells(
         blocks.append(
             {
                 "label": cc.label,
-                "fig": html.data_uri(plots.clone_cells_figure(g, cc.data, labels, cc.label)),
+                "fig": html.data_uri(clone_figure.clone_cells_figure(g, cc.data, labels, cc.label)),
                 "columns": [scrub(c) for c in cc.columns],
                 "genotyped": cc.genotyped,
                 "rows": [(t, [(scrub(x), k) for x, k in cells]) for t, cells in cc.rows],

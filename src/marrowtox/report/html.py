@@ -46,13 +46,6 @@ def data_uri(png: bytes | None) -> str | None:
     return None if png is None else "data:image/png;base64," + base64.b64encode(png).decode()
 
 
-def pseudonym(patient: str, patients: list[str]) -> str:
-    """Stable pseudonym (kept here for callers; the naming lives in report/names.py)."""
-    from marrowtox.report.names import pseudonym as _pseudonym
-
-    return _pseudonym(patient, patients)
-
-
 def fmt(v, digits: int = 2) -> str:
     if v is None:
         return ""
