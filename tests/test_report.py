@@ -249,7 +249,10 @@ def test_product_sample_is_shown_as_product_not_marrow(tmp_path: Path) -> None:
     results = tmp_path / "results"
     cart = Results(results).cart("PROD")
     cart.parent.mkdir(parents=True, exist_ok=True)
-    cart.write_text("car_status\tcar_t_pct_of_cells\tcar_t_pct_of_t\nmeasured\t41.5\t62.25\n")
+    cart.write_text(
+        "car_status\tcar_t_pct_of_cells\tcar_t_pct_of_t\tcart_score_exhaustion\t"
+        "cart_score_cx3cr1_effector\nmeasured\t41.5\t62.25\t0.734\t-0.21\n"
+    )
     write_cohort_table(samples, results, results / "cohort" / "patients.tsv")
     out = tmp_path / "p.html"
     patient_report("P1", samples, None, results, out)
@@ -257,5 +260,8 @@ def test_product_sample_is_shown_as_product_not_marrow(tmp_path: Path) -> None:
     section = html[html.index('id="specimens"') :]
     section = section[: section.index("</section>")]
     assert "PROD" in section and "product" in section and "41.50" in section
+    # the programs at infusion: the product's CAR T program scores (issue 25 item 1)
+    assert "programs at infusion" in section
+    assert "exhaustion 0.73" in section and "cx3cr1 effector -0.21" in section
     marrow = html[html.index('id="marrow"') :]
     assert "PROD" not in marrow[: marrow.index("</section>")]

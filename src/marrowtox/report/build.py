@@ -246,8 +246,9 @@ def _specimens(samples: pd.DataFrame) -> list[str]:
     return ["" if pd.isna(v) else str(v) for v in samples["specimen"]]
 
 
-def specimen_rows(samples: pd.DataFrame, res: Results, names: Names) -> list[dict[str, str]]:
-    """One line per blood/product/apheresis scRNA sample: what it is and its CAR+ %.
+def specimen_rows(samples: pd.DataFrame, res: Results, names: Names) -> list[dict[str, object]]:
+    """One line per blood/product/apheresis scRNA sample: what it is, its CAR+ % and the
+    CAR T program scores of its CAR+ cells (for the product: the programs at infusion).
     These are analysed per sample but are not marrow, so they are named as what they are
     and never stand in for a marrow time point or baseline (issue 25 item 1)."""
     rows = []
@@ -255,12 +256,14 @@ def specimen_rows(samples: pd.DataFrame, res: Results, names: Names) -> list[dic
         cart = read_tsv(res.cart(s))
         pct_cells = pct_t = ""
         status = "no CAR T table"
+        programs: list[tuple[str, str]] = []
         if cart is not None and not cart.empty:
             status = str(cart.loc[0, "car_status"])
             if status in MEASURED_STATES:
                 c, t = cart.loc[0, "car_t_pct_of_cells"], cart.loc[0, "car_t_pct_of_t"]
                 pct_cells = "not callable" if pd.isna(c) else f"{float(c):.2f}"
                 pct_t = "not callable" if pd.isna(t) else f"{float(t):.2f}"
+            programs = program_scores(cart.iloc[0])
         rows.append(
             {
                 "sample": names.sample(s),
@@ -269,9 +272,32 @@ def specimen_rows(samples: pd.DataFrame, res: Results, names: Names) -> list[dic
                 "car_pct_cells": pct_cells,
                 "car_pct_t": pct_t,
                 "status": status,
+                "programs": programs,
+                "programs_note": "" if programs else programs_missing(cart),
             }
         )
     return rows
+
+
+def program_scores(cart: pd.Series) -> list[tuple[str, str]]:
+    """(program, mean score of the sample's CAR+ cells) for each CAR T program of the
+    cart table (cart_score_* columns, marrowtox.cart); empty when none was scored."""
+    out = []
+    for col, v in cart.items():
+        name = str(col)
+        if name.startswith("cart_score_") and not pd.isna(v):
+            out.append((name.removeprefix("cart_score_").replace("_", " "), f"{float(v):.2f}"))
+    return out
+
+
+def programs_missing(cart: pd.DataFrame | None) -> str:
+    """Why a sample has no program scores (the cart step's note when it wrote one)."""
+    if cart is None or cart.empty:
+        return "not measured: no CAR T table"
+    note = cart.loc[0, "cart_scores_note"] if "cart_scores_note" in cart.columns else None
+    if isinstance(note, str) and note.strip():
+        return f"not measured: {note}"
+    return "not measured: no CAR+ cells scored"
 
 
 def cohort_index_limit(samples: pd.DataFrame, res: Results) -> float | None:
@@ -321,7 +347,7 @@ def patient_report(
     # (samples.tsv specimen; issue 25 item 1)
     sc = all_sc[is_marrow(all_sc)]
     other_specimens = [
-        {k: names.scrub(v) for k, v in r.items()}
+        {k: names.scrub(v) if isinstance(v, str) else v for k, v in r.items()}
         for r in specimen_rows(all_sc[~is_marrow(all_sc)], res, names)
     ]
     dna = ps[ps["assay"] == "dna"]
