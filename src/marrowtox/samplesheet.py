@@ -148,9 +148,11 @@ def read_table(path: str | Path, schema: dict[str, Any], what: str) -> pd.DataFr
     required = list(schema.get("required", []))
     _check_separator(path, list(df.columns), known, what)
     header: list[InputError] = []  # every header fault at once (issue 25 item 5)
+    suggested: set[str] = set()
     for col in df.columns:
         if col not in known:
             close = difflib.get_close_matches(col, known, n=1)
+            suggested.update(close)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             header.append(
                 InputError(
@@ -162,7 +164,8 @@ def read_table(path: str | Path, schema: dict[str, Any], what: str) -> pd.DataFr
                 )
             )
     for col in required:
-        if col not in df.columns:
+        # a misspelt required column is one fault (the "did you mean" above names it)
+        if col not in df.columns and col not in suggested:
             header.append(
                 InputError(
                     "required column is missing",

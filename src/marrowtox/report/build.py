@@ -19,6 +19,7 @@ from marrowtox.report.inputs import Results, read_tsv
 from marrowtox.report.names import Names
 from marrowtox.samplesheet import is_marrow
 from marrowtox.settings import section_defaults
+from marrowtox.stale import Stale, find_stale
 
 
 def _h5ad_obs(path: Path) -> tuple[pd.DataFrame | None, np.ndarray | None]:
@@ -300,6 +301,32 @@ def programs_missing(cart: pd.DataFrame | None) -> str:
     return "not measured: no CAR+ cells scored"
 
 
+#: The patient report's figures: short name and the reason shown when one is not drawn.
+FIGURE_REASONS = {
+    "composition": ("marrow composition", "no scRNA marrow sample"),
+    "umap": ("UMAP", "no annotated scRNA marrow sample"),
+    "heatmap": ("inflammation scores", "no scRNA marrow sample with a baseline"),
+    "programs": ("CAR T programs", None),
+    "biomarkers": ("biomarkers", "no biomarker measurements"),
+}
+
+
+def figures_not_measured(
+    figs: dict[str, str | None], cart_reason: str, labs: pd.DataFrame | None
+) -> list[str]:
+    """Every figure or biomarker panel with no data, as "what (why)": the report lists
+    them on one "not measured" line instead of an empty panel each (issue 25 item 7)."""
+    out = [
+        f"{what} ({why or cart_reason})"
+        for key, (what, why) in FIGURE_REASONS.items()
+        if figs.get(key) is None
+    ]
+    missing = plots.unmeasured_biomarkers(labs)
+    if figs.get("biomarkers") is not None and missing:
+        out.append(f"biomarkers {', '.join(missing)} (no value in labs.tsv)")
+    return out
+
+
 def cohort_index_limit(samples: pd.DataFrame, res: Results) -> float | None:
     """Colour half-range of the inflammation heatmap over every scRNA sample of the
     cohort (one scale across patients: a quiet marrow stays pale next to an inflamed one).
@@ -412,6 +439,7 @@ def patient_report(
             if status == {"measured"}
             else "; ".join(sorted(status - {"measured"}))
         )
+    not_measured = figures_not_measured(figs, cart_reason, labs)
     ch_reason = "no DNA sample for this patient"
     uncallable = {
         s: why
@@ -491,7 +519,7 @@ def patient_report(
         if flow is None
         else "no row for this patient in flow.tsv",
         qc=[{k: scrub(v) for k, v in r.items()} for r in marrow.qc_rows(sc, res, names)],
-        cart_reason=scrub(cart_reason),
+        not_measured=[scrub(x) for x in not_measured],
         ch_reason=scrub(ch_reason),
         clones=_clone_rows(clones, names),
         clone_cells=cc_blocks,
@@ -518,6 +546,30 @@ def small_n_caveat(n: int) -> str:
     )
 
 
+#: Clinical columns of patients.tsv, shown right after the patient in the cohort report
+#: (the outcomes a reader compares the marrow and clone columns against stay in view;
+#: issue 25 item 7). The TSV keeps its own stable column order.
+CLINICAL_FIRST = (
+    "car_hematotox_score",
+    "car_hematotox_risk",
+    "icaht_early_grade",
+    "icaht_late_grade",
+    "days_anc_le_500_d0_30",
+    "crs_max_grade",
+    "icans_max_grade",
+    "iec_hs_flag",
+    "easix_baseline",
+)
+
+
+def display_order(cols: list[str]) -> list[str]:
+    """The cohort table's columns as shown: patient, the clinical columns, the rest in
+    patients.tsv order, the sample counts and `missing` last."""
+    first = ["patient", *(c for c in CLINICAL_FIRST if c in cols)]
+    last = [c for c in ("n_scrna_samples", "n_dna_samples", "missing") if c in cols]
+    return [c for c in first if c in cols] + [c for c in cols if c not in first + last] + last
+
+
 def cohort_rows(
     shown: pd.DataFrame, stems: list[str]
 ) -> tuple[list[dict[str, str]], list[list[dict[str, str]]]]:
@@ -527,9 +579,16 @@ def cohort_rows(
     numbers; not measured sorts last)."""
     from marrowtox.report.glossary import GLOSSARY, header
 
-    cols = [c for c in shown.columns if c != "bm_cart_sample" or shown[c].astype(str).ne("").any()]
+    cols = display_order(
+        [c for c in shown.columns if c != "bm_cart_sample" or shown[c].astype(str).ne("").any()]
+    )
     columns = [
-        {"name": c, "header": header(c), "title": GLOSSARY[c].meaning if c in GLOSSARY else ""}
+        {
+            "name": c,
+            "header": header(c),
+            "title": GLOSSARY[c].meaning if c in GLOSSARY else "",
+            "group": "clinical" if c in CLINICAL_FIRST else "",
+        }
         for c in cols
     ]
     rows = []
@@ -551,6 +610,24 @@ def cohort_rows(
             )
         rows.append(cells)
     return columns, rows
+
+
+def stale_note(stale: Stale, pseudonymise: bool) -> str:
+    """The cohort report's note on outputs of ids no longer in the sheet (marrowtox.stale):
+    they are never shown, and the note says so and how to remove them. Pseudonymised:
+    counts only (those ids have no pseudonym, and the report must not carry ids)."""
+    if not stale.files:
+        return ""
+    what = (
+        f"{len(stale.samples)} samples and {len(stale.patients)} patients"
+        if pseudonymise
+        else stale.summary()
+    )
+    return (
+        f"results/ still holds {len(stale.files)} files of ids no longer in samples.tsv "
+        f"({what}); no report shows them. List them with `marrowtox stale --samples "
+        "samples.tsv`, delete them with `--remove` (README, How to read the reports)."
+    )
 
 
 def cohort_report(
@@ -654,6 +731,7 @@ def cohort_report(
     picture = cohort_picture(results, names.scrub)
     html.render_cohort(
         out,
+        stale_note=stale_note(find_stale(res.root, samples), pseudonymise),
         n=len(table),
         columns=columns,
         rows=rows,

@@ -33,7 +33,8 @@ max-width:520px;border-left:5px solid #999;background:#f4f4f4}.flag.high{border-
 .tablebox{overflow:auto;max-height:70vh;border:1px solid #ddd}.tablebox th{position:sticky;top:0;cursor:pointer;
 min-width:56px;max-width:120px;vertical-align:bottom;z-index:1}.tablebox td{white-space:nowrap}
 .tablebox td.wide,.tablebox th.wide{white-space:normal;min-width:260px;max-width:none}
-.tablebox td:first-child{position:sticky;left:0;background:#fff}.tablebox th:first-child{left:0;z-index:2}
+.tablebox td:first-child{position:sticky;left:0;background:#fff;z-index:1;box-shadow:1px 0 0 #bbb}
+.tablebox th:first-child{left:0;z-index:3}.tablebox th.clinical{background:#e4eef7}
 th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
 td.carrier{font-weight:bold}.badge{background:#D55E00;color:#fff;border-radius:4px;padding:1px 6px;font-size:11px}
 .grid>section{flex:1 1 420px;max-width:calc(50% - 6px);box-sizing:border-box}h3{font-size:13px;margin:10px 0 4px}a.back{color:#cfe6f5}p.lead{font-size:13px;margin:2px 0}
@@ -60,9 +61,8 @@ def fmt(v, digits: int = 2) -> str:
 
 ENV.filters["fmt"] = fmt
 
-FIGURE = """{% macro figure(title, uri, reason) -%}
-<section><h2>{{ title }}</h2>{% if uri %}<img alt="{{ title }}" src="{{ uri }}">{% else %}
-<p class="nm">not measured: {{ reason }}</p>{% endif %}</section>{%- endmacro %}"""
+FIGURE = """{% macro figure(title, uri) -%}
+{% if uri %}<section><h2>{{ title }}</h2><img alt="{{ title }}" src="{{ uri }}"></section>{% endif %}{%- endmacro %}"""
 
 PATIENT = ENV.from_string(
     FIGURE
@@ -96,12 +96,13 @@ samples: {% for s in samples %}{{ s.sample }}{% if s.detail %} ({{ s.detail }}){
 {% for r in flow %}<tr><td>{{ r.day }}</td><td class="l">{{ r.specimen }}</td><td class="l">{{ r.population }}</td><td>{{ r.flow }}{% if r.source == "from counts" %} (from counts){% endif %}</td><td>{{ r.scrna }}</td><td class="l">{{ r.sample }}</td><td class="l">{{ r.what }}</td><td class="l nm">{{ r.note }}</td></tr>{% endfor %}</table>
 <p class="cap">Flow: pre-gated populations of flow.tsv, percent of the parent gate ("from counts": the population's count over its parent's count). scRNA: the marrow scRNA sample of the same day; CD45+ there = every cell type but erythroid and stromal (unknown cells left out). The two methods differ (gating vs transcript-based labels; CD34+ also holds committed progenitors that scRNA labels GMP or MEP): read them side by side, not as one value.</p>
 {% else %}<p class="nm">not measured: {{ flow_reason }}</p>{% endif %}</section>
-{{ figure("Marrow composition at every timepoint", figs.composition, "no scRNA sample") }}
+{% if not_measured %}<p class="nm" id="not-measured">not measured: {{ not_measured | join("; ") }}</p>{% endif %}
+{{ figure("Marrow composition at every timepoint", figs.composition) }}
 {% if comp_rows %}<section><h2>Cells per type (n, % of cells)</h2><table><tr><th class="l">cell type</th>{% for c in comp_cols %}<th>{{ c }}</th>{% endfor %}</tr>
 {% for r in comp_rows %}<tr>{% for v in r %}<td{% if loop.first %} class="l"{% endif %}>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table></section>{% endif %}
-{{ figure("UMAP of every marrow timepoint, CAR T cells and HSPC marked", figs.umap, "no annotated scRNA sample") }}
-{{ figure("Inflammation scores by cell type vs baseline (n = cells of that type)", figs.heatmap, "no scRNA sample with a baseline") }}
-{{ figure("CAR T program scores at every timepoint with CAR T cells", figs.programs, cart_reason) }}
+{{ figure("UMAP of every marrow timepoint by cell type, HSPC and CAR T cells marked", figs.umap) }}
+{{ figure("Inflammation scores by cell type vs baseline (n = cells of that type)", figs.heatmap) }}
+{{ figure("CAR T program scores at every timepoint with CAR T cells", figs.programs) }}
 {% if protein %}<section id="protein"><h2>Surface proteins (CITE-seq)</h2><table>
 <tr><th class="l">sample</th><th>day</th><th>cells with proteins</th><th>antibodies</th><th class="l">isotype controls</th><th class="l">normalisation</th><th>called by both</th><th>RNA vs protein: same type</th><th>same lineage</th><th>decided by protein</th><th class="l">note</th></tr>
 {% for r in protein.samples %}<tr><td class="l">{{ r.sample }}</td><td>{{ r.day }}</td><td>{{ r.cells }}</td><td>{{ r.proteins }}</td><td class="l">{{ r.isotypes }}</td><td class="l">{{ r.normalisation }}</td><td>{{ r.both }}</td><td>{{ r.type }}</td><td>{{ r.coarse }}</td><td>{{ r.by_protein }}</td><td class="l nm">{{ r.note }}</td></tr>{% endfor %}</table>
@@ -128,7 +129,7 @@ samples: {% for s in samples %}{{ s.sample }}{% if s.detail %} ({{ s.detail }}){
 {% for q in qc %}<tr><td class="l">{{ q.sample }}</td><td>{{ q.day }}</td><td>{{ q.before }}</td><td>{{ q.after }}</td><td class="l">{{ q.fails }}</td><td class="l">{{ q.doublets }}</td><td>{{ q.final }}</td><td>{{ q.counts }}</td><td>{{ q.genes }}</td><td>{{ q.top20 }}</td><td class="l">{{ q.mt }}</td><td>{{ q.nmads }}</td><td class="l nm">{{ q.note }}</td></tr>{% endfor %}</table>
 <p class="cap">Thresholds are the ones applied to this sample (MAD-based on log counts, log genes and % counts in the top 20 genes; mitochondrial % capped), from the per-sample QC table.</p>
 {% else %}<p class="nm">not measured: no scRNA sample</p>{% endif %}</section>
-{{ figure("Endothelial and inflammatory biomarkers", figs.biomarkers, "no biomarker measurements") }}
+{{ figure("Endothelial and inflammatory biomarkers", figs.biomarkers) }}
 </main><footer>{{ footer }}</footer></body></html>"""
 )
 
@@ -137,9 +138,10 @@ COHORT = ENV.from_string(
     + """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"><title>marrowtox cohort report</title><style>{{ css }}</style></head><body>
 <header><h1>marrowtox cohort report</h1><div>{{ n }} patients</div></header><main>
-<section id="patients"><h2>Patients</h2><div class="tablebox"><table id="cohort-table" class="sortable"><thead><tr>{% for c in columns %}<th class="l{% if c.name == 'missing' or c.name == 'ch_carrier_lineages' %} wide{% endif %}" title="{{ c.title }}" tabindex="0">{{ c.header }}</th>{% endfor %}</tr></thead><tbody>
+{% if stale_note %}<p class="warn" id="stale">{{ stale_note }}</p>{% endif %}
+<section id="patients"><h2>Patients</h2><div class="tablebox"><table id="cohort-table" class="sortable"><thead><tr>{% for c in columns %}<th class="l{% if c.name == 'missing' or c.name == 'ch_carrier_lineages' %} wide{% endif %}{% if c.group %} {{ c.group }}{% endif %}" title="{{ c.title }}" tabindex="0">{{ c.header }}</th>{% endfor %}</tr></thead><tbody>
 {% for r in rows %}<tr>{% for v in r %}<td class="{{ v.cls }}{% if columns[loop.index0].name == 'missing' or columns[loop.index0].name == 'ch_carrier_lineages' %} l wide{% endif %}" data-key="{{ v.key }}">{% if v.href %}<a href="{{ v.href }}">{{ v.text }}</a>{% else %}{{ v.text }}{% endif %}</td>{% endfor %}</tr>{% endfor %}</tbody></table></div>
-<p class="cap">Click a header to sort (again to reverse; not-measured cells stay last); hover a header for its definition. Patient names link to their reports. VAF in % as in every report. Empty cells: not measured (the last column says why).</p></section>
+<p class="cap">The patient column stays in view while scrolling; the clinical columns (shaded headers) come first. Click a header to sort (again to reverse; not-measured cells stay last); hover a header for its definition. Patient names link to their reports. VAF in % as in every report. Empty cells: not measured (the last column says why).</p></section>
 <div class="grid">
 <section id="corr-cart"><h2>Marrow CAR T % vs early ICAHT grade</h2><p>{{ stats.cart }}</p><p class="cap caveat">{{ caveats.cart }}</p>{% if figs.cart %}<img alt="CAR T vs ICAHT" src="{{ figs.cart }}">{% endif %}</section>
 <section id="corr-hspc"><h2>HSPC IFN-gamma index vs days of ANC &le; 500 (day 0-30)</h2><p>{{ stats.hspc }}</p><p class="cap caveat">{{ caveats.hspc }}</p>{% if figs.hspc %}<img alt="HSPC index vs neutropenia" src="{{ figs.hspc }}">{% endif %}</section>
