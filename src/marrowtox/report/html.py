@@ -96,7 +96,7 @@ samples: {% for s in samples %}{{ s.sample }}{% if s.detail %} ({{ s.detail }}){
 {% for r in flow %}<tr><td>{{ r.day }}</td><td class="l">{{ r.specimen }}</td><td class="l">{{ r.population }}</td><td>{{ r.flow }}{% if r.source == "from counts" %} (from counts){% endif %}</td><td>{{ r.scrna }}</td><td class="l">{{ r.sample }}</td><td class="l">{{ r.what }}</td><td class="l nm">{{ r.note }}</td></tr>{% endfor %}</table>
 <p class="cap">Flow: pre-gated populations of flow.tsv, percent of the parent gate ("from counts": the population's count over its parent's count). scRNA: the marrow scRNA sample of the same day; CD45+ there = every cell type but erythroid and stromal (unknown cells left out). The two methods differ (gating vs transcript-based labels; CD34+ also holds committed progenitors that scRNA labels GMP or MEP): read them side by side, not as one value.</p>
 {% else %}<p class="nm">not measured: {{ flow_reason }}</p>{% endif %}</section>
-{% if not_measured %}<p class="nm" id="not-measured">not measured: {{ not_measured | join("; ") }}</p>{% endif %}
+{% if not_measured %}<section><p class="nm" id="not-measured">not measured: {{ not_measured | join("; ") }}</p></section>{% endif %}
 {{ figure("Marrow composition at every timepoint", figs.composition) }}
 {% if comp_rows %}<section><h2>Cells per type (n, % of cells)</h2><table><tr><th class="l">cell type</th>{% for c in comp_cols %}<th>{{ c }}</th>{% endfor %}</tr>
 {% for r in comp_rows %}<tr>{% for v in r %}<td{% if loop.first %} class="l"{% endif %}>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table></section>{% endif %}
