@@ -105,6 +105,18 @@ def umaps(panels: list[tuple[str, pd.DataFrame, np.ndarray]]) -> bytes | None:
         )
         ax.scatter(xy[hspc, 0], xy[hspc, 1], s=14, facecolors="none", edgecolors="black", lw=0.6)
         ax.scatter(xy[car, 0], xy[car, 1], s=12, marker="x", color="black", lw=0.8)
+        # the two marks can land on neighbouring clusters: name each at its cells' median
+        for mask, label in ((hspc, "HSPC"), (car, "CAR T")):
+            if mask.any():
+                ax.annotate(
+                    label,
+                    tuple(np.median(xy[mask], axis=0)),
+                    xytext=(6, 6),
+                    textcoords="offset points",
+                    fontsize=7,
+                    fontweight="bold",
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+                )
         ax.set_xticks([])
         ax.set_yticks([])
         ax.spines[["left", "bottom"]].set_visible(False)
