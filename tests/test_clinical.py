@@ -399,8 +399,12 @@ def test_demo_planted_grades_reproduced(tmp_path: Path) -> None:
             "days_anc_le_100_d0_30",
             "crs_max_grade",
             "icans_max_grade",
+            "iec_hs_flag",
         ):
             assert row[col] == truth.loc[plan.patient, col], (plan.patient, col)
+        # every demo CRS has a crs_resolved row: IEC-HS is assessable (issue 25)
+        assert row["iec_hs_flag"] != "not assessable", (plan.patient, row["iec_hs_reason"])
+        assert "CRS resolved" in row["iec_hs_reason"] or "never above" in row["iec_hs_reason"]
         assert row["easix_baseline"] == pytest.approx(
             truth.loc[plan.patient, "easix_baseline"], rel=1e-5
         )

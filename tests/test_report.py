@@ -249,7 +249,10 @@ def test_product_sample_is_shown_as_product_not_marrow(tmp_path: Path) -> None:
     results = tmp_path / "results"
     cart = Results(results).cart("PROD")
     cart.parent.mkdir(parents=True, exist_ok=True)
-    cart.write_text("car_status\tcar_t_pct_of_cells\tcar_t_pct_of_t\nmeasured\t41.5\t62.25\n")
+    cart.write_text(
+        "car_status\tcar_t_pct_of_cells\tcar_t_pct_of_t\tcart_score_exhaustion\t"
+        "cart_score_cx3cr1_effector\nmeasured\t41.5\t62.25\t0.734\t-0.21\n"
+    )
     write_cohort_table(samples, results, results / "cohort" / "patients.tsv")
     out = tmp_path / "p.html"
     patient_report("P1", samples, None, results, out)
@@ -257,5 +260,152 @@ def test_product_sample_is_shown_as_product_not_marrow(tmp_path: Path) -> None:
     section = html[html.index('id="specimens"') :]
     section = section[: section.index("</section>")]
     assert "PROD" in section and "product" in section and "41.50" in section
+    # the programs at infusion: the product's CAR T program scores (issue 25 item 1)
+    assert "programs at infusion" in section
+    assert "exhaustion 0.73" in section and "cx3cr1 effector -0.21" in section
     marrow = html[html.index('id="marrow"') :]
     assert "PROD" not in marrow[: marrow.index("</section>")]
+
+
+# ---- issue 25 item 7: cohort table, UMAP by cell type, "not measured" line, stale outputs
+
+
+def test_cohort_table_shows_patient_then_clinical_columns(tmp_path: Path) -> None:
+    """The clinical columns come right after the patient (shaded headers) and the
+    patient column is sticky; patients.tsv keeps its stable column order."""
+    from marrowtox.report.build import CLINICAL_FIRST
+    from marrowtox.report.cohort_table import COLUMNS
+
+    samples = sheet([("P1", "S1", "scrna", "BL", -7, "x.h5")])
+    results = tmp_path / "results"
+    write_cohort_table(samples, results, results / "cohort" / "patients.tsv")
+    assert list(pd.read_csv(results / "cohort" / "patients.tsv", sep="\t").columns) == COLUMNS
+    cohort_report(samples, results, tmp_path / "c.html")
+    html = (tmp_path / "c.html").read_text()
+    head = html[html.index('<table id="cohort-table"') : html.index("</thead>")]
+    titles = [t for t in head.split("<th ")[1:]]
+    assert ">patient<" in titles[0].lower() or "patient" in titles[0].lower()
+    clinical = [t for t in titles[1 : 1 + len(CLINICAL_FIRST)]]
+    assert all(" clinical" in t.split(">")[0] for t in clinical), clinical
+    assert "tablebox td:first-child{position:sticky;left:0" in html
+    assert "missing" in titles[-1].split(">")[0] or "wide" in titles[-1].split(">")[0]
+
+
+def test_patient_umap_is_coloured_by_cell_type() -> None:
+    """Every cell type's colour is in the UMAP figure (not only grey cells with HSPC and
+    CAR T marked), and the same type has the same colour in every panel."""
+    import io
+
+    import matplotlib.image
+    import numpy as np
+
+    from marrowtox.report import plots
+
+    rng = np.random.default_rng(0)
+    types = ["HSC/MPP", "GMP/neutrophil", "monocyte", "CD4 T", "B", "erythroid"]
+    panels = []
+    for k in range(2):
+        obs = pd.DataFrame(
+            {
+                "cell_type": rng.choice(types, 600),
+                "car_positive": rng.random(600) < 0.05,
+            }
+        )
+        centres = {t: np.array([i * 6.0, (i % 2) * 6.0]) for i, t in enumerate(types)}
+        xy = np.stack([centres[t] for t in obs["cell_type"]]) + rng.normal(0, 1, (600, 2))
+        panels.append((f"day {k}", obs, xy))
+    colours = plots.celltype_colours(types)
+    assert colours == plots.celltype_colours(list(reversed(types)))
+    img = matplotlib.image.imread(io.BytesIO(plots.umaps(panels)))[..., :3]
+    pixels = (img.reshape(-1, 3) * 255).round()
+    for t, hexc in colours.items():
+        rgb = np.array([int(hexc[i : i + 2], 16) for i in (1, 3, 5)])
+        assert (np.abs(pixels - rgb).max(axis=1) <= 12).sum() > 50, t
+
+
+def test_empty_panels_collapse_into_one_not_measured_line(tmp_path: Path) -> None:
+    """A patient without scRNA figures and with only CRP and ferritin measured: one
+    "not measured" line lists the figures and the biomarker panels without data; no
+    empty panel is drawn for them."""
+    from marrowtox.clinical.scores import ClinicalParams, run_clinical
+
+    samples = sheet([("P1", "D1", "dna", "BL", -7, "a.bam")])
+    labs = pd.DataFrame(
+        [("P1", d, a, v * (1 + d / 10), u) for d in (-5, 1, 3, 7)
+         for a, v, u in (("crp", 1.0, "mg/dL"), ("ferritin", 500.0, "ng/mL"))],
+        columns=["patient", "day", "analyte", "value", "unit"],
+    )  # fmt: skip
+    results = tmp_path / "results"
+    run_clinical(["P1"], labs, None, results / "clinical", ClinicalParams())
+    write_cohort_table(samples, results, results / "cohort" / "patients.tsv")
+    patient_report("P1", samples, None, results, tmp_path / "p.html")
+    html = (tmp_path / "p.html").read_text()
+    assert html.count('id="not-measured"') == 1
+    line = html[html.index('id="not-measured"') :]
+    line = line[: line.index("</p>")]
+    for what in ("marrow composition", "UMAP", "inflammation scores", "CAR T programs"):
+        assert what in line, what
+    assert "biomarkers ang2, ang1, vwf, sc5b9, svcam1, il6 (no value in labs.tsv)" in line
+    assert "ferritin" not in line and "crp" not in line
+    assert "Endothelial and inflammatory biomarkers" in html  # the measured panels drawn
+    for title in ("UMAP of every marrow timepoint", "Marrow composition at every timepoint"):
+        assert title not in html
+
+
+def test_outputs_of_removed_samples_are_listed_removed_and_never_shown(
+    tmp_path: Path, capsys
+) -> None:
+    """A sample and a patient dropped from the sheet: `marrowtox stale` lists their
+    files (and only theirs), --remove deletes them, the cohort report notes them and
+    shows none of their values."""
+    from marrowtox.cli import main
+    from marrowtox.layout import Results
+    from marrowtox.stale import find_stale
+
+    samples = sheet([("P1", "P1_BL", "scrna", "BL", -7, "x.h5")])
+    results = tmp_path / "results"
+    res = Results(results)
+    keep = [
+        res.cart("P1_BL"),
+        results / "cart" / "P1_BL.cells.tsv",
+        res.scores("P1"),
+        results / "singlecell" / "cohort.h5ad",  # the cohort's own outputs
+        results / "reports" / "cohort.html",
+    ]
+    gone = [
+        res.cart("OLD_D28"),
+        results / "cart" / "OLD_D28.cells.tsv",
+        res.composition("OLD_D28"),
+        res.scores("P7"),
+        results / "reports" / "P7.html",
+    ]
+    mine = results / "notes" / "my_notes.txt"
+    for f in [*keep, *gone, mine]:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text("car_status\tcar_t_pct_of_cells\nmeasured\t99.25\n")
+    stale = find_stale(results, samples)
+    assert sorted(stale.files) == sorted(gone)
+    assert set(stale.samples) == {"OLD_D28"} and set(stale.patients) == {"P7"}
+    write_cohort_table(samples, results, results / "cohort" / "patients.tsv")
+    cohort_report(samples, results, tmp_path / "c.html")
+    html = (tmp_path / "c.html").read_text()
+    note = html[html.index('id="stale"') :]
+    note = note[: note.index("</p>")]
+    assert "sample OLD_D28 (3 files)" in note and "patient P7 (2 files)" in note
+    assert "marrowtox stale" in note
+    rest = html.replace(note, "")
+    assert "OLD_D28" not in rest and "P7" not in rest and "99.25" not in html
+    cohort_report(samples, results, tmp_path / "pseudo.html", pseudonymise=True)
+    pseudo = (tmp_path / "pseudo.html").read_text()
+    assert "1 samples and 1 patients" in pseudo and "OLD_D28" not in pseudo
+    sheet_tsv = tmp_path / "samples.tsv"
+    samples[["patient", "sample", "assay", "timepoint", "day", "path"]].to_csv(
+        sheet_tsv, sep="\t", index=False
+    )
+    args = ["stale", "--samples", str(sheet_tsv), "--results", str(results)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert all(str(f) in out for f in gone) and "--remove" in out
+    assert all(f.exists() for f in gone)
+    assert main([*args, "--remove"]) == 0
+    assert not any(f.exists() for f in gone) and all(f.exists() for f in keep) and mine.exists()

@@ -169,3 +169,55 @@ def test_demo_car_t_clone_flag_matches_the_genotyping(request: pytest.FixtureReq
         assert ("clone in CAR T cells" in flags) == (not car.empty), page.name
         flagged += not car.empty
     assert flagged >= 1  # the planted TET2 clone
+
+
+STICKY_PROBE = """<script>
+(function () {
+  var box = document.querySelector("#patients .tablebox"), table = document.getElementById("cohort-table");
+  var heads = Array.prototype.slice.call(table.querySelectorAll("thead th"));
+  var clinical = heads.filter(function (h) { return h.classList.contains("clinical"); });
+  var inView = clinical.every(function (h) { return h.getBoundingClientRect().right <= window.innerWidth; });
+  table.style.minWidth = "4000px";  // a wide cohort table: force sideways scrolling
+  var cell = table.querySelector("tbody td"), before = cell.getBoundingClientRect().left;
+  box.scrollLeft = 1500;
+  var after = cell.getBoundingClientRect().left;
+  document.body.setAttribute("data-sticky", JSON.stringify({
+    clinical: clinical.length, in_view: inView, scrolled: box.scrollLeft,
+    first_moved: Math.abs(after - before), first_header: heads[0].textContent}));
+})();
+</script>"""
+
+
+def test_cohort_table_patient_column_sticks_and_clinical_columns_in_view(
+    reports: Path, tmp_path: Path
+) -> None:
+    """Issue 25 item 7: in Chromium the clinical columns are on screen without scrolling
+    and the patient column stays put when the table scrolls sideways."""
+    page = reports / "cohort.html"
+    copy = tmp_path / "sticky.html"
+    html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page.read_text())
+    copy.write_text(html.replace("</body>", STICKY_PROBE + "</body>"))
+    proc = subprocess.run(
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1200,1600",
+            "--virtual-time-budget=3000",
+            "--dump-dom",
+            copy.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    m = re.search(r"data-sticky=\"([^\"]*)\"", proc.stdout)
+    assert m, proc.stderr[-2000:]
+    found = json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    assert found["first_header"].strip().lower().startswith("patient")
+    assert found["clinical"] >= 8 and found["in_view"], found
+    assert found["scrolled"] > 1000 and found["first_moved"] < 1, found

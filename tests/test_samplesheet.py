@@ -177,6 +177,86 @@ def test_validate_prints_every_fault_at_once(tmp_path: Path, capsys) -> None:
     assert "events.tsv, row 2, column 'event'" in err
 
 
+def test_validate_lists_every_faulty_row_of_a_table(tmp_path: Path, capsys) -> None:
+    """Issue 25 item 5: a table with several bad rows lists each one (one line per row),
+    not only its first: cells refused by the schema, rows refused by the sheet's own
+    checks (duplicate ids, unknown construct), labs rows of unknown patients beside
+    unknown analytes and units, events rows without a grade."""
+    import yaml
+
+    from marrowtox.cli import main
+
+    head = "patient\tsample\tassay\ttimepoint\tday\tpath\n"
+    (tmp_path / "bad_cells.tsv").write_text(
+        head
+        + "P1\tS1\tscrna\tBL\t-7\tx.h5\n"
+        + "P1\tS2\tscrna\tD28\tseven\tx.h5\n"
+        + "P2\tS3\tscrnaa\tBL\t-7\tx.h5\n"
+        + "P2\tS4\tdna\tBL\tx\tx.bam\n"
+    )
+    cfg = {"samples": str(tmp_path / "bad_cells.tsv")}
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["validate", "--config", str(tmp_path / "a.yaml"), "--no-file-check"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 3, err
+    for row, col in ((3, "day"), (4, "assay"), (5, "day")):
+        assert f"row {row}, column '{col}'" in err
+
+    (tmp_path / "dups.tsv").write_text(
+        head
+        + "P1\tS1\tscrna\tBL\t-7\tx.h5\n"
+        + "P1\tS1\tscrna\tD28\t28\tx.h5\n"
+        + "P2\tS3\tscrna\tBL\t-7\tx.h5\n"
+        + "P2\tS3\tscrna\tD28\t28\tx.h5\n"
+    )
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump({"samples": str(tmp_path / "dups.tsv")}))
+    assert main(["validate", "--config", str(tmp_path / "c.yaml"), "--no-file-check"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 2, err
+    assert "row 3, column 'sample'" in err and "row 5, column 'sample'" in err
+
+    (tmp_path / "samples.tsv").write_text(
+        head + "P1\tS1\tscrna\tBL\t-7\tx.h5\n" + "P2\tS3\tscrna\tBL\t-7\tx.h5\n"
+    )
+    (tmp_path / "labs.tsv").write_text(
+        "patient\tday\tanalyte\tvalue\tunit\n"
+        "P1\t-5\tanc\t1000\tcells/uL\n"
+        "P1\t-5\tneutrophilz\t1\tcells/uL\n"
+        "P9\t-5\tanc\t900\tcells/uL\n"
+        "P2\t-5\tplatelets\t90\tfurlongs\n"
+    )
+    (tmp_path / "events.tsv").write_text(
+        "patient\tday\tevent\tgrade\nP1\t0\tinfusion\t\nP1\t2\tcrs\t\nP2\t3\ticans\t\n"
+    )
+    cfg = {k: str(tmp_path / f"{k}.tsv") for k in ("samples", "labs", "events")}
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["validate", "--config", str(tmp_path / "b.yaml"), "--no-file-check"]) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert "Traceback" not in err and len(lines) == 5, err
+    assert "labs.tsv, row 3, column 'analyte'" in err
+    assert "labs.tsv, row 4, column 'patient'" in err
+    assert "labs.tsv, row 5, column 'unit'" in err
+    assert "events.tsv, row 3, column 'grade'" in err and "events.tsv, row 4" in err
+
+
+def test_many_faulty_rows_are_capped_with_a_count(tmp_path: Path) -> None:
+    """A sheet with more bad rows than MAX_FAULTS: one line each up to the cap, then a
+    count of the rest."""
+    import pytest
+
+    from marrowtox.errors import MAX_FAULTS, InputError
+    from marrowtox.samplesheet import load_samples
+
+    n = MAX_FAULTS + 7
+    rows = "".join(f"P{i}\tS{i}\tscrna\tBL\tday{i}\tx.h5\n" for i in range(n))
+    (tmp_path / "s.tsv").write_text("patient\tsample\tassay\ttimepoint\tday\tpath\n" + rows)
+    with pytest.raises(InputError) as exc:
+        load_samples(tmp_path / "s.tsv", check_files=False)
+    text = str(exc.value)
+    assert text.count("column 'day'") == MAX_FAULTS and text.endswith("... and 7 more faults")
+
+
 def test_fault_list_is_capped_with_a_count() -> None:
     from marrowtox.errors import MAX_FAULTS, InputError, InputErrors
 

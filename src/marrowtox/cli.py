@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "marrowtox.demo.commands",
     "marrowtox.init_cohort",
     "marrowtox.validate_commands",
+    "marrowtox.stale",
     "marrowtox.singlecell.commands",
     "marrowtox.singlecell.de_commands",
     "marrowtox.cart.commands",

@@ -6,7 +6,11 @@ and what was expected lets them fix the table without reading a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class InputError(Exception):
@@ -102,3 +106,15 @@ def shown(value: object) -> str:
     if isinstance(value, int | float):
         return str(value)
     return repr(str(value))
+
+
+def every(items: Iterable[T], check: Callable[[T], object]) -> None:
+    """Run `check` on every item and raise all their faults together (a table with
+    several bad rows lists each one, not only its first: issue 25 item 5)."""
+    faults: list[InputError] = []
+    for item in items:
+        try:
+            check(item)
+        except InputError as exc:
+            faults.append(exc)
+    raise_all(faults)

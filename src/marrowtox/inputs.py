@@ -31,7 +31,7 @@ def load_all(config: dict[str, Any], *, check_files: bool = True) -> Tables:
     """Validate the config's tables together (the pre-flight check): samples, labs,
     events and the optional flow populations. Every table is checked even when another
     one is faulty, and all faults are raised together (errors.InputErrors: a table's
-    first fault each; issue 25 item 5). An unset sample sheet is refused with every required input still
+    every faulty row, issue 25 item 5). An unset sample sheet is refused with every required input still
     unset (the shipped config's placeholders)."""
     if not config.get("samples"):
         require_inputs(config, None)
@@ -50,8 +50,9 @@ def load_all(config: dict[str, Any], *, check_files: bool = True) -> Tables:
     )
     try:
         if config.get("labs") and os.path.exists(config["labs"]):
-            labs = load_long_table(config["labs"], "labs.schema.yaml", "labs", patients)
-            validate_labs(labs, config["labs"])
+            labs = load_long_table(
+                config["labs"], "labs.schema.yaml", "labs", patients, validate_labs
+            )
             policy = {**section_defaults("clinical"), **(config.get("clinical") or {})}
             warnings += check_same_day(labs, config["labs"], policy["same_day_values"])
         elif config.get("labs"):
@@ -64,8 +65,9 @@ def load_all(config: dict[str, Any], *, check_files: bool = True) -> Tables:
         faults.append(exc)
     try:
         if config.get("events") and os.path.exists(config["events"]):
-            events = load_long_table(config["events"], "events.schema.yaml", "events", patients)
-            validate_events(events, config["events"])
+            events = load_long_table(
+                config["events"], "events.schema.yaml", "events", patients, validate_events
+            )
         elif config.get("events"):
             raise InputError(
                 f"events table not found (resolved to {resolved_path(config['events'])})",

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from marrowtox.pseudonym import pseudonym
+
 RESULTS = "results"
 
 #: name -> path pattern (stable paths of design.md and the issues; users read them)
@@ -75,8 +77,6 @@ def report_stem(patient: str, patients: list[str], pseudonymise: bool) -> str:
     position), so that the file name does not carry the id either."""
     if not pseudonymise:
         return str(patient)
-    from marrowtox.report.names import pseudonym
-
     return pseudonym(str(patient), [str(p) for p in patients]).lower().replace(" ", "_")
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from marrowtox.ch.pileup import chr_prefix_hint, read_bed
-from marrowtox.errors import InputError, data_row
+from marrowtox.errors import InputError, data_row, raise_all
 
 #: Stored values sampled to tell raw counts from normalised ones.
 SAMPLE_VALUES = 100_000
@@ -336,8 +336,8 @@ def check_data_files(
     protein: dict[str, Any] | None = None,
     cart: dict[str, Any] | None = None,
 ) -> list[str]:
-    """Check every data file of the (validated) sample sheet; raise InputError on the first
-    problem. `samples` is load_samples' table (resolved paths, sheet row order).
+    """Check every data file of the (validated) sample sheet; raise every faulty file's
+    problem together (one line per sheet row). `samples` is load_samples' table (resolved paths, sheet row order).
     `protein`: the singlecell.protein settings (schema defaults when None) for the
     checks of samples with protein data (protein_checks). `cart`: the cart settings
     (features, constructs) the CAR feature check resolves as the cart_call rule does.
@@ -358,6 +358,7 @@ def check_data_files(
         contigs, panel = check_reference(ref["fasta"], ref.get("panel_bed"), ref.get("gtf"))
     ref_sig = _signature(ref.get("fasta"), ref.get("panel_bed"))
     changed = False
+    faults: list[InputError] = []  # every faulty file at once (issue 25 item 5)
     for i, (assay, path) in enumerate(zip(samples["assay"], samples["path"], strict=True)):
         sig = _signature(path) + (ref_sig if assay == "dna" else [])
         key = json.dumps(sig)
@@ -372,9 +373,16 @@ def check_data_files(
             problem = check_alignment(path, contigs, panel) if contigs else None
             expected = "a BAM/CRAM aligned to the configured FASTA, covering the panel contigs"
         if problem:
-            raise InputError(
-                f"{path}: {problem}", file=sheet, row=data_row(i), column="path", expected=expected
+            faults.append(
+                InputError(
+                    f"{path}: {problem}",
+                    file=sheet,
+                    row=data_row(i),
+                    column="path",
+                    expected=expected,
+                )
             )
+            continue
         cache[path] = key
         changed = True
     if cache_path and changed:
@@ -389,13 +397,16 @@ def check_data_files(
         try:
             check_bam(b)
         except InputError as exc:
-            raise InputError(
-                f"{b}: {exc.detail}",
-                file=sheet,
-                row=data_row(i),
-                column="bam",
-                expected=exc.expected,
-            ) from None
+            faults.append(
+                InputError(
+                    f"{b}: {exc.detail}",
+                    file=sheet,
+                    row=data_row(i),
+                    column="bam",
+                    expected=exc.expected,
+                )
+            )
+    raise_all(faults)
     warnings: list[str] = car_feature_warnings(samples, cart) + mito_warnings(samples, organism)
     from marrowtox.settings import section_defaults
 

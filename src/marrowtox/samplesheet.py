@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from marrowtox.errors import InputError, data_row
+from marrowtox.errors import InputError, InputErrors, data_row, every, raise_all
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
 ASSAYS = ("scrna", "dna")
@@ -146,22 +147,35 @@ def read_table(path: str | Path, schema: dict[str, Any], what: str) -> pd.DataFr
     known = list(schema.get("properties", {}))
     required = list(schema.get("required", []))
     _check_separator(path, list(df.columns), known, what)
+    header: list[InputError] = []  # every header fault at once (issue 25 item 5)
+    suggested: set[str] = set()
     for col in df.columns:
         if col not in known:
             close = difflib.get_close_matches(col, known, n=1)
+            suggested.update(close)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise InputError(
-                f"unknown column{hint}", file=path, row=1, column=col, expected=f"one of {known}"
+            header.append(
+                InputError(
+                    f"unknown column{hint}",
+                    file=path,
+                    row=1,
+                    column=col,
+                    expected=f"one of {known}",
+                )
             )
     for col in required:
-        if col not in df.columns:
-            raise InputError(
-                "required column is missing",
-                file=path,
-                row=1,
-                column=col,
-                expected=f"header with columns {required}",
+        # a misspelt required column is one fault (the "did you mean" above names it)
+        if col not in df.columns and col not in suggested:
+            header.append(
+                InputError(
+                    "required column is missing",
+                    file=path,
+                    row=1,
+                    column=col,
+                    expected=f"header with columns {required}",
+                )
             )
+    raise_all(header)
     if df.columns.duplicated().any():
         dup = df.columns[df.columns.duplicated()][0]
         raise InputError("column appears twice", file=path, row=1, column=dup)
@@ -169,13 +183,13 @@ def read_table(path: str | Path, schema: dict[str, Any], what: str) -> pd.DataFr
     types = _column_types(schema)
     if set(schema) <= CELLWISE_KEYS and len(df):
         # every constraint is on one cell: check each distinct value of a column once,
-        # and give the first refused row the row-by-row check below (the same message)
+        # and give the refused rows the row-by-row check below (the same messages)
         parsed, refused = _cellwise(df, schema, types, required)
         if not refused.any():
             return pd.DataFrame(
                 {c: df[c].map(parsed[c]).tolist() for c in df.columns}, columns=list(df.columns)
             )
-        _check_rows(df.iloc[[int(np.flatnonzero(refused)[0])]], path, schema, types, required)
+        _check_rows(df.iloc[np.flatnonzero(refused)], path, schema, types, required)
     return _check_rows(df, path, schema, types, required)
 
 
@@ -203,41 +217,60 @@ def _check_rows(
     types: dict[str, list[str]],
     required: list[str],
 ) -> pd.DataFrame:
-    """The row-by-row check of read_table (rows named by df's index): the first bad
-    cell is an InputError; returns the typed rows."""
+    """The row-by-row check of read_table (rows named by df's index): each bad row's
+    first bad cell is a fault, all raised together (one line per row); returns the
+    typed rows."""
     validator = jsonschema.Draft202012Validator(schema)
     records: list[dict[str, Any]] = []
+    faults: list[InputError] = []
     for i, raw in zip(df.index, df.to_dict(orient="records"), strict=True):
-        for col, value in raw.items():
-            bad = lookalike(value)
-            if bad:
-                code, name, instead = bad
-                raise InputError(
-                    f"value {value!r} contains {code} {name}, which only looks like {instead!r}",
-                    file=path,
-                    row=data_row(int(i)),
-                    column=col,
-                    expected=f"plain ASCII: type {instead!r} instead",
-                )
-        rec = {k: _parse_cell(v.strip(), types.get(k, ["string"])) for k, v in raw.items()}
-        # Optional empty cells are absent, not null, so "type: string" still validates.
-        rec_js = {k: v for k, v in rec.items() if v is not None or k in required}
-        errors = sorted(validator.iter_errors(rec_js), key=lambda e: list(e.path))
-        if errors:
-            err = errors[0]
-            col = str(err.path[0]) if err.path else None
-            if err.validator == "required":
-                col = err.message.split("'")[1]
-            spec = schema["properties"].get(col, {}) if col else {}
-            raise InputError(
-                f"invalid value {raw.get(col, '')!r}" if col else err.message,
-                file=path,
-                row=data_row(int(i)),
-                column=col,
-                expected=_expectation(spec, err),
-            )
-        records.append(rec)
+        try:
+            records.append(_check_row(int(i), raw, path, schema, validator, types, required))
+        except InputError as exc:
+            faults.append(exc)
+    raise_all(faults)
     return pd.DataFrame.from_records(records, columns=list(df.columns))
+
+
+def _check_row(
+    i: int,
+    raw: dict[str, str],
+    path: Path,
+    schema: dict[str, Any],
+    validator: jsonschema.Draft202012Validator,
+    types: dict[str, list[str]],
+    required: list[str],
+) -> dict[str, Any]:
+    """One row of _check_rows: its typed record, or an InputError at its first bad cell."""
+    for col, value in raw.items():
+        bad = lookalike(value)
+        if bad:
+            code, name, instead = bad
+            raise InputError(
+                f"value {value!r} contains {code} {name}, which only looks like {instead!r}",
+                file=path,
+                row=data_row(i),
+                column=col,
+                expected=f"plain ASCII: type {instead!r} instead",
+            )
+    rec = {k: _parse_cell(v.strip(), types.get(k, ["string"])) for k, v in raw.items()}
+    # Optional empty cells are absent, not null, so "type: string" still validates.
+    rec_js = {k: v for k, v in rec.items() if v is not None or k in required}
+    errors = sorted(validator.iter_errors(rec_js), key=lambda e: list(e.path))
+    if errors:
+        err = errors[0]
+        col = str(err.path[0]) if err.path else None
+        if err.validator == "required":
+            col = err.message.split("'")[1]
+        spec = schema["properties"].get(col, {}) if col else {}
+        raise InputError(
+            f"invalid value {raw.get(col, '')!r}" if col else err.message,
+            file=path,
+            row=data_row(i),
+            column=col,
+            expected=_expectation(spec, err),
+        )
+    return rec
 
 
 #: Schema keywords that constrain single cells only (properties) or were checked on the
@@ -467,16 +500,19 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
         if opt not in df.columns:
             df[opt] = None
     dups = df["sample"][df["sample"].duplicated()]
-    if not dups.empty:
-        i = int(dups.index[0])
-        first = int(df.index[df["sample"] == dups.iloc[0]][0])
-        raise InputError(
-            f"duplicate sample id '{dups.iloc[0]}' (first seen in row {data_row(first)})",
-            file=path,
-            row=data_row(i),
-            column="sample",
-            expected="unique sample ids",
-        )
+    raise_all(
+        [
+            InputError(
+                f"duplicate sample id '{s}' (first seen in row "
+                f"{data_row(int(df.index[df['sample'] == s][0]))})",
+                file=path,
+                row=data_row(int(i)),
+                column="sample",
+                expected="unique sample ids",
+            )
+            for i, s in dups.items()
+        ]
+    )
     df["batch"] = [b if b else p for b, p in zip(df["batch"], df["patient"], strict=True)]
     df = with_specimen(df)
     df = with_fraction(df, path)
@@ -492,7 +528,10 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
     from marrowtox.cart.constructs import load as load_constructs
 
     constructs = load_constructs()
-    for i, row in df.iterrows():
+
+    def check(item: tuple[Any, pd.Series]) -> None:
+        """One row's first fault (every() lists each faulty row)."""
+        i, row = item
         r = data_row(int(i))
         if row["car_construct"] and row["car_construct"] not in constructs:
             close = difflib.get_close_matches(row["car_construct"], list(constructs), n=1)
@@ -533,7 +572,7 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
                 expected="a coordinate-sorted .bam or .cram",
             )
         if not check_files:
-            continue
+            return
         if not os.path.exists(p):
             raise InputError(
                 f"file not found: {p}",
@@ -604,6 +643,8 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
                 column="path",
                 expected="a BAM index (.bai/.csi) or CRAM index (.crai); run `samtools index`",
             )
+
+    every(df.iterrows(), check)
     return df.set_index("sample", drop=False)
 
 
@@ -643,27 +684,45 @@ def _check_vdj(row: pd.Series, path: str | Path, r: int) -> None:
 
 
 def load_long_table(
-    path: str | Path, schema_name: str, what: str, patients: set[str] | None
+    path: str | Path,
+    schema_name: str,
+    what: str,
+    patients: set[str] | None,
+    check: Callable[[pd.DataFrame, str | Path], object] | None = None,
 ) -> pd.DataFrame:
     """Read labs or events and check every patient is one of the sample sheet's
     (`patients` None: the sheet itself is faulty, nothing to check against).
 
     A patient with labs but no sample is almost always a typo in an id; reporting
-    it here is cheaper than a cohort table with a silent extra row.
+    it here is cheaper than a cohort table with a silent extra row. `check`: the
+    table's own row checks (vocabularies, units), whose faults are listed with the
+    unknown patients, sorted by row (every faulty row at once: issue 25 item 5).
     """
     df = read_table(path, load_schema(schema_name), what)
-    for i, pat in enumerate(df["patient"] if patients is not None else []):
-        if pat not in patients:
-            close = difflib.get_close_matches(pat, sorted(patients), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise InputError(
-                f"patient '{pat}' is not in the sample sheet{hint}",
-                file=path,
-                row=data_row(i),
-                column="patient",
-                expected="a patient id of samples.tsv",
-            )
+    known = sorted(patients) if patients is not None else []
+    faults = [
+        InputError(
+            f"patient '{pat}' is not in the sample sheet{_did_you_mean(pat, known)}",
+            file=path,
+            row=data_row(i),
+            column="patient",
+            expected="a patient id of samples.tsv",
+        )
+        for i, pat in enumerate(df["patient"] if patients is not None else [])
+        if pat not in patients
+    ]
+    if check is not None:
+        try:
+            check(df, path)
+        except InputError as exc:
+            faults += exc.faults if isinstance(exc, InputErrors) else [exc]
+    raise_all(sorted(faults, key=lambda f: f.row or 0))
     return df
+
+
+def _did_you_mean(word: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(word, known, n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 #: Inputs the user must name, and what to put there. The shipped config/config.yaml

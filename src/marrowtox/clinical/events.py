@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from marrowtox.errors import InputError, data_row
+from marrowtox.errors import InputError, data_row, every
 
 GRADED = {"crs", "icans"}
 
@@ -49,7 +49,9 @@ def validate_events(df: pd.DataFrame, path: str | Path, patients: set[str] | Non
             column="grade",
             expected="a header with a grade column (ASTCT grade 1-4 on crs and icans rows)",
         )
-    for i, row in enumerate(df.itertuples(index=False)):
+
+    def check(item: tuple[int, tuple]) -> None:
+        i, row = item
         grade = getattr(row, "grade", None)
         grade = None if grade is None or (isinstance(grade, float) and pd.isna(grade)) else grade
         if row.event in GRADED:
@@ -77,6 +79,9 @@ def validate_events(df: pd.DataFrame, path: str | Path, patients: set[str] | Non
                 row=data_row(i),
                 column="patient",
             )
+
+    # every faulty row at once (issue 25 item 5), then the table-wide rules
+    every(enumerate(df.itertuples(index=False)), check)
     check_outcomes(df, path)
     check_lymphodepletion(df, path)
     inf = df[df["event"] == "infusion"]

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from marrowtox.clinical.censoring import VALUE_EXPECTED, LabValue, parse_value
-from marrowtox.errors import InputError, data_row, shown
+from marrowtox.errors import InputError, data_row, every, shown
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,9 @@ def validate_labs(df: pd.DataFrame, path: str | Path, panel: str | Path = PANEL)
     """Check analytes, units, specimens, censored values and plausibility of every row,
     before any work starts (the pre-flight, `marrowtox validate` and `marrowtox
     cohort-stats` run this; `panel`: the biomarker panel the analytes are names of)."""
-    for i, (analyte, unit) in enumerate(zip(df["analyte"], df["unit"], strict=True)):
+
+    def check(item: tuple[int, tuple[str, str]]) -> None:
+        i, (analyte, unit) = item
         name = resolve_analyte(analyte, path, i, panel)
         factor = unit_factor(name, unit, path, i, panel)
         lv = parse_row_value(df, i, path, name)
@@ -228,6 +230,9 @@ def validate_labs(df: pd.DataFrame, path: str | Path, panel: str | Path = PANEL)
                 column="value",
                 expected=f"at most {a.max_plausible:g} {a.canonical} after conversion (check the unit)",
             )
+
+    # every faulty row at once (issue 25 item 5); the distribution check needs valid rows
+    every(enumerate(zip(df["analyte"], df["unit"], strict=True)), check)
     check_distribution(df, path, panel=panel)
 
 

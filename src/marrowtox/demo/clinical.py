@@ -65,6 +65,12 @@ MISSING_DAYS = {"P01": (12, 13, 14), "P03": (20, 21), "P05": (9, 10), "P06": (25
 NEXT_THERAPY = {"P06": 85}
 #: lymphodepleting regimen of the patients with a lymphodepletion row (day -5)
 LYMPHODEPLETION = {"P01": "Flu/Cy", "P02": "Flu/Cy", "P03": "bendamustine", "P04": "Flu/Cy"}
+#: CRS onset (day) and days until it resolves, by maximum ASTCT grade: the `crs_resolved`
+#: row times the IEC-HS window (clinical-definitions.md, IEC-HS); without it the flag is
+#: "not assessable". Higher grades last longer (median CRS duration ~5-7 days in the
+#: pivotal CAR T trials; the demo only needs a plausible order).
+CRS_ONSET = 2
+CRS_DAYS = {1: 3, 2: 5, 3: 7, 4: 9}
 
 
 def hematotox_points(b: dict[str, float]) -> int:
@@ -175,7 +181,8 @@ def generate(out: Path, seed: int) -> None:
             events.append((p, -5, "lymphodepletion", "", "", LYMPHODEPLETION[p]))
         events.append((p, 0, "infusion", ""))
         crs = {"P01": 1, "P02": 1, "P03": 2, "P04": 2, "P05": 3, "P06": 2}[p]
-        events.append((p, 2, "crs", crs))
+        events.append((p, CRS_ONSET, "crs", crs))
+        events.append((p, CRS_ONSET + CRS_DAYS[crs], "crs_resolved", ""))
         if crs >= 2:
             events.append((p, 3, "tocilizumab", ""))
         icans = {"P05": 2, "P06": 1}.get(p)
@@ -204,6 +211,9 @@ def generate(out: Path, seed: int) -> None:
             "easix_baseline": round(easix[-5], 6),
             "crs_max_grade": crs,
             "icans_max_grade": icans or 0,
+            # ferritin peaks on day 3 (shape 1.0 above) and only falls after CRS
+            # resolves: no new or worsening rise, so no IEC-HS candidate
+            "iec_hs_flag": "no",
         })
         assert (score >= 2) == (plan.hematotox_risk == "high"), p
     labs_df = pd.DataFrame(labs, columns=["patient", "day", "analyte", "value", "unit"])

@@ -11,7 +11,7 @@ import pandas as pd
 from marrowtox.atomic import write_tsv
 from marrowtox.errors import InputError
 from marrowtox.layout import path as layout_path
-from marrowtox.report import clone_cells, flags, html, marrow, plots, timeline
+from marrowtox.report import clone_cells, clone_figure, flags, html, marrow, plots, timeline
 from marrowtox.report import clonotypes as clonotype_report
 from marrowtox.report import flow as flow_report
 from marrowtox.report import lineage as lineage_report
@@ -23,6 +23,7 @@ from marrowtox.report.inputs import Results, read_tsv
 from marrowtox.report.names import Names
 from marrowtox.samplesheet import WHOLE_PREFIX, is_marrow, is_sorted
 from marrowtox.settings import section_defaults
+from marrowtox.stale import Stale, find_stale
 
 
 def _h5ad_obs(path: Path) -> tuple[pd.DataFrame | None, np.ndarray | None]:
@@ -284,7 +285,7 @@ def _clone_cells(
         blocks.append(
             {
                 "label": cc.label,
-                "fig": html.data_uri(plots.clone_cells_figure(g, cc.data, labels, cc.label)),
+                "fig": html.data_uri(clone_figure.clone_cells_figure(g, cc.data, labels, cc.label)),
                 "columns": [scrub(c) for c in cc.columns],
                 "genotyped": cc.genotyped,
                 "rows": [(t, [(scrub(x), k) for x, k in cells]) for t, cells in cc.rows],
@@ -324,8 +325,10 @@ def _sorted_label(fraction: str) -> str:
     return "" if not fraction or fraction.startswith(WHOLE_PREFIX) else f"sorted {fraction}"
 
 
-def specimen_rows(samples: pd.DataFrame, res: Results, names: Names) -> list[dict[str, str]]:
-    """One line per blood/product/apheresis scRNA sample: what it is and its CAR+ %.
+def specimen_rows(samples: pd.DataFrame, res: Results, names: Names) -> list[dict[str, object]]:
+    """One line per blood/product/apheresis/sorted scRNA sample: what it is, its CAR+ %
+    and the CAR T program scores of its CAR+ cells (for the product: the programs at
+    infusion).
     These are analysed per sample but are not marrow, so they are named as what they are
     and never stand in for a marrow time point or baseline (issue 25 item 1)."""
     rows = []
@@ -337,12 +340,14 @@ def specimen_rows(samples: pd.DataFrame, res: Results, names: Names) -> list[dic
         cart = read_tsv(res.cart(s))
         pct_cells = pct_t = ""
         status = "no CAR T table"
+        programs: list[tuple[str, str]] = []
         if cart is not None and not cart.empty:
             status = str(cart.loc[0, "car_status"])
             if status in MEASURED_STATES:
                 c, t = cart.loc[0, "car_t_pct_of_cells"], cart.loc[0, "car_t_pct_of_t"]
                 pct_cells = "not callable" if pd.isna(c) else f"{float(c):.2f}"
                 pct_t = "not callable" if pd.isna(t) else f"{float(t):.2f}"
+            programs = program_scores(cart.iloc[0])
         rows.append(
             {
                 "sample": names.sample(s),
@@ -351,9 +356,58 @@ def specimen_rows(samples: pd.DataFrame, res: Results, names: Names) -> list[dic
                 "car_pct_cells": pct_cells,
                 "car_pct_t": pct_t,
                 "status": status,
+                "programs": programs,
+                "programs_note": "" if programs else programs_missing(cart),
             }
         )
     return rows
+
+
+def program_scores(cart: pd.Series) -> list[tuple[str, str]]:
+    """(program, mean score of the sample's CAR+ cells) for each CAR T program of the
+    cart table (cart_score_* columns, marrowtox.cart); empty when none was scored."""
+    out = []
+    for col, v in cart.items():
+        name = str(col)
+        if name.startswith("cart_score_") and not pd.isna(v):
+            out.append((name.removeprefix("cart_score_").replace("_", " "), f"{float(v):.2f}"))
+    return out
+
+
+def programs_missing(cart: pd.DataFrame | None) -> str:
+    """Why a sample has no program scores (the cart step's note when it wrote one)."""
+    if cart is None or cart.empty:
+        return "not measured: no CAR T table"
+    note = cart.loc[0, "cart_scores_note"] if "cart_scores_note" in cart.columns else None
+    if isinstance(note, str) and note.strip():
+        return f"not measured: {note}"
+    return "not measured: no CAR+ cells scored"
+
+
+#: The patient report's figures: short name and the reason shown when one is not drawn.
+FIGURE_REASONS = {
+    "composition": ("marrow composition", "no scRNA marrow sample"),
+    "umap": ("UMAP", "no annotated scRNA marrow sample"),
+    "heatmap": ("inflammation scores", "no scRNA marrow sample with a baseline"),
+    "programs": ("CAR T programs", None),
+    "biomarkers": ("biomarkers", "no biomarker measurements"),
+}
+
+
+def figures_not_measured(
+    figs: dict[str, str | None], cart_reason: str, labs: pd.DataFrame | None
+) -> list[str]:
+    """Every figure or biomarker panel with no data, as "what (why)": the report lists
+    them on one "not measured" line instead of an empty panel each (issue 25 item 7)."""
+    out = [
+        f"{what} ({why or cart_reason})"
+        for key, (what, why) in FIGURE_REASONS.items()
+        if figs.get(key) is None
+    ]
+    missing = plots.unmeasured_biomarkers(labs)
+    if figs.get("biomarkers") is not None and missing:
+        out.append(f"biomarkers {', '.join(missing)} (no value in labs.tsv)")
+    return out
 
 
 def cohort_index_limit(samples: pd.DataFrame, res: Results) -> float | None:
@@ -403,7 +457,7 @@ def patient_report(
     # (samples.tsv specimen; issue 25 item 1)
     sc = all_sc[is_marrow(all_sc)]
     other_specimens = [
-        {k: names.scrub(v) for k, v in r.items()}
+        {k: names.scrub(v) if isinstance(v, str) else v for k, v in r.items()}
         for r in specimen_rows(all_sc[~is_marrow(all_sc)], res, names)
     ]
     dna = ps[ps["assay"] == "dna"]
@@ -468,6 +522,7 @@ def patient_report(
             if status == {"measured"}
             else "; ".join(sorted(status - {"measured"}))
         )
+    not_measured = figures_not_measured(figs, cart_reason, labs)
     ch_reason = "no DNA sample for this patient"
     uncallable = {
         s: why
@@ -574,7 +629,7 @@ def patient_report(
         else "no row for this patient in flow.tsv",
         # QC of every scRNA sample, the product and sorted ones too
         qc=[{k: scrub(v) for k, v in r.items()} for r in marrow.qc_rows(all_sc, res, names)],
-        cart_reason=scrub(cart_reason),
+        not_measured=[scrub(x) for x in not_measured],
         ch_reason=scrub(ch_reason),
         clones=_clone_rows(clones, names),
         clone_cells=cc_blocks,
@@ -613,6 +668,30 @@ def small_n_caveat(n: int) -> str:
     )
 
 
+#: Clinical columns of patients.tsv, shown right after the patient in the cohort report
+#: (the outcomes a reader compares the marrow and clone columns against stay in view;
+#: issue 25 item 7). The TSV keeps its own stable column order.
+CLINICAL_FIRST = (
+    "car_hematotox_score",
+    "car_hematotox_risk",
+    "icaht_early_grade",
+    "icaht_late_grade",
+    "days_anc_le_500_d0_30",
+    "crs_max_grade",
+    "icans_max_grade",
+    "iec_hs_flag",
+    "easix_baseline",
+)
+
+
+def display_order(cols: list[str]) -> list[str]:
+    """The cohort table's columns as shown: patient, the clinical columns, the rest in
+    patients.tsv order, the sample counts and `missing` last."""
+    first = ["patient", *(c for c in CLINICAL_FIRST if c in cols)]
+    last = [c for c in ("n_scrna_samples", "n_dna_samples", "missing") if c in cols]
+    return [c for c in first if c in cols] + [c for c in cols if c not in first + last] + last
+
+
 def cohort_rows(
     shown: pd.DataFrame, stems: list[str]
 ) -> tuple[list[dict[str, str]], list[list[dict[str, str]]]]:
@@ -622,9 +701,16 @@ def cohort_rows(
     numbers; not measured sorts last)."""
     from marrowtox.report.glossary import GLOSSARY, header
 
-    cols = [c for c in shown.columns if c != "bm_cart_sample" or shown[c].astype(str).ne("").any()]
+    cols = display_order(
+        [c for c in shown.columns if c != "bm_cart_sample" or shown[c].astype(str).ne("").any()]
+    )
     columns = [
-        {"name": c, "header": header(c), "title": GLOSSARY[c].meaning if c in GLOSSARY else ""}
+        {
+            "name": c,
+            "header": header(c),
+            "title": GLOSSARY[c].meaning if c in GLOSSARY else "",
+            "group": "clinical" if c in CLINICAL_FIRST else "",
+        }
         for c in cols
     ]
     rows = []
@@ -646,6 +732,24 @@ def cohort_rows(
             )
         rows.append(cells)
     return columns, rows
+
+
+def stale_note(stale: Stale, pseudonymise: bool) -> str:
+    """The cohort report's note on outputs of ids no longer in the sheet (marrowtox.stale):
+    they are never shown, and the note says so and how to remove them. Pseudonymised:
+    counts only (those ids have no pseudonym, and the report must not carry ids)."""
+    if not stale.files:
+        return ""
+    what = (
+        f"{len(stale.samples)} samples and {len(stale.patients)} patients"
+        if pseudonymise
+        else stale.summary()
+    )
+    return (
+        f"results/ still holds {len(stale.files)} files of ids no longer in samples.tsv "
+        f"({what}); no report shows them. List them with `marrowtox stale --samples "
+        "samples.tsv`, delete them with `--remove` (README, How to read the reports)."
+    )
 
 
 def cohort_report(
@@ -749,6 +853,7 @@ def cohort_report(
     picture = cohort_picture(results, names.scrub)
     html.render_cohort(
         out,
+        stale_note=stale_note(find_stale(res.root, samples), pseudonymise),
         n=len(table),
         columns=columns,
         rows=rows,

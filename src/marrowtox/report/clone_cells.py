@@ -55,7 +55,7 @@ def _variant_of(c: pd.Series, known: set[str]) -> str | None:
     return next((v for v in clone_variant_ids(c) if v in known), None)
 
 
-def _type_key(t: str) -> tuple[int, str]:
+def type_key(t: str) -> tuple[int, str]:
     return (TYPE_ORDER.index(t) if t in TYPE_ORDER else len(TYPE_ORDER), t)
 
 
@@ -122,7 +122,7 @@ def fractions(
         else pd.DataFrame(columns=["sample", "day", "variant", "cell_type", "call"])
     )
     out.data = sub
-    types = sorted(set(sub["cell_type"].astype(str)), key=_type_key)
+    types = sorted(set(sub["cell_type"].astype(str)), key=type_key)
     by = {(str(r["sample"]), str(r["cell_type"])): r for _, r in sub.iterrows()}
     samples = list(sc["sample"].astype(str))
     out.columns = [names.timepoint(s) for s in samples]
@@ -139,7 +139,7 @@ def fractions(
                 cells.append(cell_text(r))
         out.rows.append((t, cells))
     carriers = sub[sub["call"] == CARRIER]
-    out.carrier_types = sorted(set(carriers["cell_type"].astype(str)), key=_type_key)
+    out.carrier_types = sorted(set(carriers["cell_type"].astype(str)), key=type_key)
     for _, r in carriers[carriers["cell_type"] == CAR_T].sort_values("day").iterrows():
         out.in_car_t.append(f"{cell_text(r)[0]} ({names.short(r['sample'])})")
     return out
@@ -147,7 +147,7 @@ def fractions(
 
 def lineages(types: list[str]) -> list[str]:
     """Cell types -> their lineages (CAR T kept apart), in display order, no repeats."""
-    out = [CAR_T if t == CAR_T else LINEAGE.get(t, t) for t in sorted(types, key=_type_key)]
+    out = [CAR_T if t == CAR_T else LINEAGE.get(t, t) for t in sorted(types, key=type_key)]
     return list(dict.fromkeys(out))
 
 

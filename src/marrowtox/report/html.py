@@ -33,7 +33,8 @@ max-width:520px;border-left:5px solid #999;background:#f4f4f4}.flag.high{border-
 .tablebox{overflow:auto;max-height:70vh;border:1px solid #ddd}.tablebox th{position:sticky;top:0;cursor:pointer;
 min-width:56px;max-width:120px;vertical-align:bottom;z-index:1}.tablebox td{white-space:nowrap}
 .tablebox td.wide,.tablebox th.wide{white-space:normal;min-width:260px;max-width:none}
-.tablebox td:first-child{position:sticky;left:0;background:#fff}.tablebox th:first-child{left:0;z-index:2}
+.tablebox td:first-child{position:sticky;left:0;background:#fff;z-index:1;box-shadow:1px 0 0 #bbb}
+.tablebox th:first-child{left:0;z-index:3}.tablebox th.clinical{background:#e4eef7}
 th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
 td.carrier{font-weight:bold}.badge{background:#D55E00;color:#fff;border-radius:4px;padding:1px 6px;font-size:11px}
 .grid>section{flex:1 1 420px;max-width:calc(50% - 6px);box-sizing:border-box}h3{font-size:13px;margin:10px 0 4px}a.back{color:#cfe6f5}p.lead{font-size:13px;margin:2px 0}
@@ -44,13 +45,6 @@ ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
 
 def data_uri(png: bytes | None) -> str | None:
     return None if png is None else "data:image/png;base64," + base64.b64encode(png).decode()
-
-
-def pseudonym(patient: str, patients: list[str]) -> str:
-    """Stable pseudonym (kept here for callers; the naming lives in report/names.py)."""
-    from marrowtox.report.names import pseudonym as _pseudonym
-
-    return _pseudonym(patient, patients)
 
 
 def fmt(v, digits: int = 2) -> str:
@@ -67,9 +61,8 @@ def fmt(v, digits: int = 2) -> str:
 
 ENV.filters["fmt"] = fmt
 
-FIGURE = """{% macro figure(title, uri, reason) -%}
-<section><h2>{{ title }}</h2>{% if uri %}<img alt="{{ title }}" src="{{ uri }}">{% else %}
-<p class="nm">not measured: {{ reason }}</p>{% endif %}</section>{%- endmacro %}"""
+FIGURE = """{% macro figure(title, uri) -%}
+{% if uri %}<section><h2>{{ title }}</h2><img alt="{{ title }}" src="{{ uri }}"></section>{% endif %}{%- endmacro %}"""
 
 PATIENT = ENV.from_string(
     FIGURE
@@ -95,9 +88,9 @@ samples: {% for s in samples %}{{ s.sample }}{% if s.detail %} ({{ s.detail }}){
 <p class="cap">Cells: cells after QC and doublet removal with a cell type. HSPC: HSC/MPP + LMPP. CAR T % before infusion is a negative control. CAR T cells: cells called CAR+ (Bayesian FDR); corrected %: the fitted ambient + CAR mixture, which also counts CAR T cells without a CAR UMI, with its 95% profile-likelihood interval (docs/car-calling.md). HSPC IFN-&gamma; index: Hallmark interferon-gamma response of HSPC vs baseline marrow, in baseline SDs.</p>
 {% else %}<p class="nm">not measured: no scRNA marrow sample</p>{% endif %}</section>
 {% if other_specimens %}<section id="specimens"><h2>Product, blood and sorted samples (not whole marrow)</h2><table>
-<tr><th class="l">sample</th><th class="l">specimen</th><th>day</th><th>CAR+ % of cells</th><th>CAR+ % of T cells</th><th class="l">CAR call</th></tr>
-{% for r in other_specimens %}<tr><td class="l">{{ r.sample }}</td><td class="l">{{ r.specimen }}</td><td>{{ r.day }}</td><td>{{ r.car_pct_cells }}</td><td>{{ r.car_pct_t }}</td><td class="l">{{ r.status }}</td></tr>{% endfor %}</table>
-<p class="cap">Samples whose specimen (samples.tsv) is the CAR T product, apheresis or blood, or a sorted fraction (samples.tsv fraction: a CD3+CAR+ sort is not a marrow with that many CAR T cells): analysed per sample and shown here as what they are, never as a marrow time point, in marrow composition or HSPC %, or as the marrow baseline.</p></section>{% endif %}
+<tr><th class="l">sample</th><th class="l">specimen</th><th>day</th><th>CAR+ % of cells</th><th>CAR+ % of T cells</th><th class="l">CAR call</th><th class="l">CAR T programs (mean score of CAR+ cells){% if other_specimens | selectattr("specimen", "equalto", "product") | list %}: for the product, the programs at infusion{% endif %}</th></tr>
+{% for r in other_specimens %}<tr><td class="l">{{ r.sample }}</td><td class="l">{{ r.specimen }}</td><td>{{ r.day }}</td><td>{{ r.car_pct_cells }}</td><td>{{ r.car_pct_t }}</td><td class="l">{{ r.status }}</td><td class="l programs">{% if r.programs %}{% for name, v in r.programs %}{{ name }} {{ v }}{% if not loop.last %}; {% endif %}{% endfor %}{% else %}<span class="nm">{{ r.programs_note }}</span>{% endif %}</td></tr>{% endfor %}</table>
+<p class="cap">Samples whose specimen (samples.tsv) is the CAR T product, apheresis or blood, or a sorted fraction (samples.tsv fraction: a CD3+CAR+ sort is not a marrow with that many CAR T cells): analysed per sample and shown here as what they are, never as a marrow time point, in marrow composition or HSPC %, or as the marrow baseline. Programs: the mean score of each CAR T program over the sample's CAR+ cells (docs/car-calling.md; the same scores as the marrow "CAR T programs" figure); in the product they are the programs the cells had at infusion.</p></section>{% endif %}
 <section id="tcr"><h2>T-cell receptor clonotypes: CAR T vs non-CAR T expansion</h2>{% if tcr.reason %}<p class="nm">not measured: {{ tcr.reason }}</p>{% else %}<table>
 <tr><th class="l">sample</th><th class="l">specimen</th><th>day</th><th class="l">group</th><th>T cells</th><th>with a TCR</th><th>clonotypes</th><th>expanded clonotypes</th><th>top clonotype %</th><th>clonality</th><th class="l">note</th></tr>
 {% for r in tcr.expansion %}<tr><td class="l">{{ r.sample }}</td><td class="l">{{ r.what }}</td><td>{{ r.day }}</td><td class="l">{{ r.group }}</td><td>{{ r.t_cells }}</td><td>{{ r.with_tcr }}</td><td>{{ r.clonotypes }}</td><td>{{ r.expanded }}</td><td>{{ r.top }}</td><td>{{ r.clonality }}</td><td class="l nm">{{ r.note }}</td></tr>{% endfor %}</table>
@@ -109,12 +102,13 @@ samples: {% for s in samples %}{{ s.sample }}{% if s.detail %} ({{ s.detail }}){
 {% for r in flow %}<tr><td>{{ r.day }}</td><td class="l">{{ r.specimen }}</td><td class="l">{{ r.population }}</td><td>{{ r.flow }}{% if r.source == "from counts" %} (from counts){% endif %}</td><td>{{ r.scrna }}</td><td class="l">{{ r.sample }}</td><td class="l">{{ r.what }}</td><td class="l nm">{{ r.note }}</td></tr>{% endfor %}</table>
 <p class="cap">Flow: pre-gated populations of flow.tsv, percent of the parent gate ("from counts": the population's count over its parent's count). scRNA: the marrow scRNA sample of the same day; CD45+ there = every cell type but erythroid and stromal (unknown cells left out). The two methods differ (gating vs transcript-based labels; CD34+ also holds committed progenitors that scRNA labels GMP or MEP): read them side by side, not as one value.</p>
 {% else %}<p class="nm">not measured: {{ flow_reason }}</p>{% endif %}</section>
-{{ figure("Marrow composition at every timepoint", figs.composition, "no scRNA sample") }}
+{% if not_measured %}<section><p class="nm" id="not-measured">not measured: {{ not_measured | join("; ") }}</p></section>{% endif %}
+{{ figure("Marrow composition at every timepoint", figs.composition) }}
 {% if comp_rows %}<section><h2>Cells per type (n, % of cells)</h2><table><tr><th class="l">cell type</th>{% for c in comp_cols %}<th>{{ c }}</th>{% endfor %}</tr>
 {% for r in comp_rows %}<tr>{% for v in r %}<td{% if loop.first %} class="l"{% endif %}>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table></section>{% endif %}
-{{ figure("UMAP of every marrow timepoint, CAR T cells and HSPC marked", figs.umap, "no annotated scRNA sample") }}
-{{ figure("Inflammation scores by cell type vs baseline (n = cells of that type)", figs.heatmap, "no scRNA sample with a baseline") }}
-{{ figure("CAR T program scores at every timepoint with CAR T cells", figs.programs, cart_reason) }}
+{{ figure("UMAP of every marrow timepoint by cell type, HSPC and CAR T cells marked", figs.umap) }}
+{{ figure("Inflammation scores by cell type vs baseline (n = cells of that type)", figs.heatmap) }}
+{{ figure("CAR T program scores at every timepoint with CAR T cells", figs.programs) }}
 {% if protein %}<section id="protein"><h2>Surface proteins (CITE-seq)</h2><table>
 <tr><th class="l">sample</th><th>day</th><th>cells with proteins</th><th>antibodies</th><th class="l">isotype controls</th><th class="l">normalisation</th><th>called by both</th><th>RNA vs protein: same type</th><th>same lineage</th><th>decided by protein</th><th class="l">note</th></tr>
 {% for r in protein.samples %}<tr><td class="l">{{ r.sample }}</td><td>{{ r.day }}</td><td>{{ r.cells }}</td><td>{{ r.proteins }}</td><td class="l">{{ r.isotypes }}</td><td class="l">{{ r.normalisation }}</td><td>{{ r.both }}</td><td>{{ r.type }}</td><td>{{ r.coarse }}</td><td>{{ r.by_protein }}</td><td class="l nm">{{ r.note }}</td></tr>{% endfor %}</table>
@@ -146,7 +140,7 @@ samples: {% for s in samples %}{{ s.sample }}{% if s.detail %} ({{ s.detail }}){
 {% for q in qc %}<tr><td class="l">{{ q.sample }}</td><td>{{ q.day }}</td><td>{{ q.before }}</td><td>{{ q.after }}</td><td class="l">{{ q.fails }}</td><td class="l">{{ q.doublets }}</td><td>{{ q.final }}</td><td>{{ q.counts }}</td><td>{{ q.genes }}</td><td>{{ q.top20 }}</td><td class="l">{{ q.mt }}</td><td>{{ q.nmads }}</td><td class="l nm">{{ q.note }}</td></tr>{% endfor %}</table>
 <p class="cap">Thresholds are the ones applied to this sample (MAD-based on log counts, log genes and % counts in the top 20 genes; mitochondrial % capped), from the per-sample QC table.</p>
 {% else %}<p class="nm">not measured: no scRNA sample</p>{% endif %}</section>
-{{ figure("Endothelial and inflammatory biomarkers", figs.biomarkers, "no biomarker measurements") }}
+{{ figure("Endothelial and inflammatory biomarkers", figs.biomarkers) }}
 </main><footer>{{ footer }}</footer></body></html>"""
 )
 
@@ -155,9 +149,10 @@ COHORT = ENV.from_string(
     + """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"><title>marrowtox cohort report</title><style>{{ css }}</style></head><body>
 <header><h1>marrowtox cohort report</h1><div>{{ n }} patients</div></header><main>
-<section id="patients"><h2>Patients</h2><div class="tablebox"><table id="cohort-table" class="sortable"><thead><tr>{% for c in columns %}<th class="l{% if c.name == 'missing' or c.name == 'ch_carrier_lineages' %} wide{% endif %}" title="{{ c.title }}" tabindex="0">{{ c.header }}</th>{% endfor %}</tr></thead><tbody>
+{% if stale_note %}<p class="warn" id="stale">{{ stale_note }}</p>{% endif %}
+<section id="patients"><h2>Patients</h2><div class="tablebox"><table id="cohort-table" class="sortable"><thead><tr>{% for c in columns %}<th class="l{% if c.name == 'missing' or c.name == 'ch_carrier_lineages' %} wide{% endif %}{% if c.group %} {{ c.group }}{% endif %}" title="{{ c.title }}" tabindex="0">{{ c.header }}</th>{% endfor %}</tr></thead><tbody>
 {% for r in rows %}<tr>{% for v in r %}<td class="{{ v.cls }}{% if columns[loop.index0].name == 'missing' or columns[loop.index0].name == 'ch_carrier_lineages' %} l wide{% endif %}" data-key="{{ v.key }}">{% if v.href %}<a href="{{ v.href }}">{{ v.text }}</a>{% else %}{{ v.text }}{% endif %}</td>{% endfor %}</tr>{% endfor %}</tbody></table></div>
-<p class="cap">Click a header to sort (again to reverse; not-measured cells stay last); hover a header for its definition. Patient names link to their reports. VAF in % as in every report. Empty cells: not measured (the last column says why).</p></section>
+<p class="cap">The patient column stays in view while scrolling; the clinical columns (shaded headers) come first. Click a header to sort (again to reverse; not-measured cells stay last); hover a header for its definition. Patient names link to their reports. VAF in % as in every report. Empty cells: not measured (the last column says why).</p></section>
 <div class="grid">
 <section id="corr-cart"><h2>Marrow CAR T % vs early ICAHT grade</h2><p>{{ stats.cart }}</p><p class="cap caveat">{{ caveats.cart }}</p>{% if figs.cart %}<img alt="CAR T vs ICAHT" src="{{ figs.cart }}">{% endif %}</section>
 <section id="corr-hspc"><h2>HSPC IFN-gamma index vs days of ANC &le; 500 (day 0-30)</h2><p>{{ stats.hspc }}</p><p class="cap caveat">{{ caveats.hspc }}</p>{% if figs.hspc %}<img alt="HSPC index vs neutropenia" src="{{ figs.hspc }}">{% endif %}</section>

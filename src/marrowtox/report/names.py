@@ -13,12 +13,12 @@ import re
 
 import pandas as pd
 
+from marrowtox.layout import report_stem
+from marrowtox.pseudonym import pseudonym
+
+__all__ = ["ASSAY", "Names", "pseudonym"]
+
 ASSAY = {"scrna": "scRNA", "dna": "DNA"}
-
-
-def pseudonym(patient: str, patients: list[str]) -> str:
-    """Stable pseudonym: position in the sorted patient list (no identifier leaks)."""
-    return f"Patient {sorted(patients).index(patient) + 1:03d}"
 
 
 class Names:
@@ -81,8 +81,6 @@ class Names:
     def file_stem(self, patient: str) -> str:
         """File name stem of a patient's report: "patient_005" when pseudonymised
         (marrowtox.layout.report_stem: the same stem the workflow's targets use)."""
-        from marrowtox.layout import report_stem
-
         return report_stem(str(patient), self.patients, self.pseudonymise)
 
     def patient_of_stem(self, stem: str) -> str:

@@ -62,32 +62,83 @@ def composition(comps: dict[str, pd.DataFrame], labels: dict[str, str]) -> bytes
     return png(fig)
 
 
+def celltype_colours(types: list[str]) -> dict[str, str]:
+    """One colour per cell type, the same in every panel (types in marrowtox.celltypes
+    order). matplotlib's tab20 because a marrow has ~15-20 types and Okabe-Ito only 8;
+    HSPC and CAR T, the cells the report is about, are marked with shapes on top, so no
+    reading depends on telling two of these colours apart."""
+    from marrowtox.celltypes import CELL_TYPES
+
+    order = [t for t in CELL_TYPES if t in types] + sorted(t for t in types if t not in CELL_TYPES)
+    cmap = matplotlib.colormaps["tab20"]
+    return {t: matplotlib.colors.to_hex(cmap(i % 20)) for i, t in enumerate(order)}
+
+
 def umaps(panels: list[tuple[str, pd.DataFrame, np.ndarray]]) -> bytes | None:
-    """One UMAP per marrow timepoint (its own embedding), CAR T cells and HSPC marked."""
+    """One UMAP per marrow timepoint (its own embedding), cells coloured by cell type,
+    HSPC (HSC/MPP, LMPP) ringed and CAR T cells marked with a cross; one legend."""
+    from marrowtox.celltypes import HSPC_TYPES
+
     panels = [p for p in panels if p[1] is not None and p[2] is not None]
     if not panels:
         return None
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 3.4), squeeze=False)
-    for ax, (title, obs, xy) in zip(axes[0], panels, strict=True):
+    types_of = [
+        obs["cell_type"].astype(str).to_numpy() if "cell_type" in obs else np.full(len(obs), "")
+        for _, obs, _ in panels
+    ]
+    colours = celltype_colours(sorted({t for ts in types_of for t in ts if t}))
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels) + 2.2, 3.6), squeeze=False)
+    n_hspc = n_car = 0
+    for ax, (title, obs, xy), types in zip(axes[0], panels, types_of, strict=True):
         n = len(obs)
         car = (
             obs["car_positive"].to_numpy(dtype=bool) if "car_positive" in obs else np.zeros(n, bool)
         )
-        types = (
-            obs["cell_type"].astype(str).to_numpy() if "cell_type" in obs else np.array([""] * n)
-        )
-        hspc = np.isin(types, ["HSC/MPP", "LMPP"])
-        ax.scatter(xy[:, 0], xy[:, 1], s=1.5, color="#CCCCCC", rasterized=True)
+        hspc = np.isin(types, list(HSPC_TYPES))
+        n_hspc, n_car = n_hspc + int(hspc.sum()), n_car + int(car.sum())
         ax.scatter(
-            xy[hspc, 0], xy[hspc, 1], s=5, color=OKABE_ITO[4], label=f"HSPC (n={int(hspc.sum())})"
+            xy[:, 0],
+            xy[:, 1],
+            s=1.5,
+            c=[colours.get(t, "#CCCCCC") for t in types],
+            rasterized=True,
         )
-        ax.scatter(
-            xy[car, 0], xy[car, 1], s=5, color=OKABE_ITO[5], label=f"CAR T (n={int(car.sum())})"
-        )
+        ax.scatter(xy[hspc, 0], xy[hspc, 1], s=14, facecolors="none", edgecolors="black", lw=0.6)
+        ax.scatter(xy[car, 0], xy[car, 1], s=12, marker="x", color="black", lw=0.8)
+        # the two marks can land on neighbouring clusters: name each at its cells' median
+        for mask, label in ((hspc, "HSPC"), (car, "CAR T")):
+            if mask.any():
+                ax.annotate(
+                    label,
+                    tuple(np.median(xy[mask], axis=0)),
+                    xytext=(6, 6),
+                    textcoords="offset points",
+                    fontsize=7,
+                    fontweight="bold",
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+                )
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_title(f"{title}\n{n} cells", fontsize=8)
-        ax.legend(fontsize=6.5, frameon=False, loc="lower left", markerscale=2)
+        ax.spines[["left", "bottom"]].set_visible(False)
+        ax.set_title(
+            f"{title}\n{n} cells; HSPC {int(hspc.sum())}, CAR T {int(car.sum())}", fontsize=8
+        )
+    handles = [
+        matplotlib.lines.Line2D([], [], ls="", marker="o", ms=4, color=c, label=t)
+        for t, c in colours.items()
+    ]
+    handles += [
+        matplotlib.lines.Line2D(
+            [], [], ls="", marker="o", ms=6, mfc="none", mec="black", label="HSPC (ringed)"
+        ),
+        matplotlib.lines.Line2D(
+            [], [], ls="", marker="x", ms=6, color="black", label="CAR T (cross)"
+        ),
+    ]
+    fig.legend(
+        handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=6.5, frameon=False
+    )
+    fig.tight_layout()
     return png(fig)
 
 
@@ -281,6 +332,20 @@ def fold_change_from_baseline(
     return base, hi, "peak"
 
 
+#: Biomarker panels of the patient report, in drawing order (labs analyte names).
+BIOMARKER_PANELS = ("ang2", "ang1", "vwf", "sc5b9", "svcam1", "il6", "ferritin", "crp")
+
+
+def unmeasured_biomarkers(labs: pd.DataFrame | None) -> list[str]:
+    """Biomarker panels without a numeric value in `labs`: listed on the report's one
+    "not measured" line, not drawn as empty panels (issue 25 item 7)."""
+    if labs is None:
+        return list(BIOMARKER_PANELS)
+    numeric = labs[pd.to_numeric(labs["value"], errors="coerce").notna()]
+    have = set(numeric["analyte"].astype(str))
+    return [n for n in BIOMARKER_PANELS if n not in have]
+
+
 def biomarker_trajectories(
     labs: pd.DataFrame | None, xlim: tuple[float, float] | None = None
 ) -> bytes | None:
@@ -289,17 +354,19 @@ def biomarker_trajectories(
     change from it in the title."""
     if labs is None:
         return None
-    names = ["ang2", "ang1", "vwf", "sc5b9", "svcam1", "il6", "ferritin", "crp"]
-    sub = labs[labs["analyte"].isin(names)]
-    if sub.empty:
+    missing = set(unmeasured_biomarkers(labs))
+    names = [n for n in BIOMARKER_PANELS if n not in missing]
+    if not names:
         return None
-    fig, axes = plt.subplots(2, 4, figsize=(9, 4), sharex=True)
-    for ax, n in zip(axes.ravel(), names, strict=True):
+    sub = labs[labs["analyte"].isin(names)]
+    ncol = min(4, len(names))
+    nrow = -(-len(names) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(9, 2 * nrow), sharex=True, squeeze=False)
+    for ax in axes.ravel()[len(names) :]:
+        ax.set_visible(False)
+    for ax, n in zip(axes.ravel(), names, strict=False):
         s = sub[sub["analyte"] == n].sort_values("day")
         s = s[pd.to_numeric(s["value"], errors="coerce").notna()]
-        if s.empty:
-            ax.set_title(f"{n}: not measured", fontsize=8)
-            continue
         ax.plot(s["day"], s["value"], "o-", ms=3, lw=1, color=OKABE_ITO[4])
         if axis_scale(s["value"]) == "log":
             ax.set_yscale("log")
@@ -341,91 +408,4 @@ def scatter(df: pd.DataFrame, x: str, y: str, xlabel: str, ylabel: str, title: s
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
-    return png(fig)
-
-
-def clone_cells_figure(
-    clone_rows: pd.DataFrame, cells: pd.DataFrame | None, labels: dict[str, str], title: str
-) -> bytes:
-    """One clone: its VAF trajectory (left, as on the timeline) beside the mutant-cell
-    fraction by cell type with 95% intervals (right), one marker per genotyped sample.
-
-    A cell type "not covered" in a sample is written beside its row, never drawn at 0;
-    samples without a barcoded BAM are named in the panel title as not genotyped.
-    """
-    from marrowtox.genotype.carriers import CARRIER, NOT_COVERED
-    from marrowtox.report.clone_cells import _type_key
-    from marrowtox.report.timeline import _vaf_panel
-
-    types = (
-        sorted(set(cells["cell_type"].astype(str)), key=_type_key)
-        if cells is not None and not cells.empty
-        else []
-    )
-    fig, (left, right) = plt.subplots(
-        1,
-        2,
-        figsize=(9.6, max(2.6, 0.26 * len(types) + 1.3)),
-        gridspec_kw={"width_ratios": [1, 1.35], "wspace": 0.45},
-    )
-    _vaf_panel(left, clone_rows, True)
-    left.set_xlabel("day relative to infusion")
-    left.set_title(f"{title}: VAF in marrow DNA", fontsize=8)
-    right.set_title(f"{title}: mutant-cell fraction by cell type (95% CI)", fontsize=8)
-    if not types:
-        right.text(
-            0.5,
-            0.5,
-            "not genotyped: no cell-barcoded BAM reached this site",
-            ha="center",
-            va="center",
-            transform=right.transAxes,
-            fontsize=8,
-            color="#a33",
-        )
-        right.set_xticks([])
-        right.set_yticks([])
-        return png(fig)
-    samples = list(dict.fromkeys(cells.sort_values("day")["sample"].astype(str)))
-    h = 0.7 / max(len(samples), 1)
-    notes: dict[str, list[str]] = {t: [] for t in types}
-    for j, s in enumerate(samples):
-        c = OKABE_ITO[[4, 5, 2, 6, 0][j % 5]]
-        sub = cells[cells["sample"].astype(str) == s]
-        for _, r in sub.iterrows():
-            i = types.index(str(r["cell_type"]))
-            y = i - 0.35 + h * (j + 0.5)
-            if r["call"] == NOT_COVERED or pd.isna(r["mutant_fraction"]):
-                notes[str(r["cell_type"])].append(labels.get(s, s).split(" (")[0])
-                continue
-            f, lo, hi = (100 * float(r[k]) for k in ("mutant_fraction", "ci_low", "ci_high"))
-            right.errorbar(
-                f,
-                y,
-                xerr=[[max(f - lo, 0)], [max(hi - f, 0)]],
-                fmt="o",
-                color=c,
-                mfc=c if r["call"] == CARRIER else "white",
-                ms=4.5,
-                capsize=2,
-                lw=1,
-            )
-        right.plot([], [], "o", color=c, label=labels.get(s, s))
-    for i, t in enumerate(types):
-        if notes[t]:
-            right.annotate(
-                "not covered: " + ", ".join(notes[t]),
-                (1.0, i),
-                xycoords=("axes fraction", "data"),
-                xytext=(3, 0),
-                textcoords="offset points",
-                fontsize=6,
-                va="center",
-                color="#a33",
-            )
-    right.set_yticks(range(len(types)), types, fontsize=7)
-    right.set_ylim(len(types) - 0.5, -0.5)
-    right.set_xlim(-2, 102)
-    right.set_xlabel("% of covered cells carrying the clone (filled = carrier call)")
-    right.legend(fontsize=6.5, frameon=True, framealpha=0.85, loc="best")
     return png(fig)

@@ -290,7 +290,9 @@ def _flow_points(ax, pts: list[tuple[int, float]], color: str) -> None:
     ax.legend(loc="upper left", fontsize=6.5, frameon=False)
 
 
-def _vaf_panel(ax, clones: pd.DataFrame | None, has_dna: bool) -> None:
+def vaf_panel(ax, clones: pd.DataFrame | None, has_dna: bool) -> None:
+    """Clone VAF over time on `ax` (also the left half of report.clone_figure's figure);
+    a value below the detection limit is drawn at its limit and dotted, never at 0."""
     ax.set_ylabel("clone VAF (%)")
     if not has_dna:
         _not_measured(ax, "clones: not measured (no DNA sample)")
@@ -404,7 +406,7 @@ def figure(d: TimelineData) -> bytes:
     _marrow_panel(car, d.marrow, "car_pct_of_t", "CAR T\n% of T cells", OKABE_ITO[5])
     _flow_points(car, d.flow_car, OKABE_ITO[5])
     _marrow_panel(hspc, d.marrow, "hspc_pct", "HSPC\n% of cells", OKABE_ITO[4])
-    _vaf_panel(vaf, d.clones, d.has_dna)
+    vaf_panel(vaf, d.clones, d.has_dna)
     anc.set_xlim(*day_limits(d))
     for x, lab in d.marrow_days:
         for ax in axes:
