@@ -34,11 +34,10 @@ def cohort(demo_data: Path, tmp_path: Path) -> Path:
     d = tmp_path / "cohort"
     (d / "ref").mkdir(parents=True)
     sheet = pd.read_csv(demo_data / "samples.tsv", sep="\t", dtype=str, keep_default_na=False)
-    sheet["path"] = [str(demo_data / p) for p in sheet["path"]]
-    sheet["bam"] = [str(demo_data / b) if isinstance(b, str) and b else "" for b in sheet["bam"]]
-    sheet["raw_matrix"] = [
-        str(demo_data / b) if isinstance(b, str) and b else "" for b in sheet["raw_matrix"]
-    ]
+    # every file column of the sheet (samples.schema.yaml), where the demo fills it
+    for col in ("path", "bam", "raw_matrix", "adt", "vdj"):
+        if col in sheet.columns:
+            sheet[col] = [str(demo_data / f) if f else "" for f in sheet[col]]
     sheet.to_csv(d / "samples.tsv", sep="\t", index=False)
     for t in ("labs.tsv", "events.tsv", "flow.tsv"):
         shutil.copy(demo_data / t, d / t)
