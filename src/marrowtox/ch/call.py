@@ -28,6 +28,7 @@ from marrowtox.ch.annotate import annotate, read_gtf
 from marrowtox.ch.chip import classify, load_rules, match
 from marrowtox.ch.pileup import PileupParams, alleles, check_inputs, pileup_targets, read_bed
 from marrowtox.ch.pon import CLASS_MODEL, SITE_MODEL, SiteModel, site_pvalues
+from marrowtox.ch.vcf import vcf_alleles
 
 Row = dict[str, Any]
 
@@ -113,17 +114,6 @@ class CallParams:
     report_max_q: float = 0.5
     report_min_vaf: float = 0.005
     snp_gap: int = 3
-
-
-def vcf_alleles(
-    fasta: pysam.FastaFile, chrom: str, pos: int, ref_base: str, allele: str
-) -> tuple[str, str]:
-    if allele.startswith("-"):
-        n = int(allele[1:])
-        return fasta.fetch(chrom, pos, pos + n + 1).upper(), ref_base
-    if allele.startswith("+"):
-        return ref_base, ref_base + allele[1:]
-    return ref_base, allele
 
 
 HP_FLANK = 12

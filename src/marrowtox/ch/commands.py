@@ -82,22 +82,24 @@ def _call(a: argparse.Namespace) -> int:
     """Calls each sample in turn in this process (as rule ch_call does for a patient): a
     cohort of small panels then pays the interpreter start-up once rather than per sample."""
     from marrowtox.ch.config import params_from_config
-    from marrowtox.ch.steps import call_samples_step
+    from marrowtox.ch.steps import BatchCallInputs, call_samples_step
 
     call_samples_step(
-        a.sample if a.sample is not None else [],
-        a.bam,
-        a.fasta,
-        a.bed,
-        a.gtf,
-        a.rules,
-        params_from_config(options_section(a, "ch")),
-        a.out_vcf,
-        a.out_tsv,
-        a.out_lod,
-        a.pon,
-        a.pon_model,
-        a.out_evidence,
+        BatchCallInputs(
+            samples=a.sample if a.sample is not None else [],
+            bams=a.bam,
+            fasta=a.fasta,
+            bed=a.bed,
+            rules=a.rules,
+            params=params_from_config(options_section(a, "ch")),
+            out_vcf=a.out_vcf,
+            out_tsv=a.out_tsv,
+            out_lod=a.out_lod,
+            gtf=a.gtf,
+            pon=a.pon,
+            pon_model=a.pon_model,
+            out_evidence=a.out_evidence,
+        )
     )
     return 0
 

@@ -25,6 +25,20 @@ FILTERS = {
 }
 
 
+def vcf_alleles(
+    fasta: pysam.FastaFile, chrom: str, pos: int, ref_base: str, allele: str
+) -> tuple[str, str]:
+    """VCF REF and ALT of a pileup allele at 0-based `pos`: "-<n>" (deletion of the next n
+    bases), "+<SEQ>" (insertion after the base) or a base. Here rather than in ch.call so
+    that ch.call and ch.pon both import it without importing each other."""
+    if allele.startswith("-"):
+        n = int(allele[1:])
+        return fasta.fetch(chrom, pos, pos + n + 1).upper(), ref_base
+    if allele.startswith("+"):
+        return ref_base, ref_base + allele[1:]
+    return ref_base, allele
+
+
 def write_vcf(
     calls: Sequence[Mapping[str, Any]],
     sample: str,
