@@ -1,10 +1,11 @@
-"""`marrowtox ch-call | ch-pon | ch-annotate | ch-track`."""
+"""`marrowtox ch-call | ch-pon | ch-consensus | ch-annotate | ch-track`."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from marrowtox.ch.umi import UMI_SOURCES
 from marrowtox.settings import add_schema_options, options_section, section_defaults
 
 RULES = Path(__file__).resolve().parents[3] / "resources" / "chip" / "rules.yaml"
@@ -47,6 +48,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="pon.tsv.gz (BGZF TSV)")
     add_schema_options(p, "ch", skip=("rules", "panel_of_normals", "pon_bams"))
     p.set_defaults(func=_pon)
+    p = sub.add_parser(
+        "ch-consensus",
+        help="UMI consensus BAM (one read per molecule) with family-size tags and UMI QC",
+    )
+    p.add_argument("--bam", required=True, help="indexed BAM of UMI-tagged reads")
+    p.add_argument("--sample", required=True)
+    p.add_argument(
+        "--umi",
+        required=True,
+        choices=[u for u in UMI_SOURCES if u != "none"],
+        help="where each read's UMI is: the RX tag or the read name (sample sheet column umi)",
+    )
+    p.add_argument("--fasta", required=True)
+    p.add_argument("--bed", required=True, help="targets on which the error rates are measured")
+    p.add_argument("--out-bam", required=True)
+    p.add_argument("--out-qc", required=True, help="QC row (TSV)")
+    p.add_argument("--out-hist", required=True, help="family-size histogram (TSV)")
+    add_schema_options(p, "ch", skip=("rules", "panel_of_normals", "pon_bams"))
+    p.set_defaults(func=_consensus)
     p = sub.add_parser(
         "ch-annotate",
         help="consequence, HGVS and CHIP rule for any caller's VCF (GTF + FASTA, no VEP)",
@@ -109,6 +129,28 @@ def _pon(a: argparse.Namespace) -> int:
     from marrowtox.ch.steps import pon_step
 
     pon_step(a.bam, a.fasta, a.bed, pon_params_from_config(options_section(a, "ch")), a.out)
+    return 0
+
+
+def _consensus(a: argparse.Namespace) -> int:
+    from marrowtox.ch.config import consensus_params_from_config
+    from marrowtox.ch.pileup import PileupParams
+    from marrowtox.ch.steps import ConsensusInputs, consensus_step
+
+    ch = options_section(a, "ch")
+    consensus_step(
+        ConsensusInputs(
+            sample=a.sample,
+            bam=a.bam,
+            fasta=a.fasta,
+            bed=a.bed,
+            params=consensus_params_from_config(ch, a.umi),
+            pileup=PileupParams(ch["min_base_quality"], ch["min_mapping_quality"]),
+            out_bam=a.out_bam,
+            out_qc=a.out_qc,
+            out_hist=a.out_hist,
+        )
+    )
     return 0
 
 

@@ -15,10 +15,15 @@ from marrowtox.ch.call import (
     LOD_COLUMNS,
     CallParams,
     call_sample,
+    for_bam,
     read_pon,
 )
+from marrowtox.ch.consensus import ConsensusParams, call_consensus
+from marrowtox.ch.pileup import PileupParams
 from marrowtox.ch.pon import PonParams, SiteModel, build_pon, write_pon
 from marrowtox.ch.pon import read_pon as read_pon_model
+from marrowtox.ch.umi import check_umis
+from marrowtox.ch.umi_qc import HIST_COLUMNS, QC_COLUMNS, background_error, qc_rows
 from marrowtox.ch.vcf import write_vcf
 from marrowtox.errors import InputError
 
@@ -105,7 +110,7 @@ def call_step(inp: CallInputs) -> None:
     pm = inp.pon_model
     models = read_pon_model(pm) if isinstance(pm, str) else pm
     evidence: list | None = [] if inp.out_evidence else None
-    params = inp.params
+    params = for_bam(inp.params, inp.bam)
     calls, lod = call_sample(
         inp.sample,
         inp.bam,
@@ -152,3 +157,34 @@ def write_evidence(rows: list, out: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         Path(out + ".tbi").unlink()
     pysam.tabix_index(out, seq_col=1, start_col=2, end_col=2, line_skip=1, force=True)
+
+
+@dataclass(frozen=True)
+class ConsensusInputs:
+    """One sample's `ch-consensus`: its UMI BAM, the reference and targets on which the
+    error before and after consensus is measured, the settings and the outputs."""
+
+    sample: str
+    bam: str
+    fasta: str
+    bed: str
+    params: ConsensusParams
+    pileup: PileupParams
+    out_bam: str
+    out_qc: str
+    out_hist: str
+
+
+def consensus_step(inp: ConsensusInputs) -> dict:
+    """Writes the consensus BAM (+ .bai), the QC row and the family-size histogram;
+    returns the QC row."""
+    check_umis(inp.bam, inp.params.umi)
+    stats = call_consensus(
+        inp.bam, inp.out_bam, inp.params, command=f"marrowtox ch-consensus --bam {inp.bam}"
+    )
+    raw, raw_depth, where = background_error(inp.bam, inp.fasta, inp.bed, inp.pileup)
+    cons, cons_depth, _ = background_error(inp.out_bam, inp.fasta, inp.bed, inp.pileup, where)
+    row, hist = qc_rows(inp.sample, stats, (raw, raw_depth), (cons, cons_depth))
+    write_rows([row], QC_COLUMNS, inp.out_qc)
+    write_rows(hist, HIST_COLUMNS, inp.out_hist)
+    return row
