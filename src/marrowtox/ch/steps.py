@@ -16,6 +16,7 @@ from marrowtox.ch.call import (
     CallParams,
     call_sample,
     for_bam,
+    is_consensus_bam,
     read_pon,
 )
 from marrowtox.ch.consensus import ConsensusParams, call_consensus
@@ -127,7 +128,15 @@ def call_step(inp: CallInputs) -> None:
         write_evidence(evidence, inp.out_evidence)
     write_rows(lod, LOD_COLUMNS, inp.out_lod)
     write_rows(calls, CALL_COLUMNS, inp.out_tsv)
-    write_vcf(calls, inp.sample, inp.fasta, inp.out_vcf, params, pon_used=bool(models))
+    write_vcf(
+        calls,
+        inp.sample,
+        inp.fasta,
+        inp.out_vcf,
+        params,
+        pon_used=bool(models),
+        molecules=is_consensus_bam(inp.bam),
+    )
 
 
 def call_samples_step(batch: BatchCallInputs) -> None:

@@ -46,7 +46,10 @@ def write_vcf(
     out: str | Path,
     params: Any = None,
     pon_used: bool = False,
+    molecules: bool = False,
 ) -> None:
+    """`molecules`: the BAM is a UMI consensus (marrowtox ch-consensus): DP and AD count
+    source molecules, and the header says so."""
     fa = pysam.FastaFile(fasta)
     header = pysam.VariantHeader()
     header.add_line("##source=marrowtox ch-call")
@@ -70,6 +73,11 @@ def write_vcf(
             else "the sample's per-class binomial (no panel of normals; INFO MODEL)"
         )
     )
+    if molecules:
+        header.add_line(
+            "##depth=molecules: UMI consensus BAM (marrowtox ch-consensus), DP and AD count "
+            "source molecules, not reads"
+        )
     for c, n in zip(fa.references, fa.lengths, strict=True):
         header.contigs.add(c, length=n)
     for k, d in FILTERS.items():
