@@ -358,8 +358,9 @@ def check_data_files(
         contigs, panel = check_reference(ref["fasta"], ref.get("panel_bed"), ref.get("gtf"))
     ref_sig = _signature(ref.get("fasta"), ref.get("panel_bed"))
     changed = False
+    umi = list(samples["umi"]) if "umi" in samples else ["none"] * len(samples)
     for i, (assay, path) in enumerate(zip(samples["assay"], samples["path"], strict=True)):
-        sig = _signature(path) + (ref_sig if assay == "dna" else [])
+        sig = _signature(path) + (ref_sig if assay == "dna" else []) + [umi[i]]
         key = json.dumps(sig)
         if cache.get(path) == key:
             continue
@@ -375,6 +376,19 @@ def check_data_files(
             raise InputError(
                 f"{path}: {problem}", file=sheet, row=data_row(i), column="path", expected=expected
             )
+        if assay == "dna" and umi[i] != "none":
+            from marrowtox.ch.umi import check_umis
+
+            try:  # the reads hold what the sheet's umi column promises
+                check_umis(path, umi[i])
+            except InputError as exc:
+                raise InputError(
+                    f"{path}: {exc.detail}",
+                    file=sheet,
+                    row=data_row(i),
+                    column="umi",
+                    expected=exc.expected,
+                ) from None
         cache[path] = key
         changed = True
     if cache_path and changed:

@@ -109,7 +109,10 @@ class BatchCallInputs:
 def call_step(inp: CallInputs) -> None:
     """Calls one sample and writes its VCF, calls.tsv, LOD table (and evidence)."""
     pm = inp.pon_model
-    models = read_pon_model(pm) if isinstance(pm, str) else pm
+    molecules = is_consensus_bam(inp.bam)
+    # A panel of normals holds read-level error rates: a consensus BAM (molecules) is
+    # tested against its own class model instead, or the PON would mask its gain.
+    models = None if molecules else (read_pon_model(pm) if isinstance(pm, str) else pm)
     evidence: list | None = [] if inp.out_evidence else None
     params = for_bam(inp.params, inp.bam)
     calls, lod = call_sample(
@@ -135,7 +138,7 @@ def call_step(inp: CallInputs) -> None:
         inp.out_vcf,
         params,
         pon_used=bool(models),
-        molecules=is_consensus_bam(inp.bam),
+        molecules=molecules,
     )
 
 
