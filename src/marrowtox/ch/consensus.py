@@ -104,30 +104,31 @@ def two_errors(p1: np.ndarray | float, p2: np.ndarray | float) -> np.ndarray:
 
 def single_strand(
     codes: np.ndarray, quals: np.ndarray, params: ConsensusParams
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Consensus of n aligned reads (codes 0-3 = A, C, G, T, 4 = N; n x L).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Consensus of n aligned reads (codes 0-3 = A, C, G, T, 4 = N; n x L), or of a
+    batch of families of the same n and L (F x n x L: one numpy pass for all).
 
-    Returns the consensus codes (L), their error probabilities before the pre-UMI
-    error (L; 0.75 where no read has a usable base), the reads per base (L) and the
-    number of read bases that disagree with the consensus."""
+    Returns the consensus codes ([F x] L), their error probabilities before the
+    pre-UMI error (0.75 where no read has a usable base), the reads per base and the
+    number of read bases that disagree with the consensus ([F])."""
     usable = (codes < 4) & (quals >= params.umi_min_input_base_quality)
     p = two_errors(phred_to_p(quals), phred_to_p(params.umi_error_rate_post_umi))
     ll_match = np.where(usable, np.log1p(-p), 0.0)
     ll_miss = np.where(usable, np.log(p / 3.0), 0.0)
     ll = np.stack(
-        [np.where(codes == b, ll_match, ll_miss).sum(axis=0) for b in range(4)], axis=1
-    )  # L x 4
-    best = ll.argmax(axis=1)
-    top = ll[np.arange(len(best)), best]
-    others = np.exp(ll - top[:, None])
-    others[np.arange(len(best)), best] = 0.0
-    rest = others.sum(axis=1)
+        [np.where(codes == b, ll_match, ll_miss).sum(axis=-2) for b in range(4)], axis=-1
+    )  # [F x] L x 4
+    best = ll.argmax(axis=-1)
+    top = np.take_along_axis(ll, best[..., None], axis=-1)
+    others = np.exp(ll - top)
+    np.put_along_axis(others, best[..., None], 0.0, axis=-1)
+    rest = others.sum(axis=-1)
     perr = rest / (1.0 + rest)
-    depth = usable.sum(axis=0)
+    depth = usable.sum(axis=-2)
     none = depth == 0
     best = np.where(none, 4, best).astype(np.uint8)
     perr = np.where(none, 0.75, perr)
-    errors = int((usable & (codes != best[None, :])).sum())
+    errors = (usable & (codes != best[..., None, :])).sum(axis=(-2, -1))
     return best, perr, depth, errors
 
 
@@ -188,37 +189,38 @@ def _template_key(read: pysam.AlignedSegment) -> tuple[int, int, bool, bool]:
     return lo, hi, bool(r1_rev), bool(paired)
 
 
-def _subfamily_consensus(
-    reads: list[_Read], params: ConsensusParams, stats: ConsensusStats
-) -> tuple[tuple, bool, np.ndarray, np.ndarray, np.ndarray, int, int] | None:
-    """Single-strand consensus of one read role (first or second of pair) of a family:
-    (start, cigar), reverse, codes, errors, depth, read bases in disagreement, reads."""
+def _majority(reads: list[_Read], stats: ConsensusStats) -> tuple[tuple, bool, list[_Read]]:
+    """The reads of one role (first or second of pair) of a family that share its most
+    common alignment (start, CIGAR, strand): ((start, cigar), reverse, reads)."""
     shape = Counter((r.start, r.cigar, r.reverse) for r in reads)
     (start, cigar, rev), _ = max(shape.items(), key=lambda kv: (kv[1], -kv[0][0]))
     keep = [r for r in reads if (r.start, r.cigar, r.reverse) == (start, cigar, rev)]
     stats.reads_off_alignment += len(reads) - len(keep)
-    n, length = len(keep), len(keep[0].seq)
-    if not length:
-        return None
-    codes = _CODE[np.frombuffer(b"".join(r.seq for r in keep), np.uint8)].reshape(n, length)
-    quals = np.frombuffer(b"".join(r.qual for r in keep), np.uint8).reshape(n, length)
-    code, perr, depth, errors = single_strand(codes, quals.astype(float), params)
-    return (start, cigar), rev, code, perr, depth, errors, n
+    return (start, cigar), rev, keep
 
 
-def _molecule(
-    by_label: dict[str, list[_Read]], params: ConsensusParams, stats: ConsensusStats
-) -> list[_Out]:
-    """Consensus reads of one molecule (one or two strands, one or two reads each)."""
-    subs: dict[str, list] = {}
-    for label, reads in by_label.items():
-        roles: dict[bool, list[_Read]] = defaultdict(list)
-        for r in reads:
-            roles[r.read1].append(r)
-        subs[label] = [
-            s for s in (_subfamily_consensus(v, params, stats) for _, v in sorted(roles.items()))
-            if s is not None
-        ]  # fmt: skip
+def _batch_consensus(jobs: list[list[_Read]], params: ConsensusParams) -> list[tuple]:
+    """single_strand over many read sets, batched by (reads, length): per set (codes,
+    errors, depth, disagreeing bases)."""
+    out: list[tuple] = [()] * len(jobs)
+    by_shape: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for j, keep in enumerate(jobs):
+        by_shape[(len(keep), len(keep[0].seq))].append(j)
+    for (n, length), idx in by_shape.items():
+        f = len(idx)
+        seq = b"".join(r.seq for j in idx for r in jobs[j])
+        qual = b"".join(r.qual for j in idx for r in jobs[j])
+        codes = _CODE[np.frombuffer(seq, np.uint8)].reshape(f, n, length)
+        quals = np.frombuffer(qual, np.uint8).reshape(f, n, length).astype(float)
+        code, perr, depth, errors = single_strand(codes, quals, params)
+        for k, j in enumerate(idx):
+            out[j] = (code[k], perr[k], depth[k], int(errors[k]))
+    return out
+
+
+def _molecule(subs: dict[str, list], params: ConsensusParams) -> list[_Out]:
+    """Consensus reads of one molecule from its single-strand consensus per strand label
+    and read role: (shape, reverse, codes, errors, depth, disagreeing bases)."""
     pre = phred_to_p(params.umi_error_rate_pre_umi)
     a_subs, b_subs = subs.get("A", []), subs.get("B", [])
     is_duplex = bool(a_subs and b_subs)
@@ -332,6 +334,8 @@ def _sample_name(bam: pysam.AlignmentFile) -> str:
 
 def _contig_consensus(bam, contig, tid, out, params, stats) -> None:
     at = _load(bam, contig, params, stats)
+    mols: list[tuple[str, str, bool, bool]] = []
+    pending: list[tuple[int, str, tuple, bool, list[_Read]]] = []
     for pos in sorted(at):
         entries = at[pos]
         # count templates (not reads: a pair's two reads are one template) per UMI
@@ -353,35 +357,45 @@ def _contig_consensus(bam, contig, tid, out, params, stats) -> None:
                 continue
             if params.umi_require_duplex and "-" in umi and len(by_label) < 2:
                 continue
-            reads = _molecule(by_label, params, stats)
-            if not reads:
-                continue
-            stats.molecules_written += 1
-            stats.duplex_molecules += int(len(by_label) == 2)
-            name = f"{contig}:{pos[0]}:{pos[1]}:{umi}"
-            mates = paired and len(reads) == 2 and reads[0].reverse != reads[1].reverse
-            for k, r in enumerate(reads):
-                a = pysam.AlignedSegment(out.header)
-                a.query_name = name if mates else (name if len(reads) == 1 else f"{name}/{k}")
-                a.reference_id = tid
-                a.reference_start = r.start
-                a.cigartuples = list(r.cigar)
-                a.query_sequence = r.seq.decode()
-                a.query_qualities = array("B", r.qual)
-                a.mapping_quality = 60
-                flag = 0x10 if r.reverse else 0
-                if mates:
-                    m = reads[1 - k]
-                    flag |= 0x1 | 0x2 | (0x40 if k == 0 else 0x80) | (0x20 if m.reverse else 0)
-                    a.next_reference_id = tid
-                    a.next_reference_start = m.start
-                a.flag = flag
-                a.set_tags(
-                    [
-                        ("RX", umi),
-                        ("MI", str(stats.molecules_written)),
-                        ("RG", "consensus"),
-                        *r.tags,
-                    ]
-                )
-                out.write(a)
+            m = len(mols)
+            mols.append((f"{contig}:{pos[0]}:{pos[1]}:{umi}", umi, paired, len(by_label) == 2))
+            for label, reads in sorted(by_label.items()):
+                roles: dict[bool, list[_Read]] = defaultdict(list)
+                for r in reads:
+                    roles[r.read1].append(r)
+                for _, v in sorted(roles.items(), reverse=True):
+                    shape, rev, keep = _majority(v, stats)
+                    if keep[0].seq:
+                        pending.append((m, label, shape, rev, keep))
+    results = _batch_consensus([p[4] for p in pending], params)
+    subs: list[dict[str, list]] = [defaultdict(list) for _ in mols]
+    for (m, label, shape, rev, _), res in zip(pending, results, strict=True):
+        subs[m][label].append((shape, rev, *res))
+    records = []
+    for m, (name, umi, paired, two_strands) in enumerate(mols):
+        reads = _molecule(subs[m], params)
+        if not reads:
+            continue
+        stats.molecules_written += 1
+        stats.duplex_molecules += int(two_strands)
+        records.append((name, umi, paired, reads, stats.molecules_written))
+    for name, umi, paired, reads, mi in records:
+        mates = paired and len(reads) == 2 and reads[0].reverse != reads[1].reverse
+        for k, r in enumerate(reads):
+            a = pysam.AlignedSegment(out.header)
+            a.query_name = name if mates or len(reads) == 1 else f"{name}/{k}"
+            a.reference_id = tid
+            a.reference_start = r.start
+            a.cigartuples = list(r.cigar)
+            a.query_sequence = r.seq.decode()
+            a.query_qualities = array("B", r.qual)
+            a.mapping_quality = 60
+            flag = 0x10 if r.reverse else 0
+            if mates:
+                m_ = reads[1 - k]
+                flag |= 0x1 | 0x2 | (0x40 if k == 0 else 0x80) | (0x20 if m_.reverse else 0)
+                a.next_reference_id = tid
+                a.next_reference_start = m_.start
+            a.flag = flag
+            a.set_tags([("RX", umi), ("MI", str(mi)), ("RG", "consensus"), *r.tags])
+            out.write(a)
