@@ -596,8 +596,10 @@ def umi_case(sites_per_level: int, molecules: int, duplex: bool, workdir: str | 
           f"{qc.mean_family_size:.2f}, {int(qc.singleton_families):,} singletons) -> "
           f"{int(qc.molecules):,} consensus molecules; duplex yield {qc.duplex_yield:.2f}; "
           f"duplicate rate {qc.duplicate_rate:.3f}")  # fmt: skip
-    print(f"background error per base: raw {qc.error_raw:.2e}, consensus "
-          f"{qc.error_consensus:.2e} ({qc.error_reduction:.0f}x lower)")  # fmt: skip
+    print(f"background error per base (10% trimmed positions): raw as sequenced "
+          f"{qc.error_raw_all:.2e}, raw at Q20 {qc.error_raw:.2e}, consensus "
+          f"{qc.error_consensus:.2e} ({qc.error_reduction:.0f}x / "
+          f"{qc.error_reduction_filtered:.0f}x lower)")  # fmt: skip
     planted = {("U", t.chrom, t.pos, t.ref, t.alt): t.vaf for t in truth}
     levels = tuple(p.levels)
     results = {}

@@ -174,19 +174,29 @@ class _Out:
     tags: list[tuple[str, object]]
 
 
-def _template_key(read: pysam.AlignedSegment) -> tuple[int, int, bool, bool]:
-    """(low, high, first read reverse, paired) of the read's template: a pair by its two
-    mates' leftmost aligned positions, a single read by its aligned span."""
+def _template_key(read: pysam.AlignedSegment, whole_span: bool) -> tuple[int, int, bool, bool]:
+    """(low, high, first read reverse, paired) of the read's template.
+
+    A pair: its two mates' leftmost aligned positions. A single read: its unclipped 5'
+    end only (as fgbio GroupReadsByUmi; an amplicon's reads all start at its primer,
+    while their 3' ends vary with adapter trimming), or its whole unclipped span when
+    `whole_span` (duplex UMIs: the molecule's other strand is read from the other end,
+    so both ends identify the molecule)."""
     paired = (
         read.is_paired and not read.mate_is_unmapped and read.next_reference_id == read.reference_id
     )
     if paired:
         lo, hi = sorted((read.reference_start, read.next_reference_start))
-        r1_rev = read.is_reverse if read.is_read1 else read.mate_is_reverse
-    else:
-        lo, hi = read.reference_start, int(read.reference_end or read.reference_start)
-        r1_rev = read.is_reverse
-    return lo, hi, bool(r1_rev), bool(paired)
+        return lo, hi, bool(read.is_reverse if read.is_read1 else read.mate_is_reverse), True
+    cig = read.cigartuples or [(0, 0)]
+    lead = cig[0][1] if cig[0][0] == 4 else 0
+    trail = cig[-1][1] if cig[-1][0] == 4 else 0
+    start = read.reference_start - lead
+    end = int(read.reference_end or read.reference_start) + trail
+    if whole_span:
+        return start, end, bool(read.is_reverse), False
+    five = end if read.is_reverse else start
+    return five, five, bool(read.is_reverse), False
 
 
 def _majority(reads: list[_Read], stats: ConsensusStats) -> tuple[tuple, bool, list[_Read]]:
@@ -273,7 +283,7 @@ def _load(bam: pysam.AlignmentFile, contig: str, params: ConsensusParams, stats:
         if umi is None:
             stats.reads_no_umi += 1
             continue
-        lo, hi, r1_rev, paired = _template_key(read)
+        lo, hi, r1_rev, paired = _template_key(read, "-" in umi)
         canon, label = duplex_canonical(umi, r1_rev)
         pos = (lo, hi, paired) if "-" in umi else (lo, hi, paired, r1_rev)
         cig = tuple((op, n) for op, n in (read.cigartuples or ()) if op != 5)  # no hard clips

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pysam
@@ -194,9 +194,11 @@ def consensus_step(inp: ConsensusInputs) -> dict:
     stats = call_consensus(
         inp.bam, inp.out_bam, inp.params, command=f"marrowtox ch-consensus --bam {inp.bam}"
     )
-    raw, raw_depth, where = background_error(inp.bam, inp.fasta, inp.bed, inp.pileup)
+    every_base = replace(inp.pileup, min_base_quality=0)
+    raw_all, _, where = background_error(inp.bam, inp.fasta, inp.bed, every_base)
+    raw, raw_depth, _ = background_error(inp.bam, inp.fasta, inp.bed, inp.pileup, where)
     cons, cons_depth, _ = background_error(inp.out_bam, inp.fasta, inp.bed, inp.pileup, where)
-    row, hist = qc_rows(inp.sample, stats, (raw, raw_depth), (cons, cons_depth))
+    row, hist = qc_rows(inp.sample, stats, raw_all, (raw, raw_depth), (cons, cons_depth))
     write_rows([row], QC_COLUMNS, inp.out_qc)
     write_rows(hist, HIST_COLUMNS, inp.out_hist)
     return row
