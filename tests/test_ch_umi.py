@@ -191,3 +191,27 @@ def test_bam_without_umis_is_refused_before_work(tmp_path: Path, sim) -> None:
     out, p, bam, fa, bed, truth = sim
     with pytest.raises(InputError, match="has no UMI .umi: read_name."):
         _consensus(out, bam, fa, bed, "X", umi="read_name")
+
+
+def test_umi_qc_reaches_the_patient_report(sim, tmp_path: Path) -> None:
+    from marrowtox.report.build import umi_qc_rows
+    from marrowtox.report.inputs import Results
+    from marrowtox.report.names import Names
+
+    out, p, bam, fa, bed, truth = sim
+    qc = out / "S.qc.tsv"
+    if not qc.exists():
+        _consensus(out, bam, fa, bed, "S")
+    res = tmp_path / "results"
+    (res / "ch").mkdir(parents=True)
+    (res / "ch" / "S.umi_qc.tsv").write_text(qc.read_text())
+    sheet = pd.DataFrame(
+        {"patient": ["P1", "P1"], "sample": ["S", "N"], "assay": ["dna", "dna"],
+         "timepoint": ["BL", "D28"], "day": [-7, 28]}
+    )  # fmt: skip
+    rows = umi_qc_rows(Results(res), ["S", "N"], Names(sheet, pseudonymise=True))
+    assert len(rows) == 1  # a sample without UMIs has no row
+    assert rows[0]["sample"] != "S"  # pseudonymised like every other table
+    q = pd.read_csv(qc, sep="\t").iloc[0]
+    assert rows[0]["molecules"] == str(int(q["molecules"]))
+    assert float(rows[0]["err_cons"]) < float(rows[0]["err_raw"])

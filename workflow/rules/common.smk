@@ -548,6 +548,8 @@ def report_sample_inputs(samples):
             ]
         if SAMPLES.at[s, "assay"] == "dna" and _branch("ch_track"):
             files += [OUT["calls"].format(sample=s), OUT["lod"].format(sample=s)]
+            if SAMPLES.at[s, "umi"] != "none":
+                files.append(OUT["umi_qc"].format(sample=s))
     return files
 
 
