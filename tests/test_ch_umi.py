@@ -215,3 +215,19 @@ def test_umi_qc_reaches_the_patient_report(sim, tmp_path: Path) -> None:
     q = pd.read_csv(qc, sep="\t").iloc[0]
     assert rows[0]["molecules"] == str(int(q["molecules"]))
     assert float(rows[0]["err_cons"]) < float(rows[0]["err_raw"])
+
+
+def test_preflight_checks_the_reads_hold_the_promised_umi(sim, tmp_path: Path) -> None:
+    from marrowtox.preflight import check_data_files
+    from marrowtox.samplesheet import load_samples
+
+    out, p, bam, fa, bed, truth = sim
+    sheet = tmp_path / "samples.tsv"
+    head = "patient\tsample\tassay\ttimepoint\tday\tpath\tumi\n"
+    sheet.write_text(head + f"P1\tP1_BL\tdna\tBL\t-7\t{bam}\trx\n")
+    assert check_data_files(load_samples(sheet), str(sheet), None) == []
+    sheet.write_text(head + f"P1\tP1_BL\tdna\tBL\t-7\t{bam}\tread_name\n")
+    with pytest.raises(InputError) as info:
+        check_data_files(load_samples(sheet), str(sheet), None)
+    assert (info.value.row, info.value.column) == (2, "umi")
+    assert "has no UMI" in str(info.value) and str(sheet) in str(info.value)
