@@ -11,7 +11,7 @@ from realdata import REAL_DATA_CANDIDATES
 
 from marrowtox.ch.consensus import ConsensusParams
 from marrowtox.ch.pileup import PileupParams
-from marrowtox.ch.steps import ConsensusInputs, consensus_step
+from marrowtox.ch.steps import ConsensusInputs, ExtractInputs, consensus_step, extract_step
 from marrowtox.ch.umi_extract import ExtractStats, InlineLayout, extract_inline
 
 DATA = next(
@@ -28,13 +28,15 @@ def real(tmp_path_factory: pytest.TempPathFactory):
     if DATA is None:
         pytest.skip("../shared/data/real/umi_simsenseq absent (real SiMSen-Seq reads)")
     pytest.importorskip("mappy", reason="mappy (minimap2) aligns the extracted reads")
-    from marrowtox.ch.align import align_reads
-
     out = tmp_path_factory.mktemp("simsenseq")
-    stats = ExtractStats()
-    reads = extract_inline(str(DATA / "P001_start_R1_001.fastq.gz"), LAYOUT, stats)
     fa = DATA / "Homo_sapiens_PIK3CA_sequence.fa"
-    counts = align_reads(reads, str(fa), str(out / "raw.bam"), "P001")
+    fq = DATA / "P001_start_R1_001.fastq.gz"
+    # the `marrowtox ch-umi-extract` step: UMI + spacer off read 1, minimap2 alignment
+    ex = extract_step(ExtractInputs("P001", str(fq), str(fa), LAYOUT, str(out / "raw.bam")))
+    stats = ExtractStats()
+    extract_inline(str(fq), LAYOUT, stats)  # the spacer counts behind it
+    assert (ex["reads"], ex["kept"]) == (stats.reads, stats.kept)
+    counts = {"aligned": ex["aligned"]}
     bed = out / "amplicons.bed"
     with open(DATA / "test_regions.bed", encoding="utf-8") as fh, open(bed, "w") as o:
         for line in fh:

@@ -1,4 +1,4 @@
-"""`marrowtox ch-call | ch-pon | ch-consensus | ch-annotate | ch-track`."""
+"""`marrowtox ch-call | ch-pon | ch-consensus | ch-umi-extract | ch-annotate | ch-track`."""
 
 from __future__ import annotations
 
@@ -67,6 +67,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out-hist", required=True, help="family-size histogram (TSV)")
     add_schema_options(p, "ch", skip=("rules", "panel_of_normals", "pon_bams"))
     p.set_defaults(func=_consensus)
+    p = sub.add_parser(
+        "ch-umi-extract",
+        help="inline UMI + spacer off read 1 (amplicon assays), align (minimap2): a BAM with RX",
+    )
+    p.add_argument("--fastq", required=True, help="read 1 FASTQ (.gz): UMI, spacer, insert")
+    p.add_argument("--sample", required=True)
+    p.add_argument("--umi-length", type=int, required=True, help="UMI bases at the read start")
+    p.add_argument("--spacer-length", type=int, required=True, help="spacer bases after it")
+    p.add_argument(
+        "--max-spacer-mismatches",
+        type=int,
+        default=2,
+        help="a read whose spacer differs from the library's most common one at more bases "
+        "is not used (default 2)",
+    )
+    p.add_argument("--fasta", required=True, help="reference to align to")
+    p.add_argument("--out-bam", required=True)
+    p.add_argument("--out-stats", help="extraction and alignment counts (TSV)")
+    p.set_defaults(func=_extract)
     p = sub.add_parser(
         "ch-annotate",
         help="consequence, HGVS and CHIP rule for any caller's VCF (GTF + FASTA, no VEP)",
@@ -151,6 +170,15 @@ def _consensus(a: argparse.Namespace) -> int:
             out_hist=a.out_hist,
         )
     )
+    return 0
+
+
+def _extract(a: argparse.Namespace) -> int:
+    from marrowtox.ch.steps import ExtractInputs, extract_step
+    from marrowtox.ch.umi_extract import InlineLayout
+
+    layout = InlineLayout(a.umi_length, a.spacer_length, a.max_spacer_mismatches)
+    extract_step(ExtractInputs(a.sample, a.fastq, a.fasta, layout, a.out_bam, a.out_stats))
     return 0
 
 

@@ -24,6 +24,7 @@ from marrowtox.ch.pileup import PileupParams
 from marrowtox.ch.pon import PonParams, SiteModel, build_pon, write_pon
 from marrowtox.ch.pon import read_pon as read_pon_model
 from marrowtox.ch.umi import check_umis
+from marrowtox.ch.umi_extract import ExtractStats, InlineLayout, extract_inline
 from marrowtox.ch.umi_qc import HIST_COLUMNS, QC_COLUMNS, background_error, qc_rows
 from marrowtox.ch.vcf import write_vcf
 from marrowtox.errors import InputError
@@ -201,4 +202,41 @@ def consensus_step(inp: ConsensusInputs) -> dict:
     row, hist = qc_rows(inp.sample, stats, raw_all, (raw, raw_depth), (cons, cons_depth))
     write_rows([row], QC_COLUMNS, inp.out_qc)
     write_rows(hist, HIST_COLUMNS, inp.out_hist)
+    return row
+
+
+@dataclass(frozen=True)
+class ExtractInputs:
+    """Inline-UMI reads (read 1 FASTQ: UMI + spacer + insert) to an aligned BAM with the
+    UMI in RX, ready for `ch-consensus --umi rx`."""
+
+    sample: str
+    fastq: str
+    fasta: str
+    layout: InlineLayout
+    out_bam: str
+    out_stats: str | None = None
+
+
+EXTRACT_COLUMNS = ["sample", "reads", "kept", "bad_spacer", "too_short", "spacer", "aligned"]
+
+
+def extract_step(inp: ExtractInputs) -> dict:
+    """Extracts, aligns (minimap2 via mappy) and writes the BAM; returns the counts."""
+    from marrowtox.ch.align import align_reads
+
+    stats = ExtractStats()
+    reads = extract_inline(inp.fastq, inp.layout, stats)
+    counts = align_reads(reads, inp.fasta, inp.out_bam, inp.sample)
+    row = {
+        "sample": inp.sample,
+        "reads": stats.reads,
+        "kept": stats.kept,
+        "bad_spacer": stats.bad_spacer,
+        "too_short": stats.too_short,
+        "spacer": stats.spacer,
+        "aligned": counts["aligned"],
+    }
+    if inp.out_stats:
+        write_rows([row], EXTRACT_COLUMNS, inp.out_stats)
     return row
