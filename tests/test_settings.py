@@ -33,6 +33,7 @@ def _help(cmd: str) -> str:
     [
         ("ch-call", "ch", (), {"rules", "panel_of_normals"}),
         ("ch-track", "ch", (), {"rules", "panel_of_normals"}),
+        ("ch-consensus", "ch", (), {"rules", "panel_of_normals", "pon_bams"}),
         ("sc-annotate", "singlecell", ("annotate",), {"reference"}),
         ("sc-integrate", "singlecell", ("integrate",), set()),
         (
