@@ -50,6 +50,9 @@ from marrowtox.ch.umi import directional_groups, duplex_canonical, read_umi
 from marrowtox.errors import InputError
 
 PG_ID = "marrowtox-ch-consensus"
+#: Mapping quality of a consensus read: its family's reads all passed min_mapping_quality
+#: at one alignment, which the consensus keeps (fgbio writes the reads' own; 60 = unique).
+CONSENSUS_MAPQ = 60
 #: SAM qualities are Phred + 33 in printable ASCII: 93 is the highest.
 MAX_QUALITY = 93
 _CODE = np.full(256, 4, np.uint8)
@@ -257,7 +260,18 @@ def _molecule(subs: dict[str, list], params: ConsensusParams) -> list[_Out]:
     return out
 
 
-def _emit(shape, rev, code, perr, depth, errs, nbases, tags, pre) -> _Out:
+def _emit(
+    shape: tuple,
+    rev: bool,
+    code: np.ndarray,
+    perr: np.ndarray,
+    depth: np.ndarray,
+    errs: int,
+    nbases: int,
+    tags: list[tuple[str, object]],
+    pre: np.ndarray,
+) -> _Out:
+    """A consensus read: the pre-UMI error combined in, Phred qualities, fgbio's tags."""
     q = p_to_phred(two_errors(perr, pre))
     q = np.where(code == 4, 2, q).astype(np.uint8)
     tags = [
@@ -269,7 +283,9 @@ def _emit(shape, rev, code, perr, depth, errs, nbases, tags, pre) -> _Out:
     return _Out(shape[0], shape[1], rev, _BASES[code].tobytes(), q.tobytes(), tags)
 
 
-def _load(bam: pysam.AlignmentFile, contig: str, params: ConsensusParams, stats: ConsensusStats):
+def _load(
+    bam: pysam.AlignmentFile, contig: str, params: ConsensusParams, stats: ConsensusStats
+) -> dict[tuple, list[tuple[str, str, _Read]]]:
     """Reads of a contig keyed by template position, with their canonical UMI and strand."""
     at: dict[tuple, list[tuple[str, str, _Read]]] = defaultdict(list)
     for read in bam.fetch(contig):
@@ -342,7 +358,16 @@ def _sample_name(bam: pysam.AlignmentFile) -> str:
     return str(rg[0].get("SM", "sample"))
 
 
-def _contig_consensus(bam, contig, tid, out, params, stats) -> None:
+def _contig_consensus(
+    bam: pysam.AlignmentFile,
+    contig: str,
+    tid: int,
+    out: pysam.AlignmentFile,
+    params: ConsensusParams,
+    stats: ConsensusStats,
+) -> None:
+    """Groups the contig's reads into families, calls their consensus (batched) and
+    writes one read, or a proper pair, per molecule."""
     at = _load(bam, contig, params, stats)
     mols: list[tuple[str, str, bool, bool]] = []
     pending: list[tuple[int, str, tuple, bool, list[_Read]]] = []
@@ -399,7 +424,7 @@ def _contig_consensus(bam, contig, tid, out, params, stats) -> None:
             a.cigartuples = list(r.cigar)
             a.query_sequence = r.seq.decode()
             a.query_qualities = array("B", r.qual)
-            a.mapping_quality = 60
+            a.mapping_quality = CONSENSUS_MAPQ
             flag = 0x10 if r.reverse else 0
             if mates:
                 m_ = reads[1 - k]

@@ -28,6 +28,8 @@ if TYPE_CHECKING:  # pysam only where BAMs are read: `marrowtox --help` stays li
     import pysam
 
 UMI_SOURCES = ("none", "rx", "read_name")
+#: Mapped reads the pre-flight reads to check that a BAM holds the promised UMIs.
+PREFLIGHT_READS = 1000
 _ALPHABET = "ACGTN"
 
 
@@ -46,7 +48,7 @@ def read_umi(read: pysam.AlignedSegment, source: str) -> str | None:
     )
 
 
-def check_umis(bam_path: str, source: str, n_reads: int = 1000) -> None:
+def check_umis(bam_path: str, source: str, n_reads: int = PREFLIGHT_READS) -> None:
     """The pre-flight's check that the BAM holds what the sample sheet's `umi` column
     promises: the first `n_reads` mapped reads all carry a UMI at `source`."""
     import pysam

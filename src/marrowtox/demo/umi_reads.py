@@ -184,7 +184,16 @@ def simulate_umi_bam(
     return bam, fa, bed, truth
 
 
-def _read_umis(r, umi_a, umi_b, fam_mol, fam_strand, read_fam, p, err_rate) -> list[str]:
+def _read_umis(
+    r: np.random.Generator,
+    umi_a: np.ndarray,
+    umi_b: np.ndarray | None,
+    fam_mol: np.ndarray,
+    fam_strand: np.ndarray,
+    read_fam: np.ndarray,
+    p: UmiSimParams,
+    err_rate: float,
+) -> list[str]:
     """Each read's UMI string with sequencing errors; duplex: "X-Y" top, "Y-X" bottom."""
     a = umi_a[fam_mol[read_fam]].copy()
     e = r.random(a.shape) < err_rate
