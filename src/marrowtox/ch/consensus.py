@@ -31,14 +31,16 @@ consensus) and, for duplex molecules, aD / bD (reads of each strand), as fgbio w
 them; its header carries @PG ID:marrowtox-ch-consensus, from which the caller knows
 that depth is in molecules (marrowtox.ch.call.for_bam).
 
-Memory: the reads of one contig are held at once (panels and amplicons: a few million
-at most); a whole-genome BAM is not what this is for.
+Memory: reads are held until their position is complete (the coordinate-sorted input
+has moved past it), in chunks of CHUNK_READS, so memory follows the chunk size rather
+than the BAM.
 """
 
 from __future__ import annotations
 
 from array import array
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +52,8 @@ from marrowtox.ch.umi import directional_groups, duplex_canonical, read_umi
 from marrowtox.errors import InputError
 
 PG_ID = "marrowtox-ch-consensus"
+#: Reads held before complete positions are handed on (memory: about 1 kB per read).
+CHUNK_READS = 200_000
 #: Mapping quality of a consensus read: its family's reads all passed min_mapping_quality
 #: at one alignment, which the consensus keeps (fgbio writes the reads' own; 60 = unique).
 CONSENSUS_MAPQ = 60
@@ -156,7 +160,7 @@ def duplex(
     return code, np.where(code == 4, 0.75, np.power(10.0, -q / 10.0))
 
 
-@dataclass
+@dataclass(slots=True)
 class _Read:
     name: str
     start: int
@@ -167,7 +171,7 @@ class _Read:
     qual: bytes
 
 
-@dataclass
+@dataclass(slots=True)
 class _Out:
     start: int
     cigar: tuple[tuple[int, int], ...]
@@ -285,10 +289,23 @@ def _emit(
 
 def _load(
     bam: pysam.AlignmentFile, contig: str, params: ConsensusParams, stats: ConsensusStats
-) -> dict[tuple, list[tuple[str, str, _Read]]]:
-    """Reads of a contig keyed by template position, with their canonical UMI and strand."""
+) -> Iterator[dict[tuple, list[tuple[str, str, _Read]]]]:
+    """Reads of a contig keyed by template position (low, high, ...), with their
+    canonical UMI and strand, in chunks of complete positions.
+
+    Reads come sorted by start, and every read of a position key starts at or before
+    its `high`: once a read starts after it, the key is complete. Keys are handed on
+    in chunks of at least CHUNK_READS reads, so memory follows the chunk, not the
+    contig."""
     at: dict[tuple, list[tuple[str, str, _Read]]] = defaultdict(list)
+    held = 0
     for read in bam.fetch(contig):
+        if held >= CHUNK_READS:
+            done = [k for k in at if k[1] < read.reference_start]
+            if done:
+                chunk = {k: at.pop(k) for k in done}
+                held -= sum(len(v) for v in chunk.values())
+                yield chunk
         if read.flag & _SKIP:
             continue
         stats.reads += 1
@@ -318,7 +335,9 @@ def _load(
                 ),
             )
         )
-    return at
+        held += 1
+    if at:
+        yield at
 
 
 def call_consensus(
@@ -367,8 +386,19 @@ def _contig_consensus(
     stats: ConsensusStats,
 ) -> None:
     """Groups the contig's reads into families, calls their consensus (batched) and
-    writes one read, or a proper pair, per molecule."""
-    at = _load(bam, contig, params, stats)
+    writes one read, or a proper pair, per molecule, a chunk of positions at a time."""
+    for at in _load(bam, contig, params, stats):
+        _chunk_consensus(at, contig, tid, out, params, stats)
+
+
+def _chunk_consensus(
+    at: dict[tuple, list[tuple[str, str, _Read]]],
+    contig: str,
+    tid: int,
+    out: pysam.AlignmentFile,
+    params: ConsensusParams,
+    stats: ConsensusStats,
+) -> None:
     mols: list[tuple[str, str, bool, bool]] = []
     pending: list[tuple[int, str, tuple, bool, list[_Read]]] = []
     for pos in sorted(at):
