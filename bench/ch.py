@@ -26,8 +26,22 @@ the Poisson limit: the alt count k* at which a Poisson with the observed error r
 gives fewer than one false call over the candidates tested, and the share of the
 0.5% variants whose alt count reaches k*.
 
+UMI case (`--umi`, issue 29): simulated UMI reads (marrowtox.demo.umi_reads: molecules
+with planted SNVs at 0.1/0.25/0.5/1/2% VAF, `--sites-per-level` each, about
+`--molecules` molecules per site, 1 + NegBin family sizes of mean 5, PCR and
+sequencing errors; `--duplex` for X-Y UMIs read from both strands), called two ways on
+the same reads: raw (every read counted, today's behaviour on a BAM without UMIs) and
+consensus (`marrowtox ch-consensus`, then ch-call on one read per molecule). Prints
+recall and precision per VAF level for both, the UMI QC (families, error per base
+before and after consensus), wall times, and beside each level the Poisson limit in
+molecules: the share of planted variants a perfect caller could call, P(alt
+molecules >= max(k*, umi_min_alt)) at the median consensus depth, where k* is the
+alt count that a Poisson with the consensus error per allele exceeds less than once
+over the alleles tested.
+
 Usage: .venv/bin/python bench/ch.py [--demo demo] [--samples N] [--freebayes-timeout S]
        .venv/bin/python bench/ch.py --real [--depth 2000] [--workdir DIR]
+       .venv/bin/python bench/ch.py --umi [--sites-per-level 20] [--molecules 2000] [--duplex]
 """
 
 from __future__ import annotations
@@ -141,9 +155,15 @@ def main() -> int:
     ap.add_argument("--real", action="store_true", help="the real-sequence (hg38) case")
     ap.add_argument("--depth", type=int, default=2000, help="--real: target depth")
     ap.add_argument("--workdir", help="--real: keep simulated data here (reused if present)")
+    ap.add_argument("--umi", action="store_true", help="the UMI consensus case (issue 29)")
+    ap.add_argument("--sites-per-level", type=int, default=20, help="--umi: SNVs per VAF level")
+    ap.add_argument("--molecules", type=int, default=2000, help="--umi: molecules per site")
+    ap.add_argument("--duplex", action="store_true", help="--umi: duplex UMIs (both strands)")
     a = ap.parse_args()
     if a.real:
         return real_case(a.depth, a.workdir)
+    if a.umi:
+        return umi_case(a.sites_per_level, a.molecules, a.duplex, a.workdir)
     demo = Path(a.demo)
     if not (demo / "samples.tsv").exists():
         print(f"no demo at {demo}: run `make demo-data` first", file=sys.stderr)
@@ -539,6 +559,93 @@ def real_case(depth: int, workdir: str | None) -> int:
                 n_lim += a_ >= kstar[kind]
         got = results[label].iloc[0]["recall"]
         print(f"  {label}: recall {got:.3f} vs Poisson limit {n_lim / n_t:.3f} ({'; '.join(ks)})")
+    if not workdir:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+# ---------------------------------------------------------------- UMI consensus case
+
+
+def umi_case(sites_per_level: int, molecules: int, duplex: bool, workdir: str | None) -> int:
+    import numpy as np
+    from scipy.stats import binom, poisson
+
+    from marrowtox.ch.call import CallParams
+    from marrowtox.demo.umi_reads import UmiSimParams, simulate_umi_bam
+
+    work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="bench_ch_umi."))
+    p = UmiSimParams(sites_per_level=sites_per_level, molecules_per_site=molecules, duplex=duplex)
+    if duplex:  # each strand's family half as large: the same reads per molecule
+        p = UmiSimParams(**{**p.__dict__, "mean_family_size": p.mean_family_size / 2 + 0.5})
+    t0 = time.perf_counter()
+    bam, fa, bed, truth = simulate_umi_bam(work, "U", p)
+    n_reads = pysam.AlignmentFile(str(bam)).mapped
+    print(f"simulated {len(truth)} SNVs ({sites_per_level} per level), {molecules} molecules "
+          f"per site, {n_reads:,} reads{' (duplex)' if duplex else ''} in "
+          f"{time.perf_counter() - t0:.0f} s ({work})")  # fmt: skip
+    mt = str(Path(sys.executable).with_name("marrowtox"))
+    cons = work / "U.consensus.bam"
+    w_cons, peak_cons, _ = run([mt, "ch-consensus", "--bam", str(bam), "--sample", "U",
+                                "--umi", "rx", "--fasta", str(fa), "--bed", str(bed),
+                                "--out-bam", str(cons), "--out-qc", str(work / "qc.tsv"),
+                                "--out-hist", str(work / "families.tsv")])  # fmt: skip
+    qc = pd.read_csv(work / "qc.tsv", sep="\t").iloc[0]
+    print(f"ch-consensus: {w_cons:.1f} s, peak RSS {peak_cons:.0f} MiB; {int(qc.templates):,} "
+          f"read templates -> {int(qc.families):,} families (mean size "
+          f"{qc.mean_family_size:.2f}, {int(qc.singleton_families):,} singletons) -> "
+          f"{int(qc.molecules):,} consensus molecules; duplex yield {qc.duplex_yield:.2f}; "
+          f"duplicate rate {qc.duplicate_rate:.3f}")  # fmt: skip
+    print(f"background error per base (10% trimmed positions): raw as sequenced "
+          f"{qc.error_raw_all:.2e}, raw at Q20 {qc.error_raw:.2e}, consensus "
+          f"{qc.error_consensus:.2e} ({qc.error_reduction:.0f}x / "
+          f"{qc.error_reduction_filtered:.0f}x lower)")  # fmt: skip
+    planted = {("U", t.chrom, t.pos, t.ref, t.alt): t.vaf for t in truth}
+    levels = tuple(p.levels)
+    results = {}
+    depth_of = {}
+    for label, b in (("raw reads", bam), ("consensus", cons)):
+        tag = label.replace(" ", "_")
+        outs = [str(work / f"{tag}.{x}") for x in ("vcf.gz", "calls.tsv", "lod.tsv")]
+        w, peak, _ = run([mt, "ch-call", "--bam", str(b), "--sample", "U", "--fasta", str(fa),
+                          "--bed", str(bed), "--out-vcf", outs[0], "--out-tsv", outs[1],
+                          "--out-lod", outs[2]])  # fmt: skip
+        c = pd.read_csv(outs[1], sep="\t")
+        ok = c[c["filter"] == "PASS"]
+        called = {(r.chrom, int(r.pos), r.ref, r.alt) for r in ok.itertuples()}
+        vafs = {("U", r.chrom, int(r.pos), r.ref, r.alt): r.vaf for r in c.itertuples()}
+        depth_of[label] = float(pd.read_csv(outs[2], sep="\t")["median_depth"].median())
+        rows, fp_level = [], dict.fromkeys(levels, 0)
+        for k in called:
+            if ("U", *k) not in planted:
+                v = vafs.get(("U", *k), 0.0) or 1e-4
+                fp_level[min(levels, key=lambda x: abs(np.log(x) - np.log(v)))] += 1
+        for lv in levels:
+            keys = [k for k, v in planted.items() if v == lv]
+            tp = sum(k[1:] in called for k in keys)
+            fp = fp_level[lv]
+            rows.append({"vaf": f"{lv:.2%}", "planted": len(keys), "tp": tp, "fp": fp,
+                         "recall": tp / len(keys),
+                         "precision": tp / (tp + fp) if tp + fp else float("nan")})  # fmt: skip
+        results[label] = pd.DataFrame(rows)
+        print(f"\n== {label}: ch-call {w:.1f} s, peak RSS {peak:.0f} MiB, median depth "
+              f"{depth_of[label]:.0f} ({'molecules' if label == 'consensus' else 'reads'})")  # fmt: skip
+        print(results[label].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    # Poisson limit in molecules at the consensus depth and error
+    cp = CallParams()
+    n_pos = int(qc.bases_consensus / max(depth_of["consensus"], 1))
+    n_tests = 3 * max(n_pos, 1)
+    d = depth_of["consensus"]
+    lam = d * max(qc.error_consensus, 1e-9) / 3
+    kstar = next(k for k in range(1, 10_000) if n_tests * poisson.sf(k - 1, lam) < 1)
+    need = max(kstar, cp.umi_min_alt)
+    print(f"\nPoisson limit in molecules: depth {d:.0f}, consensus error per allele "
+          f"{lam / d:.1e}, {n_tests:,} alleles tested -> k* = {kstar} (caller needs "
+          f"{need} = max(k*, umi_min_alt))")  # fmt: skip
+    table = results["consensus"][["vaf", "recall"]].rename(columns={"recall": "consensus"})
+    table.insert(1, "raw", results["raw reads"]["recall"])
+    table["poisson_limit"] = [float(binom.sf(need - 1, int(d), lv)) for lv in levels]
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     if not workdir:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -3,22 +3,24 @@
 import sys
 
 from marrowtox.ch.config import params_from_config
-from marrowtox.ch.steps import call_samples_step
+from marrowtox.ch.steps import BatchCallInputs, call_samples_step
 
 sys.stderr = open(snakemake.log[0], "w")
 i, o = snakemake.input, snakemake.output
 call_samples_step(
-    list(snakemake.params.samples),
-    list(i.bams),
-    i.fasta,
-    i.bed,
-    i.gtf,
-    i.rules,
-    params_from_config(snakemake.params.ch),
-    list(o.vcf),
-    list(o.calls),
-    list(o.lod),
-    i.pon or None,
-    i.pon_model or None,
-    list(o.evidence) if "evidence" in o.keys() else None,
+    BatchCallInputs(
+        samples=list(snakemake.params.samples),
+        bams=list(i.bams),
+        fasta=i.fasta,
+        bed=i.bed,
+        rules=i.rules,
+        params=params_from_config(snakemake.params.ch),
+        out_vcf=list(o.vcf),
+        out_tsv=list(o.calls),
+        out_lod=list(o.lod),
+        gtf=i.gtf,
+        pon=i.pon or None,
+        pon_model=i.pon_model or None,
+        out_evidence=list(o.evidence) if "evidence" in o.keys() else None,
+    )
 )

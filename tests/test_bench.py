@@ -29,6 +29,10 @@ SMOKE: dict[str, list[str]] = {
     "genotype.py": ["--cells", "200", "--sites", "3"],
     "singlecell.py": ["--cells", "800", "--batch-size", "400", "--jobs", "1", "--skip-plain"],
 }
+#: Further modes of a bench, each at its smallest size (run besides its SMOKE entry).
+MODES: dict[str, list[str]] = {
+    "ch.py --umi": ["--umi", "--sites-per-level", "1", "--molecules", "200"],
+}
 #: Benches that measure on ../shared/data/real only (skipped where it is absent).
 NEEDS_REAL_DATA = {"annotation_lopo.py"}
 #: Tools a bench cannot measure without (the others skip the tools they lack).
@@ -79,5 +83,12 @@ def test_bench_runs_at_smallest_size(name: str, request: pytest.FixtureRequest) 
         demo = request.getfixturevalue("demo_data")
         args = [a.replace("{demo}", str(demo)) for a in args]
     proc = run_bench(name, *args)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert proc.stdout.strip(), "a bench prints its figures"
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_bench_modes_run_at_smallest_size(mode: str) -> None:
+    proc = run_bench(mode.split()[0], *MODES[mode])
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert proc.stdout.strip(), "a bench prints its figures"

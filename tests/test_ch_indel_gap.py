@@ -10,7 +10,7 @@ import pysam
 import pytest
 
 from marrowtox.ch.call import CALL_COLUMNS, CallParams, call_sample, indel_gap
-from marrowtox.ch.steps import call_samples_step, call_step
+from marrowtox.ch.steps import BatchCallInputs, CallInputs, call_samples_step, call_step
 from marrowtox.errors import InputError
 
 RULES = Path(__file__).resolve().parents[1] / "resources" / "chip" / "rules.yaml"
@@ -109,11 +109,15 @@ def test_patient_step_equals_one_process_per_sample(tmp_path: Path) -> None:
     sep.mkdir()
     outs = {d: [[str(d / f"{s}.{x}") for s in "AB"] for x in ("vcf.gz", "tsv", "lod")]
             for d in (one, sep)}  # fmt: skip
-    call_samples_step(["A", "B"], bams, str(fa), str(bed), None, str(RULES), CallParams(),
-                      *outs[one])  # fmt: skip
+
+    def batch(vcf: list[str], tsv: list[str], lod: list[str]) -> BatchCallInputs:
+        return BatchCallInputs(["A", "B"], bams, str(fa), str(bed), str(RULES), CallParams(),
+                               vcf, tsv, lod)  # fmt: skip
+
+    call_samples_step(batch(*outs[one]))
     for i, s in enumerate("AB"):
-        call_step(s, bams[i], str(fa), str(bed), None, str(RULES), CallParams(),
-                  outs[sep][0][i], outs[sep][1][i], outs[sep][2][i])  # fmt: skip
+        call_step(CallInputs(s, bams[i], str(fa), str(bed), str(RULES), CallParams(),
+                  outs[sep][0][i], outs[sep][1][i], outs[sep][2][i]))  # fmt: skip
     for s in "AB":
         a, b = (d / f"{s}.tsv" for d in (one, sep))
         assert a.read_text() == b.read_text()
@@ -122,5 +126,4 @@ def test_patient_step_equals_one_process_per_sample(tmp_path: Path) -> None:
     # the two samples differ (own fit, own outputs), so nothing was shared by mistake
     assert (one / "A.tsv").read_text() != (one / "B.tsv").read_text()
     with pytest.raises(InputError, match="out-tsv has 1 values for 2 BAMs"):
-        call_samples_step(["A", "B"], bams, str(fa), str(bed), None, str(RULES), CallParams(),
-                          outs[one][0], outs[one][1][:1], outs[one][2])  # fmt: skip
+        call_samples_step(batch(outs[one][0], outs[one][1][:1], outs[one][2]))

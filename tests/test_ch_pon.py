@@ -192,7 +192,7 @@ def test_compact_outputs_keep_every_pass_and_count_every_test(
 ) -> None:
     from dataclasses import replace
 
-    from marrowtox.ch.steps import call_step
+    from marrowtox.ch.steps import CallInputs, call_step
 
     sample, ref = "P05_BL_dna", demo_dna / "reference"
     models = read_pon(pon)
@@ -200,19 +200,20 @@ def test_compact_outputs_keep_every_pass_and_count_every_test(
     strict = replace(CallParams(), report_max_q=1e-6, report_min_vaf=0.05)
     ev = tmp_path / "ev.tsv.gz"
     call_step(
-        sample,
-        str(demo_dna / "dna" / f"{sample}.bam"),
-        str(ref / "panel.fa"),
-        str(ref / "panel.bed"),
-        str(ref / "panel.gtf"),
-        str(RULES),
-        strict,
-        str(tmp_path / "c.vcf.gz"),
-        str(tmp_path / "c.tsv"),
-        str(tmp_path / "c.lod.tsv"),
-        None,
-        models,
-        str(ev),
+        CallInputs(
+            sample=sample,
+            bam=str(demo_dna / "dna" / f"{sample}.bam"),
+            fasta=str(ref / "panel.fa"),
+            bed=str(ref / "panel.bed"),
+            gtf=str(ref / "panel.gtf"),
+            rules=str(RULES),
+            params=strict,
+            out_vcf=str(tmp_path / "c.vcf.gz"),
+            out_tsv=str(tmp_path / "c.tsv"),
+            out_lod=str(tmp_path / "c.lod.tsv"),
+            pon_model=models,
+            out_evidence=str(ev),
+        )
     )
     few = pd.read_csv(tmp_path / "c.tsv", sep="\t")
     evidence = pd.read_csv(ev, sep="\t")

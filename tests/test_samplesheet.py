@@ -332,3 +332,22 @@ def test_day0_product_is_not_the_marrow_baseline(tmp_path: Path) -> None:
     row = patient_row("P1", samples.reset_index(drop=True), Results(tmp_path / "res"))
     assert row["hspc_pct_baseline"] == pytest.approx(2.68)
     assert row["n_scrna_samples"] == 2
+
+
+def test_umi_column_default_and_vocabulary(tmp_path: Path) -> None:
+    """umi (issue 29): absent or empty = none (every read counted, the behaviour without
+    UMIs); rx / read_name on dna rows; refused on scrna rows and outside the vocabulary,
+    naming row and column."""
+    assert set(load_samples(make_sheet(tmp_path, GOOD))["umi"]) == {"none"}
+    header = "patient\tsample\tassay\ttimepoint\tday\tpath\tumi\n"
+    rows = [
+        "P1\tP1_BL_sc\tscrna\tBL\t-7\tdata/a.h5\t",
+        "P1\tP1_BL_dna\tdna\tBL\t-7\tdata/c.bam\trx",
+        "P1\tP1_D28_dna\tdna\tD28\t28\tdata/c.bam\t",
+    ]
+    df = load_samples(make_sheet(tmp_path, rows, header))
+    assert df["umi"].to_dict() == {"P1_BL_sc": "none", "P1_BL_dna": "rx", "P1_D28_dna": "none"}
+    err = fault(tmp_path, ["P1\tP1_BL_sc\tscrna\tBL\t-7\tdata/a.h5\trx"], header)
+    assert (err.row, err.column) == (2, "umi") and "scrna" in str(err)
+    err = fault(tmp_path, ["P1\tP1_dna\tdna\tBL\t-7\tdata/c.bam\tinline"], header)
+    assert err.column == "umi" and "read_name" in str(err)

@@ -35,6 +35,7 @@ def _help(cmd: str) -> str:
         ("ch-track", "ch", (), {"rules", "panel_of_normals"}),
         ("ch-lineage", "ch", (), {"rules", "panel_of_normals"}),
         ("tcr-clonotypes", "cart", ("clonotypes",), set()),
+        ("ch-consensus", "ch", (), {"rules", "panel_of_normals", "pon_bams"}),
         ("sc-annotate", "singlecell", ("annotate",), {"reference"}),
         ("sc-integrate", "singlecell", ("integrate",), set()),
         (

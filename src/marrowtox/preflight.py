@@ -359,8 +359,9 @@ def check_data_files(
     ref_sig = _signature(ref.get("fasta"), ref.get("panel_bed"))
     changed = False
     faults: list[InputError] = []  # every faulty file at once (issue 25 item 5)
+    umi = list(samples["umi"]) if "umi" in samples else ["none"] * len(samples)
     for i, (assay, path) in enumerate(zip(samples["assay"], samples["path"], strict=True)):
-        sig = _signature(path) + (ref_sig if assay == "dna" else [])
+        sig = _signature(path) + (ref_sig if assay == "dna" else []) + [umi[i]]
         key = json.dumps(sig)
         if cache.get(path) == key:
             continue
@@ -383,6 +384,22 @@ def check_data_files(
                 )
             )
             continue
+        if assay == "dna" and umi[i] != "none":
+            from marrowtox.ch.umi import check_umis
+
+            try:  # the reads hold what the sheet's umi column promises
+                check_umis(path, umi[i])
+            except InputError as exc:
+                faults.append(
+                    InputError(
+                        f"{path}: {exc.detail}",
+                        file=sheet,
+                        row=data_row(i),
+                        column="umi",
+                        expected=exc.expected,
+                    )
+                )
+                continue
         cache[path] = key
         changed = True
     if cache_path and changed:

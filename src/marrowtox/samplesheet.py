@@ -496,6 +496,7 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
         "specimen",
         "fraction",
         "vdj",
+        "umi",
     ):
         if opt not in df.columns:
             df[opt] = None
@@ -518,6 +519,8 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
     df = with_fraction(df, path)
     for col in ("normal", "chemistry", "car_construct", "bam", "adt", "raw_matrix", "vdj"):
         df[col] = df[col].fillna("")
+    # no UMI column, or an empty cell: each read is a molecule (the behaviour without UMIs)
+    df["umi"] = df["umi"].fillna("none").replace("", "none")
     df["path"] = [resolve(path, p) for p in df["path"]]
     df["bam"] = [resolve(path, b) if b else "" for b in df["bam"]]
     df["adt"] = [resolve(path, b) if b else "" for b in df["adt"]]
@@ -551,6 +554,14 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
                 row=r,
                 column="normal",
                 expected="a sample id of this sheet or empty",
+            )
+        if row["umi"] != "none" and row["assay"] != "dna":
+            raise InputError(
+                f"umi {row['umi']!r} on a {row['assay']} row",
+                file=path,
+                row=r,
+                column="umi",
+                expected="none (or empty) for scrna rows: UMIs are read from dna BAMs",
             )
         p = row["path"]
         if row["assay"] == "scrna":

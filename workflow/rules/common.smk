@@ -143,8 +143,24 @@ def caller_settings():
     return {
         k: v
         for k, v in config["ch"].items()
-        if k not in ("rules", "panel_of_normals") and not k.startswith("pon_")
+        if k not in ("rules", "panel_of_normals")
+        and not k.startswith("pon_")
+        and k not in CONSENSUS_KEYS
     }
+
+
+#: ch keys only the UMI consensus step reads (the caller's own: umi_min_alt, umi_min_vaf)
+CONSENSUS_KEYS = tuple(
+    k
+    for k in config["ch"]
+    if k.startswith("umi_") and k not in ("umi_min_alt", "umi_min_vaf")
+)
+
+
+def consensus_settings():
+    """The UMI consensus step's settings (and the pileup filters of its error QC)."""
+    keep = CONSENSUS_KEYS + ("min_base_quality", "min_mapping_quality")
+    return {k: v for k, v in config["ch"].items() if k in keep}
 
 
 def pon_settings():
@@ -509,8 +525,21 @@ def ch_call_samples(patient):
     return patient_samples(patient, "dna")
 
 
+def umi_samples():
+    """DNA samples whose reads carry UMIs (sample sheet column umi: rx or read_name)."""
+    return [s for s in dna_samples() if SAMPLES.at[s, "umi"] != "none"]
+
+
+def dna_bam(sample):
+    """The BAM the caller reads: the UMI consensus (molecules) for a UMI sample, else the
+    sample sheet's BAM (each read counted, today's behaviour)."""
+    if SAMPLES.at[sample, "umi"] != "none":
+        return OUT["consensus_bam"].format(sample=sample)
+    return SAMPLES.at[sample, "path"]
+
+
 def ch_call_bams(patient):
-    return [SAMPLES.at[s, "path"] for s in ch_call_samples(patient)]
+    return [dna_bam(s) for s in ch_call_samples(patient)]
 
 
 def ch_call_evidence(patient):
@@ -552,7 +581,7 @@ def patient_dna_all(wildcards, kind):
     """CH outputs (or BAMs) of every DNA sample of the patient, sorted fractions too."""
     samples = patient_samples(wildcards.patient, "dna")
     if kind == "bam":
-        return [SAMPLES.at[s, "path"] for s in samples]
+        return [dna_bam(s) for s in samples]
     return [OUT[kind].format(sample=s) for s in samples]
 
 
@@ -604,6 +633,8 @@ def report_sample_inputs(samples):
             ]
         if SAMPLES.at[s, "assay"] == "dna" and _branch("ch_track"):
             files += [OUT["calls"].format(sample=s), OUT["lod"].format(sample=s)]
+            if SAMPLES.at[s, "umi"] != "none":
+                files.append(OUT["umi_qc"].format(sample=s))
     return files
 
 

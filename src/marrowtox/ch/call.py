@@ -16,7 +16,7 @@ calling a panel sample, and `marrowtox ch-call` runs once per sample.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,10 @@ import pysam
 from marrowtox.ch import stats
 from marrowtox.ch.annotate import annotate, read_gtf
 from marrowtox.ch.chip import classify, load_rules, match
+from marrowtox.ch.consensus import PG_ID
 from marrowtox.ch.pileup import PileupParams, alleles, check_inputs, pileup_targets, read_bed
 from marrowtox.ch.pon import CLASS_MODEL, SITE_MODEL, SiteModel, site_pvalues
+from marrowtox.ch.vcf import vcf_alleles
 
 Row = dict[str, Any]
 
@@ -113,17 +115,29 @@ class CallParams:
     report_max_q: float = 0.5
     report_min_vaf: float = 0.005
     snp_gap: int = 3
+    umi_min_alt: int = 3
+    umi_min_vaf: float = 0.001
 
 
-def vcf_alleles(
-    fasta: pysam.FastaFile, chrom: str, pos: int, ref_base: str, allele: str
-) -> tuple[str, str]:
-    if allele.startswith("-"):
-        n = int(allele[1:])
-        return fasta.fetch(chrom, pos, pos + n + 1).upper(), ref_base
-    if allele.startswith("+"):
-        return ref_base, ref_base + allele[1:]
-    return ref_base, allele
+def is_consensus_bam(bam: str) -> bool:
+    """Whether `bam` was written by marrowtox ch-consensus (its @PG line): depth in molecules."""
+    with pysam.AlignmentFile(bam, "rb") as f:
+        return any(pg.get("ID") == PG_ID for pg in f.header.to_dict().get("PG", []))
+
+
+def for_bam(params: CallParams, bam: str) -> CallParams:
+    """The settings for `bam`: on a UMI consensus BAM (one read per molecule), `min_alt`
+    and `min_vaf` (and the reporting floor on VAF) become `umi_min_alt` and
+    `umi_min_vaf`: with errors near 1e-5 per molecule a few alt molecules are
+    significant (docs/ch-caller.md, UMI consensus). Any other BAM: unchanged."""
+    if not is_consensus_bam(bam):
+        return params
+    return replace(
+        params,
+        min_alt=params.umi_min_alt,
+        min_vaf=params.umi_min_vaf,
+        report_min_vaf=min(params.report_min_vaf, params.umi_min_vaf),
+    )
 
 
 HP_FLANK = 12
@@ -221,6 +235,7 @@ def call_sample(
     `evidence`, when a list, receives every tested candidate (EVIDENCE_COLUMNS)."""
     targets = read_bed(bed)
     check_inputs(bam, fasta_path, targets)
+    params = for_bam(params, bam)
     pile = pileup_targets(
         bam, fasta_path, targets, PileupParams(params.min_base_quality, params.min_mapping_quality)
     )

@@ -1,10 +1,11 @@
-"""`marrowtox ch-call | ch-pon | ch-annotate | ch-track | ch-lineage`."""
+"""`marrowtox ch-call | ch-pon | ch-consensus | ch-umi-extract | ch-annotate | ch-track | ch-lineage`."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from marrowtox.ch.umi import UMI_SOURCES
 from marrowtox.settings import add_schema_options, options_section, section_defaults
 
 RULES = Path(__file__).resolve().parents[3] / "resources" / "chip" / "rules.yaml"
@@ -47,6 +48,44 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="pon.tsv.gz (BGZF TSV)")
     add_schema_options(p, "ch", skip=("rules", "panel_of_normals", "pon_bams"))
     p.set_defaults(func=_pon)
+    p = sub.add_parser(
+        "ch-consensus",
+        help="UMI consensus BAM (one read per molecule) with family-size tags and UMI QC",
+    )
+    p.add_argument("--bam", required=True, help="indexed BAM of UMI-tagged reads")
+    p.add_argument("--sample", required=True)
+    p.add_argument(
+        "--umi",
+        required=True,
+        choices=[u for u in UMI_SOURCES if u != "none"],
+        help="where each read's UMI is: the RX tag or the read name (sample sheet column umi)",
+    )
+    p.add_argument("--fasta", required=True)
+    p.add_argument("--bed", required=True, help="targets on which the error rates are measured")
+    p.add_argument("--out-bam", required=True)
+    p.add_argument("--out-qc", required=True, help="QC row (TSV)")
+    p.add_argument("--out-hist", required=True, help="family-size histogram (TSV)")
+    add_schema_options(p, "ch", skip=("rules", "panel_of_normals", "pon_bams"))
+    p.set_defaults(func=_consensus)
+    p = sub.add_parser(
+        "ch-umi-extract",
+        help="inline UMI + spacer off read 1 (amplicon assays), align (minimap2): a BAM with RX",
+    )
+    p.add_argument("--fastq", required=True, help="read 1 FASTQ (.gz): UMI, spacer, insert")
+    p.add_argument("--sample", required=True)
+    p.add_argument("--umi-length", type=int, required=True, help="UMI bases at the read start")
+    p.add_argument("--spacer-length", type=int, required=True, help="spacer bases after it")
+    p.add_argument(
+        "--max-spacer-mismatches",
+        type=int,
+        default=2,
+        help="a read whose spacer differs from the library's most common one at more bases "
+        "is not used (default 2)",
+    )
+    p.add_argument("--fasta", required=True, help="reference to align to")
+    p.add_argument("--out-bam", required=True)
+    p.add_argument("--out-stats", help="extraction and alignment counts (TSV)")
+    p.set_defaults(func=_extract)
     p = sub.add_parser(
         "ch-annotate",
         help="consequence, HGVS and CHIP rule for any caller's VCF (GTF + FASTA, no VEP)",
@@ -99,22 +138,24 @@ def _call(a: argparse.Namespace) -> int:
     """Calls each sample in turn in this process (as rule ch_call does for a patient): a
     cohort of small panels then pays the interpreter start-up once rather than per sample."""
     from marrowtox.ch.config import params_from_config
-    from marrowtox.ch.steps import call_samples_step
+    from marrowtox.ch.steps import BatchCallInputs, call_samples_step
 
     call_samples_step(
-        a.sample if a.sample is not None else [],
-        a.bam,
-        a.fasta,
-        a.bed,
-        a.gtf,
-        a.rules,
-        params_from_config(options_section(a, "ch")),
-        a.out_vcf,
-        a.out_tsv,
-        a.out_lod,
-        a.pon,
-        a.pon_model,
-        a.out_evidence,
+        BatchCallInputs(
+            samples=a.sample if a.sample is not None else [],
+            bams=a.bam,
+            fasta=a.fasta,
+            bed=a.bed,
+            rules=a.rules,
+            params=params_from_config(options_section(a, "ch")),
+            out_vcf=a.out_vcf,
+            out_tsv=a.out_tsv,
+            out_lod=a.out_lod,
+            gtf=a.gtf,
+            pon=a.pon,
+            pon_model=a.pon_model,
+            out_evidence=a.out_evidence,
+        )
     )
     return 0
 
@@ -124,6 +165,37 @@ def _pon(a: argparse.Namespace) -> int:
     from marrowtox.ch.steps import pon_step
 
     pon_step(a.bam, a.fasta, a.bed, pon_params_from_config(options_section(a, "ch")), a.out)
+    return 0
+
+
+def _consensus(a: argparse.Namespace) -> int:
+    from marrowtox.ch.config import consensus_params_from_config
+    from marrowtox.ch.pileup import PileupParams
+    from marrowtox.ch.steps import ConsensusInputs, consensus_step
+
+    ch = options_section(a, "ch")
+    consensus_step(
+        ConsensusInputs(
+            sample=a.sample,
+            bam=a.bam,
+            fasta=a.fasta,
+            bed=a.bed,
+            params=consensus_params_from_config(ch, a.umi),
+            pileup=PileupParams(ch["min_base_quality"], ch["min_mapping_quality"]),
+            out_bam=a.out_bam,
+            out_qc=a.out_qc,
+            out_hist=a.out_hist,
+        )
+    )
+    return 0
+
+
+def _extract(a: argparse.Namespace) -> int:
+    from marrowtox.ch.steps import ExtractInputs, extract_step
+    from marrowtox.ch.umi_extract import InlineLayout
+
+    layout = InlineLayout(a.umi_length, a.spacer_length, a.max_spacer_mismatches)
+    extract_step(ExtractInputs(a.sample, a.fastq, a.fasta, layout, a.out_bam, a.out_stats))
     return 0
 
 

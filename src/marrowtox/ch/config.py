@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from marrowtox.ch.call import CallParams
+from marrowtox.ch.consensus import ConsensusParams
 from marrowtox.ch.pon import PonParams
 
 #: `ch` keys that only the panel-of-normals builder reads (not caller settings).
@@ -40,3 +41,10 @@ def params_from_config(ch: dict[str, Any]) -> CallParams:
 def pon_params_from_config(ch: dict[str, Any]) -> PonParams:
     keys = PonParams.__dataclass_fields__
     return PonParams(**{k: v for k, v in _values(ch).items() if k in keys})
+
+
+def consensus_params_from_config(ch: dict[str, Any], umi: str) -> ConsensusParams:
+    """The UMI consensus settings of a `ch` section; `umi`: where the reads hold their UMI
+    (the sample sheet's column `umi`: rx or read_name)."""
+    keys = ConsensusParams.__dataclass_fields__
+    return ConsensusParams(umi=umi, **{k: v for k, v in _values(ch).items() if k in keys})

@@ -46,6 +46,7 @@ import pysam
 from marrowtox.atomic import atomic_path
 from marrowtox.ch import stats
 from marrowtox.ch.pileup import BASES, PileupParams, check_inputs, pileup_targets, read_bed
+from marrowtox.ch.vcf import vcf_alleles
 from marrowtox.errors import InputError
 
 PON_COLUMNS = [
@@ -241,8 +242,6 @@ def build_pon(
     rho_r = np.where(own, np.maximum(site_rho_r, glob_r), glob_r)
     out = []
     with pysam.FastaFile(fasta_path) as fa:
-        from marrowtox.ch.call import vcf_alleles
-
         for i in np.lexsort((np.array(col_allele), site)):
             s = int(site[i])
             chrom, pos0 = keys[s]

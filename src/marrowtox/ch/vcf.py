@@ -25,6 +25,20 @@ FILTERS = {
 }
 
 
+def vcf_alleles(
+    fasta: pysam.FastaFile, chrom: str, pos: int, ref_base: str, allele: str
+) -> tuple[str, str]:
+    """VCF REF and ALT of a pileup allele at 0-based `pos`: "-<n>" (deletion of the next n
+    bases), "+<SEQ>" (insertion after the base) or a base. Here rather than in ch.call so
+    that ch.call and ch.pon both import it without importing each other."""
+    if allele.startswith("-"):
+        n = int(allele[1:])
+        return fasta.fetch(chrom, pos, pos + n + 1).upper(), ref_base
+    if allele.startswith("+"):
+        return ref_base, ref_base + allele[1:]
+    return ref_base, allele
+
+
 def write_vcf(
     calls: Sequence[Mapping[str, Any]],
     sample: str,
@@ -32,7 +46,10 @@ def write_vcf(
     out: str | Path,
     params: Any = None,
     pon_used: bool = False,
+    molecules: bool = False,
 ) -> None:
+    """`molecules`: the BAM is a UMI consensus (marrowtox ch-consensus): DP and AD count
+    source molecules, and the header says so."""
     fa = pysam.FastaFile(fasta)
     header = pysam.VariantHeader()
     header.add_line("##source=marrowtox ch-call")
@@ -56,6 +73,11 @@ def write_vcf(
             else "the sample's per-class binomial (no panel of normals; INFO MODEL)"
         )
     )
+    if molecules:
+        header.add_line(
+            "##depth=molecules: UMI consensus BAM (marrowtox ch-consensus), DP and AD count "
+            "source molecules, not reads"
+        )
     for c, n in zip(fa.references, fa.lengths, strict=True):
         header.contigs.add(c, length=n)
     for k, d in FILTERS.items():

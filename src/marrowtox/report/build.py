@@ -296,6 +296,37 @@ def _clone_cells(
     return blocks, ccs
 
 
+def _sci(v: float) -> str:
+    """A small rate in scientific notation; '' when missing (NaN)."""
+    v = float(v)
+    return "" if v != v else f"{v:.1e}"
+
+
+def umi_qc_rows(res: Results, dna: list[str], names: Names) -> list[dict[str, str]]:
+    """One row per UMI DNA sample (results/ch/<sample>.umi_qc.tsv, rule ch_consensus):
+    molecules behind the calls, family sizes, duplicates, duplex yield and the error per
+    base before and after consensus. Samples without UMIs have no row."""
+    rows = []
+    for s in dna:
+        t = read_tsv(layout_path("umi_qc", res.root, sample=s))
+        if t is None or t.empty:
+            continue
+        q = t.iloc[0]
+        rows.append(
+            {
+                "sample": names.sample(s),
+                "reads": html.fmt(q["reads"]),
+                "molecules": html.fmt(q["molecules"]),
+                "family": html.fmt(q["mean_family_size"], 1),
+                "dup": html.fmt(100 * q["duplicate_rate"], 1),
+                "duplex": html.fmt(100 * q["duplex_yield"], 1),
+                "err_raw": _sci(q["error_raw_all"]),
+                "err_cons": _sci(q["error_consensus"]),
+            }
+        )
+    return rows
+
+
 def _lod_range(res: Results, dna: list[str]) -> str:
     """'per-target LOD 0.71-0.75% VAF' over a patient's DNA samples ('' if unknown)."""
     vals = [t["lod_vaf"] for s in dna if (t := read_tsv(res.lod(s))) is not None]
@@ -632,6 +663,7 @@ def patient_report(
         not_measured=[scrub(x) for x in not_measured],
         ch_reason=scrub(ch_reason),
         clones=_clone_rows(clones, names),
+        umi_qc=umi_qc_rows(res, list(dna["sample"]), names),
         clone_cells=cc_blocks,
         lineage=lineage_section,
         tcr=tcr,

@@ -121,7 +121,10 @@ samples: {% for s in samples %}{{ s.sample }}{% if s.detail %} ({{ s.detail }}){
 <section id="clones"><h2>Clonal hematopoiesis</h2>{% if clones %}<table><tr><th class="l">gene</th><th class="l">protein</th><th class="l">sample</th><th>day</th><th>depth</th><th>alt reads</th><th>VAF %</th><th>95% CI</th><th>LOD %</th><th class="l">detected</th><th class="l">status</th></tr>
 {% for c in clones %}<tr><td class="l">{{ c.gene }}</td><td class="l">{{ c.hgvsp }}</td><td class="l">{{ c.sample }}</td><td>{{ c.day }}</td><td>{{ c.depth }}</td><td>{{ c.alt }}</td><td>{{ c.vaf }}</td><td>{{ c.ci }}</td><td>{{ c.lod }}</td><td class="l">{{ c.detected }}</td><td class="l">{{ c.status }}</td></tr>{% endfor %}</table>
 <p class="cap">Status as called by the clone tracker (expanding/shrinking: 95% CIs of the first and last timepoint do not overlap). Every clone is re-genotyped at every DNA timepoint; LOD: VAF detectable at that depth.</p>
-{% else %}<p class="nm">not measured: {{ ch_reason }}</p>{% endif %}</section>
+{% else %}<p class="nm">not measured: {{ ch_reason }}</p>{% endif %}
+{% if umi_qc %}<h3>UMI consensus (depth in molecules)</h3><table><tr><th class="l">sample</th><th>reads</th><th>molecules</th><th>mean family size</th><th>duplicates %</th><th>duplex %</th><th>error/base raw</th><th>error/base consensus</th></tr>
+{% for u in umi_qc %}<tr><td class="l">{{ u.sample }}</td><td>{{ u.reads }}</td><td>{{ u.molecules }}</td><td>{{ u.family }}</td><td>{{ u.dup }}</td><td>{{ u.duplex }}</td><td>{{ u.err_raw }}</td><td>{{ u.err_cons }}</td></tr>{% endfor %}</table>
+<p class="cap">Reads of one molecule (same position, strand and UMI) collapsed into one consensus; calls, depth and LOD of these samples count molecules. Error per base on the panel targets as sequenced and after consensus (docs/ch-caller.md).</p>{% endif %}</section>
 {% if clone_cells %}<section id="clone-cells"><h2>Which cell types carry each clone (marrow scRNA genotyping)</h2>
 {% for b in clone_cells %}<div class="clone" id="clone-{{ loop.index }}"><h3>{{ b.label }}{% if b.car_t %} <span class="badge">in CAR T cells</span>{% endif %}</h3>
 <p class="lead">Carrier cell types (any timepoint): <b>{{ b.carriers }}</b>{% if b.car_t %}; CAR T cells: {{ b.car_t | join("; ") }}{% endif %}</p>
