@@ -180,4 +180,5 @@ def test_validate_lays_config_files_over_each_other(
     assert main(["validate", "--config", base, str(user_config), "--no-file-check"]) == 0
     assert "1 patients, 2 scRNA and 0 DNA samples" in capsys.readouterr().out
     assert main(["validate", "--config", base, "config/demo.yaml", "--no-file-check"]) == 0
-    assert "6 patients, 15 scRNA and 15 DNA samples" in capsys.readouterr().out
+    # 15 marrow scRNA + a product and a CD3+CAR+ sort; 15 DNA + two sorted blood fractions
+    assert "6 patients, 17 scRNA and 17 DNA samples" in capsys.readouterr().out
