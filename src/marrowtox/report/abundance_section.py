@@ -12,7 +12,6 @@ not shown).
 
 from __future__ import annotations
 
-import html as _html
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,8 @@ import pandas as pd
 
 from marrowtox.atomic import write_text
 from marrowtox.layout import path as layout_path
+from marrowtox.report.cell_text import escaped as _e
+from marrowtox.report.cell_text import number as _num
 
 #: genes listed per DE analysis (the TSV has every gene)
 TOP_GENES = 12
@@ -28,20 +29,6 @@ COMPARISON_TITLE = {
     "icaht_early": "early ICAHT high vs low",
     "car_hematotox": "CAR-HEMATOTOX high vs low",
 }
-
-
-def _e(v: object) -> str:
-    return _html.escape("" if v is None or (isinstance(v, float) and v != v) else str(v))
-
-
-def _num(v: object, digits: int = 2) -> str:
-    try:
-        f = float(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return ""
-    if f != f:
-        return ""
-    return f"{f:.{digits}g}" if abs(f) < 1e-2 and f != 0 else f"{f:.{digits}f}"
 
 
 def da_forest(da: pd.DataFrame) -> bytes | None:

@@ -20,7 +20,6 @@ and every text is HTML-escaped.
 
 from __future__ import annotations
 
-import html as _html
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,8 @@ import pandas as pd
 
 from marrowtox.atomic import write_text
 from marrowtox.layout import path as layout_path
+from marrowtox.report.cell_text import escaped as _e
+from marrowtox.report.cell_text import number as _num
 
 #: Rows shown in the table and the forest plot (a page, not the whole table: the TSV has
 #: every row).
@@ -40,20 +41,6 @@ SURVIVAL_LABEL = {
     "cif_relapse": "relapse/progression (Aalen-Johansen, NRM competing)",
     "cox_os": "Cox hazard ratio, overall survival",
 }
-
-
-def _e(v: object) -> str:
-    return _html.escape("" if v is None or (isinstance(v, float) and v != v) else str(v))
-
-
-def _num(v: object, digits: int = 2) -> str:
-    try:
-        f = float(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return ""
-    if f != f:
-        return ""
-    return f"{f:.{digits}g}" if abs(f) < 1e-2 and f != 0 else f"{f:.{digits}f}"
 
 
 def _flag(v: object) -> bool:
