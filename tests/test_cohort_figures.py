@@ -247,7 +247,10 @@ def test_workflow_demo_writes_curve_tables_and_says_too_few_events(demo_run) -> 
     curves = pd.read_csv(path("cohort_survival_curves", r), sep="\t", keep_default_na=False)
     assert set(curves["kind"]) == {survival.NOT_DRAWN}
     html = path("cohort_report", r).read_text(encoding="utf-8")
-    section = html[html.index("id='cohort-stats'") :]
+    start = html.index("id='cohort-stats'")
+    section = html[
+        start : html.index("</section>", start)
+    ]  # the sections after it have own figures
     assert "overall survival: too few events: 2 deaths (&lt; 5): no curve." in section
     assert "non-relapse mortality: too few events: 1 non-relapse deaths" in section
     assert "No curve has enough events to be drawn" in section
