@@ -9,6 +9,8 @@ planted CAR T genes and program, and the report sections.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -173,6 +175,24 @@ def test_pseudobulk_too_few_cells_is_refused_in_words() -> None:
     )
     assert programs["activity"].isna().all() and programs["status"].str.startswith("too few").all()
     assert sum("5 cells < minimum 10" in x for x in notes) == 2
+
+
+def test_car_de_without_a_post_infusion_sample_says_so(tmp_path) -> None:
+    """A cohort with no post-infusion marrow (e.g. pre-infusion marrow and a product
+    only): the rule gets no object, and the tables say why instead of failing."""
+    from marrowtox.cli import main
+
+    g = Path(__file__).resolve().parents[1] / "resources" / "genesets"
+    out, programs = tmp_path / "de.tsv", tmp_path / "programs.tsv"
+    rc = main(["car-de", "--h5ad", "--programs", str(g / "tcell_programs.gmt"),
+               "--hallmark", str(g / "hallmark_inflammation.v7.5.1.gmt"),
+               "--out", str(out), "--out-programs", str(programs)])  # fmt: skip
+    assert rc == 0
+    de = pd.read_csv(out, sep="\t")
+    assert len(de) == 1 and pd.isna(de["p_value"].iloc[0])
+    assert de["status"].iloc[0] == "not tested: no post-infusion marrow sample with CAR calls"
+    prog = pd.read_csv(programs, sep="\t")
+    assert prog["activity"].isna().all() and prog["status"].str.startswith("not tested").all()
 
 
 # ---- the shared demo workflow run ----

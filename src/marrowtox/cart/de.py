@@ -14,7 +14,13 @@ from pathlib import Path
 import pandas as pd
 
 from marrowtox.celltypes import T_TYPES
-from marrowtox.singlecell.pseudobulk_de import DESettings, PairedDE, paired_de
+from marrowtox.singlecell.pseudobulk_de import (
+    DESettings,
+    PairedDE,
+    paired_de,
+    programs_refused,
+    refusal,
+)
 
 CAR, NON_CAR = "CAR", "nonCAR"
 COMPARISON = "CAR T vs non-CAR T"
@@ -60,11 +66,13 @@ def t_cells(path: Path):
 def car_vs_noncar(inp: CarDEInputs, notes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     import anndata as ad
 
+    if not inp.h5ads:  # e.g. a cohort of pre-infusion marrow and products only
+        reason = "not tested: no post-infusion marrow sample with CAR calls"
+        notes.append(reason)
+        return refusal(COMPARISON, reason), programs_refused(inp.gene_sets, reason)
     parts = [t_cells(p) for p in inp.h5ads]
-    cells = (
-        ad.concat(parts, join="inner", index_unique="-", keys=[str(p) for p in range(len(parts))])
-        if parts
-        else ad.AnnData()
+    cells = ad.concat(
+        parts, join="inner", index_unique="-", keys=[str(p) for p in range(len(parts))]
     )
     spec = PairedDE(cells, COMPARISON, CAR, NON_CAR, "sample", inp.settings, inp.gene_sets, notes)
     return paired_de(spec)

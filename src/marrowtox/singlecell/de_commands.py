@@ -29,8 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="CAR T vs non-CAR T pseudobulk DESeq2 within each marrow sample, and program activity",
     )
     p.add_argument(
-        "--h5ad", type=Path, nargs="+", required=True,
-        help="CAR-called objects (results/singlecell/{sample}.h5ad) of post-infusion marrow samples",
+        "--h5ad", type=Path, nargs="*", required=True,
+        help="CAR-called objects (results/singlecell/{sample}.h5ad) of post-infusion marrow "
+        "samples; none (a cohort without one) gives a table that says so",
     )  # fmt: skip
     _common(p, "cart", "de")
     p.set_defaults(func=run_car)
@@ -39,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="HSPC post-infusion vs baseline marrow pseudobulk DESeq2 within each patient, and program activity",
     )
     q.add_argument(
-        "--h5ad", type=Path, nargs="+", required=True,
+        "--h5ad", type=Path, nargs="*", required=True,
         help="annotated objects (results/singlecell/annotated/{sample}.h5ad); the sample id is the file stem",
     )  # fmt: skip
     q.add_argument(
