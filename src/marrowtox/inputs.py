@@ -8,7 +8,10 @@ samplesheet <- clinical.* <- inputs <- preflight / validate.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
+
+import pandas as pd
 
 from marrowtox.clinical.events import validate_events
 from marrowtox.clinical.flow import load_flow
@@ -49,31 +52,14 @@ def load_all(config: dict[str, Any], *, check_files: bool = True) -> Tables:
         specimen_warnings(samples, config["samples"]) if samples is not None else []
     )
     try:
-        if config.get("labs") and os.path.exists(config["labs"]):
-            labs = load_long_table(
-                config["labs"], "labs.schema.yaml", "labs", patients, validate_labs
-            )
+        labs = _long_table(config, "labs", patients, validate_labs)
+        if labs is not None:
             policy = {**section_defaults("clinical"), **(config.get("clinical") or {})}
             warnings += check_same_day(labs, config["labs"], policy["same_day_values"])
-        elif config.get("labs"):
-            raise InputError(
-                f"labs table not found (resolved to {resolved_path(config['labs'])})",
-                file=config["labs"],
-                expected=f"an existing TSV; {RELATIVE_RULE}",
-            )
     except InputError as exc:
         faults.append(exc)
     try:
-        if config.get("events") and os.path.exists(config["events"]):
-            events = load_long_table(
-                config["events"], "events.schema.yaml", "events", patients, validate_events
-            )
-        elif config.get("events"):
-            raise InputError(
-                f"events table not found (resolved to {resolved_path(config['events'])})",
-                file=config["events"],
-                expected=f"an existing TSV; {RELATIVE_RULE}",
-            )
+        events = _long_table(config, "events", patients, validate_events)
     except InputError as exc:
         faults.append(exc)
     try:
@@ -84,3 +70,23 @@ def load_all(config: dict[str, Any], *, check_files: bool = True) -> Tables:
     raise_all(faults)
     assert samples is not None
     return Tables(samples=samples, labs=labs, events=events, flow=flow, warnings=warnings)
+
+
+def _long_table(
+    config: dict[str, Any],
+    what: str,
+    patients: set[str] | None,
+    check: Callable[[pd.DataFrame, str], object],
+) -> pd.DataFrame | None:
+    """The config's labs or events table read and checked; None when not configured;
+    a configured path that does not exist is refused with the path it resolved to."""
+    path = config.get(what)
+    if not path:
+        return None
+    if not os.path.exists(path):
+        raise InputError(
+            f"{what} table not found (resolved to {resolved_path(path)})",
+            file=path,
+            expected=f"an existing TSV; {RELATIVE_RULE}",
+        )
+    return load_long_table(path, f"{what}.schema.yaml", what, patients, check)
