@@ -211,6 +211,224 @@ def _median(x: np.ndarray) -> float:
     return float(np.median(x)) if x.size else 0.0
 
 
+def _target_lods(
+    pile: Any, targets: list, mean_snv: float, params: CallParams
+) -> tuple[list[Row], dict[str, float]]:
+    """Per-target LOD rows (LOD_COLUMNS) and the LOD of each target by name."""
+    chrom_arr = np.asarray(pile.chrom, dtype=object)
+    lod_rows: list[Row] = []
+    lod_of: dict[str, float] = {}
+    for chrom, s, e, name in targets:
+        in_t = (chrom_arr == chrom) & (pile.pos >= s) & (pile.pos < e)
+        md = _median(pile.depth[in_t])
+        lod = (
+            stats.limit_of_detection(md, mean_snv, params.lod_alpha, params.min_alt)
+            if md > 0
+            else float("nan")
+        )
+        lod_of.setdefault(name, lod)
+        values = (name, chrom, s, e, md, mean_snv, lod, bool(md >= params.min_depth))
+        lod_rows.append(dict(zip(LOD_COLUMNS, values, strict=True)))
+    return lod_rows, lod_of
+
+
+@dataclass
+class _Tests:
+    """Every candidate's test: p-value, the model it was tested against, and the
+    panel-of-normals flags (recurrent artifact, germline in the population)."""
+
+    p: np.ndarray
+    model: np.ndarray
+    recurrent: np.ndarray
+    germ_pop: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Annotation:
+    """What the calls need to annotate an allele and match the CHIP rules."""
+
+    fasta: pysam.FastaFile
+    genes: dict
+    rules: Any
+
+
+def _site_model_tests(
+    pile: Any,
+    cand: Any,
+    t: _Tests,
+    site_models: dict[tuple[str, int, str], SiteModel],
+    ann: _Annotation,
+) -> None:
+    """Candidates with a panel-of-normals model for their site and allele are tested
+    against it instead of the class rate (t is updated in place)."""
+    rows_i, ref_base = cand.row, pile.ref[cand.row]
+    models = [
+        site_models.get((pile.chrom[r], int(pile.pos[r]), a))
+        for r, a in zip(rows_i.tolist(), cand.allele, strict=True)
+    ]
+    t.recurrent = np.array([m is not None and m.recurrent for m in models], bool)
+    t.germ_pop = np.array([m is not None and m.germline_population for m in models], bool)
+    # Known hotspots recur in patients (and in older normals) because they are real:
+    # at a recurrent site a hotspot is tested against the sample's class model and
+    # never filtered as `pon` for recurrence alone.
+    for i in np.flatnonzero(t.recurrent):
+        chrom, pos0 = pile.chrom[rows_i[i]], int(pile.pos[rows_i[i]])
+        ref, alt_allele = vcf_alleles(ann.fasta, chrom, pos0, str(ref_base[i]), cand.allele[i])
+        a = annotate(chrom, pos0, ref, alt_allele, ann.genes, ann.fasta)
+        if a.gene and match(a.gene, a.consequence, a.hgvsp_short, a.codon, a.exon, ann.rules):
+            t.recurrent[i] = False
+            models[i] = None
+    strand_depth = pile.snv[rows_i].sum(axis=1)  # candidates x (forward, reverse)
+    depth = pile.depth[rows_i]
+    p_site = site_pvalues(cand.alt_count, depth, strand_depth[:, 0], strand_depth[:, 1], models)
+    use = ~np.isnan(p_site)
+    t.p = np.where(use, p_site, t.p)
+    t.model[use] = SITE_MODEL
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """One reported candidate's evidence, as the filters read it."""
+
+    depth: int
+    alt: int
+    vaf: float
+    vaf_hi: float
+    q: float
+    strand_bias_p: float
+    strand_fraction: float
+    near_indel: bool
+    homopolymer: int
+    run_base: str
+    is_indel: bool
+    extends_run: bool
+    in_pon: bool
+    germline_population: bool
+
+
+def _filters(c: _Candidate, params: CallParams) -> list[str]:
+    filters = []
+    if c.depth < params.min_depth:
+        filters.append("low_depth")
+    if c.alt < params.min_alt:
+        filters.append("low_alt")
+    if (c.vaf_hi if params.min_vaf_on == "interval" else c.vaf) < params.min_vaf:
+        filters.append("low_vaf")
+    if c.q >= params.fdr:
+        filters.append("not_significant")
+    if c.strand_bias_p < params.strand_bias_p and c.strand_fraction > params.strand_bias_fraction:
+        filters.append("strand_bias")
+    if c.near_indel:
+        filters.append("indel_gap")
+    # Polymerase slippage makes indels in runs the dominant artifact; an SNV is only
+    # suspect when its alt base extends the run (e.g. GGGGGT>GGGGGG).
+    if c.homopolymer >= params.homopolymer_min and (c.is_indel or c.extends_run):
+        need_vaf = (
+            params.long_homopolymer_vaf
+            if c.homopolymer >= params.long_homopolymer
+            else params.homopolymer_vaf
+        )
+        if c.vaf < need_vaf or c.alt < params.homopolymer_alt:
+            filters.append("homopolymer")
+    if c.in_pon:
+        filters.append("pon")
+    if c.germline_population:
+        filters.append("pon_germline")
+    if stats.germline_like(c.alt, c.depth):
+        filters.append("germline")
+    return filters
+
+
+@dataclass(frozen=True)
+class _RowContext:
+    """The array-level results every reported row is read from."""
+
+    sample: str
+    pile: Any
+    cand: Any
+    depth: np.ndarray
+    ref_base: np.ndarray
+    tests: _Tests
+    q: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    near_indel: np.ndarray
+    pon: set[tuple[str, int, str, str]] | None
+    lod_of: dict[str, float]
+    ann: _Annotation
+    params: CallParams
+
+
+def _call_row(i: int, x: _RowContext) -> Row:
+    """Candidate i's row of calls.tsv: its alleles, filters, annotation and CHIP class."""
+    pile, cand, fasta, t, params = x.pile, x.cand, x.ann.fasta, x.tests, x.params
+    row = cand.row[i]
+    chrom, pos0 = pile.chrom[row], int(pile.pos[row])
+    d, a = int(x.depth[i]), int(cand.alt_count[i])
+    ref, alt_allele = vcf_alleles(fasta, chrom, pos0, str(x.ref_base[i]), cand.allele[i])
+    vaf = a / d if d else 0.0
+    af, ar = int(cand.alt_fwd[i]), int(cand.alt_rev[i])
+    sb = stats.strand_bias_p(int(cand.ref_fwd[i]), int(cand.ref_rev[i]), af, ar)
+    hp, run_base = homopolymer_context(fasta, chrom, pos0)
+    is_indel = len(ref) != len(alt_allele)
+    c = _Candidate(
+        depth=d,
+        alt=a,
+        vaf=vaf,
+        vaf_hi=float(x.hi[i]),
+        q=float(x.q[i]),
+        strand_bias_p=sb,
+        strand_fraction=max(af, ar) / max(a, 1),
+        near_indel=bool(x.near_indel[i]),
+        homopolymer=hp,
+        run_base=run_base,
+        is_indel=is_indel,
+        extends_run=not is_indel and run_base == alt_allele,
+        in_pon=bool(t.recurrent[i]) or bool(x.pon and (chrom, pos0 + 1, ref, alt_allele) in x.pon),
+        germline_population=bool(t.germ_pop[i]),
+    )
+    filters = _filters(c, params)
+    flt = "PASS" if not filters else ";".join(filters)
+    ann = annotate(chrom, pos0, ref, alt_allele, x.ann.genes, fasta)
+    rule = (
+        match(ann.gene, ann.consequence, ann.hgvsp_short, ann.codon, ann.exon, x.ann.rules)
+        if ann.gene
+        else ""
+    )
+    chip = classify(flt, vaf, rule, params.chip_min_vaf, params.low_vaf_min)
+    tname = pile.target[row]
+    values = (
+        x.sample,
+        chrom,
+        pos0 + 1,
+        ref,
+        alt_allele,
+        ann.gene,
+        ann.transcript,
+        ann.hgvsc,
+        ann.hgvsp,
+        ann.hgvsp_short,
+        ann.consequence,
+        ann.exon,
+        d,
+        a,
+        vaf,
+        float(x.lo[i]),
+        float(x.hi[i]),
+        sb,
+        flt,
+        chip,
+        rule if chip else "",
+        x.lod_of.get(tname, math.nan),
+        float(t.p[i]),
+        float(x.q[i]),
+        hp,
+        tname,
+        t.model[i],
+    )
+    return dict(zip(CALL_COLUMNS, values, strict=True))
+
+
 def call_sample(
     sample: str,
     bam: str,
@@ -241,27 +459,7 @@ def call_sample(
     )
     rates = stats.background(pile)
     mean_snv = float(np.mean([v for k, v in rates.items() if k != "indel"]))
-    chrom_arr = np.asarray(pile.chrom, dtype=object)
-    lod_rows: list[Row] = []
-    lod_of: dict[str, float] = {}
-    for chrom, s, e, name in targets:
-        in_t = (chrom_arr == chrom) & (pile.pos >= s) & (pile.pos < e)
-        md = _median(pile.depth[in_t])
-        lod = (
-            stats.limit_of_detection(md, mean_snv, params.lod_alpha, params.min_alt)
-            if md > 0
-            else float("nan")
-        )
-        lod_of.setdefault(name, lod)
-        lod_rows.append(
-            dict(
-                zip(
-                    LOD_COLUMNS,
-                    (name, chrom, s, e, md, mean_snv, lod, bool(md >= params.min_depth)),
-                    strict=True,
-                )
-            )
-        )
+    lod_rows, lod_of = _target_lods(pile, targets, mean_snv, params)
     cand = alleles(pile, params.min_candidate_alt)
     if not len(cand):
         return [], lod_rows
@@ -272,38 +470,19 @@ def call_sample(
     )
     depth = pile.depth[rows_i]
     alt = cand.alt_count
-    p = stats.binom_pvalues(alt, depth, rate)
     n_cand = len(cand)
-    model = np.full(n_cand, CLASS_MODEL, dtype=object)
-    recurrent = np.zeros(n_cand, bool)
-    germ_pop = np.zeros(n_cand, bool)
-    genes = read_gtf(gtf) if gtf else {}
-    rules = load_rules(rules_path)
-    fasta = pysam.FastaFile(fasta_path)
+    t = _Tests(
+        p=stats.binom_pvalues(alt, depth, rate),
+        model=np.full(n_cand, CLASS_MODEL, dtype=object),
+        recurrent=np.zeros(n_cand, bool),
+        germ_pop=np.zeros(n_cand, bool),
+    )
+    ann_ctx = _Annotation(
+        pysam.FastaFile(fasta_path), read_gtf(gtf) if gtf else {}, load_rules(rules_path)
+    )
     if site_models:
-        models = [
-            site_models.get((pile.chrom[r], int(pile.pos[r]), a))
-            for r, a in zip(rows_i.tolist(), cand.allele, strict=True)
-        ]
-        recurrent = np.array([m is not None and m.recurrent for m in models], bool)
-        germ_pop = np.array([m is not None and m.germline_population for m in models], bool)
-        # Known hotspots recur in patients (and in older normals) because they are real:
-        # at a recurrent site a hotspot is tested against the sample's class model and
-        # never filtered as `pon` for recurrence alone.
-        for i in np.flatnonzero(recurrent):
-            chrom, pos0 = pile.chrom[rows_i[i]], int(pile.pos[rows_i[i]])
-            ref, alt_allele = vcf_alleles(fasta, chrom, pos0, str(ref_base[i]), cand.allele[i])
-            ann = annotate(chrom, pos0, ref, alt_allele, genes, fasta)
-            if ann.gene and match(
-                ann.gene, ann.consequence, ann.hgvsp_short, ann.codon, ann.exon, rules
-            ):
-                recurrent[i] = False
-                models[i] = None
-        strand_depth = pile.snv[rows_i].sum(axis=1)  # candidates x (forward, reverse)
-        p_site = site_pvalues(alt, depth, strand_depth[:, 0], strand_depth[:, 1], models)
-        use = ~np.isnan(p_site)
-        p = np.where(use, p_site, p)
-        model[use] = SITE_MODEL
+        _site_model_tests(pile, cand, t, site_models, ann_ctx)
+    p = t.p
     q = stats.bh(p)  # over every tested candidate, written or not
     lo, hi = stats.wilson(alt, depth)
     # Array-level reporting floor before any per-row work: every PASS needs q < fdr, so
@@ -311,99 +490,23 @@ def call_sample(
     vaf_all = alt / np.maximum(depth, 1)
     report = (q < params.fdr) | (q < params.report_max_q) | (vaf_all >= params.report_min_vaf)
     near_indel = indel_gap(
-        chrom_arr[rows_i],
+        np.asarray(pile.chrom, dtype=object)[rows_i],
         pile.pos[rows_i].astype(np.int64),
         cand.allele,
         alt,
         (q < params.fdr) & (alt >= params.min_alt),
         params.snp_gap,
     )
+    fasta = ann_ctx.fasta
     if evidence is not None:
         evidence += _evidence_rows(
-            sample, pile, cand, fasta, ref_base, depth, vaf_all, p, q, model, report
+            sample, pile, cand, fasta, ref_base, depth, vaf_all, p, q, t.model, report
         )
-    out: list[Row] = []
+    x = _RowContext(
+        sample, pile, cand, depth, ref_base, t, q, lo, hi, near_indel, pon, lod_of, ann_ctx, params
+    )
     with fasta:
-        for i in np.flatnonzero(report).tolist():
-            row = rows_i[i]
-            chrom, pos0 = pile.chrom[row], int(pile.pos[row])
-            d, a = int(depth[i]), int(alt[i])
-            ref, alt_allele = vcf_alleles(fasta, chrom, pos0, str(ref_base[i]), cand.allele[i])
-            vaf = a / d if d else 0.0
-            af, ar = int(cand.alt_fwd[i]), int(cand.alt_rev[i])
-            sb = stats.strand_bias_p(int(cand.ref_fwd[i]), int(cand.ref_rev[i]), af, ar)
-            frac = max(af, ar) / max(a, 1)
-            hp, run_base = homopolymer_context(fasta, chrom, pos0)
-            filters = []
-            if d < params.min_depth:
-                filters.append("low_depth")
-            if a < params.min_alt:
-                filters.append("low_alt")
-            if (hi[i] if params.min_vaf_on == "interval" else vaf) < params.min_vaf:
-                filters.append("low_vaf")
-            if q[i] >= params.fdr:
-                filters.append("not_significant")
-            if sb < params.strand_bias_p and frac > params.strand_bias_fraction:
-                filters.append("strand_bias")
-            if near_indel[i]:
-                filters.append("indel_gap")
-            # Polymerase slippage makes indels in runs the dominant artifact; an SNV is only
-            # suspect when its alt base extends the run (e.g. GGGGGT>GGGGGG).
-            is_indel = len(ref) != len(alt_allele)
-            extends_run = not is_indel and run_base == alt_allele
-            if hp >= params.homopolymer_min and (is_indel or extends_run):
-                need_vaf = (
-                    params.long_homopolymer_vaf
-                    if hp >= params.long_homopolymer
-                    else params.homopolymer_vaf
-                )
-                if vaf < need_vaf or a < params.homopolymer_alt:
-                    filters.append("homopolymer")
-            if recurrent[i] or (pon and (chrom, pos0 + 1, ref, alt_allele) in pon):
-                filters.append("pon")
-            if germ_pop[i]:
-                filters.append("pon_germline")
-            if stats.germline_like(a, d):
-                filters.append("germline")
-            flt = "PASS" if not filters else ";".join(filters)
-            ann = annotate(chrom, pos0, ref, alt_allele, genes, fasta)
-            rule = (
-                match(ann.gene, ann.consequence, ann.hgvsp_short, ann.codon, ann.exon, rules)
-                if ann.gene
-                else ""
-            )
-            chip = classify(flt, vaf, rule, params.chip_min_vaf, params.low_vaf_min)
-            tname = pile.target[row]
-            values = (
-                sample,
-                chrom,
-                pos0 + 1,
-                ref,
-                alt_allele,
-                ann.gene,
-                ann.transcript,
-                ann.hgvsc,
-                ann.hgvsp,
-                ann.hgvsp_short,
-                ann.consequence,
-                ann.exon,
-                d,
-                a,
-                vaf,
-                float(lo[i]),
-                float(hi[i]),
-                sb,
-                flt,
-                chip,
-                rule if chip else "",
-                lod_of.get(tname, math.nan),
-                float(p[i]),
-                float(q[i]),
-                hp,
-                tname,
-                model[i],
-            )
-            out.append(dict(zip(CALL_COLUMNS, values, strict=True)))
+        out = [_call_row(i, x) for i in np.flatnonzero(report).tolist()]
     out.sort(key=lambda r: (r["chrom"], r["pos"], r["alt"]))
     return out, lod_rows
 

@@ -100,7 +100,6 @@ def integrate(
 def _integrate(
     adata: ad.AnnData, params: IntegrateParams, exclude_genes: Sequence[str] = ()
 ) -> ad.AnnData:
-    import harmonypy
     import scanpy as sc
 
     n_cells = np.asarray((adata.X > 0).sum(axis=0)).ravel()
@@ -137,17 +136,41 @@ def _integrate(
     sc.tl.pca(sub, n_comps=n_pcs, random_state=params.seed)
     adata.obsm["X_pca"] = sub.obsm["X_pca"]
     rep = "X_pca"
-    if batch_key is not None:
-        try:
-            ho = harmonypy.run_harmony(
-                sub.obsm["X_pca"], adata.obs, [batch_key], random_state=params.seed, verbose=False
-            )
-        except (ValueError, np.linalg.LinAlgError) as err:
-            notes.append(f"Harmony failed ({err}); embedding not batch-corrected")
-        else:
-            z = np.asarray(ho.Z_corr)
-            adata.obsm["X_pca_harmony"] = z.T if z.shape[0] != adata.n_obs else z
-            rep = "X_pca_harmony"
+    z = _harmony(sub.obsm["X_pca"], adata.obs, batch_key, params.seed, notes)
+    if z is not None:
+        adata.obsm["X_pca_harmony"] = z
+        rep = "X_pca_harmony"
+    _layout(adata, rep, params)
+    adata.uns["integration"] = {
+        "hvg_flavour": hvg.flavour,
+        "harmony": "yes" if rep == "X_pca_harmony" else "no",
+        "note": "; ".join(notes),
+    }
+    return adata
+
+
+def _harmony(
+    pca: np.ndarray, obs: pd.DataFrame, batch_key: str | None, seed: int, notes: list[str]
+) -> np.ndarray | None:
+    """Harmony-corrected PCs (cells x PCs), or None without a batch key or when Harmony
+    fails (the reason goes to `notes`: the picture is then drawn uncorrected)."""
+    import harmonypy
+
+    if batch_key is None:
+        return None
+    try:
+        ho = harmonypy.run_harmony(pca, obs, [batch_key], random_state=seed, verbose=False)
+    except (ValueError, np.linalg.LinAlgError) as err:
+        notes.append(f"Harmony failed ({err}); embedding not batch-corrected")
+        return None
+    z = np.asarray(ho.Z_corr)
+    return z.T if z.shape[0] != len(obs) else z
+
+
+def _layout(adata: ad.AnnData, rep: str, params: IntegrateParams) -> None:
+    """kNN graph, UMAP and Leiden clusters on `rep` (in place)."""
+    import scanpy as sc
+
     sc.pp.neighbors(
         adata,
         n_neighbors=params.n_neighbors,
@@ -164,12 +187,6 @@ def _integrate(
         n_iterations=2,
         directed=False,
     )
-    adata.uns["integration"] = {
-        "hvg_flavour": hvg.flavour,
-        "harmony": "yes" if rep == "X_pca_harmony" else "no",
-        "note": "; ".join(notes),
-    }
-    return adata
 
 
 def _sample_of(adata: ad.AnnData) -> np.ndarray:
@@ -187,7 +204,6 @@ def _integrate_sketch(
 ) -> ad.AnnData:
     """The embedding fitted on the sketched cells, every other cell placed by projection
     (marrowtox.singlecell.sketch). X is already log-normalised for every cell."""
-    import harmonypy
     import scanpy as sc
 
     hv = adata.var["highly_variable"].to_numpy()
@@ -207,45 +223,18 @@ def _integrate_sketch(
     pca[rest] = project_pca(x_hv[rest], mean, std, SCALE_MAX, scaled_mean, loadings)
     adata.obsm["X_pca"] = pca.astype(np.float32)
     rep = pca
-    if batch_key is not None:
+    z = _harmony(pca_sketch, adata.obs.iloc[sketch], batch_key, params.seed, notes)
+    if z is not None:
         batch = adata.obs[batch_key].astype(str).to_numpy()
-        try:
-            ho = harmonypy.run_harmony(
-                pca_sketch,
-                adata.obs.iloc[sketch],
-                [batch_key],
-                random_state=params.seed,
-                verbose=False,
-            )
-        except (ValueError, np.linalg.LinAlgError) as err:
-            notes.append(f"Harmony failed ({err}); embedding not batch-corrected")
-        else:
-            z = np.asarray(ho.Z_corr)
-            z = z.T if z.shape[0] != len(sketch) else z
-            rep = np.empty_like(pca)
-            rep[sketch] = z
-            rep[rest] = transfer_shift(
-                pca_sketch, z, batch[sketch], pca[rest], batch[rest], params.n_neighbors
-            )
-            adata.obsm["X_pca_harmony"] = rep
+        rep = np.empty_like(pca)
+        rep[sketch] = z
+        rep[rest] = transfer_shift(
+            pca_sketch, z, batch[sketch], pca[rest], batch[rest], params.n_neighbors
+        )
+        adata.obsm["X_pca_harmony"] = rep
     small = ad.AnnData(obs=adata.obs.iloc[sketch][[]].copy())
     small.obsm["rep"] = rep[sketch]
-    sc.pp.neighbors(
-        small,
-        n_neighbors=params.n_neighbors,
-        use_rep="rep",
-        random_state=params.seed,
-        transformer="sklearn",
-    )
-    sc.tl.umap(small, random_state=params.seed)
-    sc.tl.leiden(
-        small,
-        resolution=params.leiden_resolution,
-        random_state=params.seed,
-        flavor="igraph",
-        n_iterations=2,
-        directed=False,
-    )
+    _layout(small, "rep", params)
     umap = np.empty((adata.n_obs, 2), dtype=np.float32)
     umap[sketch] = small.obsm["X_umap"]
     umap[rest], idx = knn_mean(rep[sketch], small.obsm["X_umap"], rep[rest], params.n_neighbors)
