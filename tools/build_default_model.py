@@ -76,7 +76,7 @@ def build(
     params = BuildParams.load(build_file)
     cells = training_cells(real, doc, patients)
     column = doc["sources"]["vangalen_marrow"]["label_column"]
-    labels = training_labels(cells.obs[column], params.malignant)
+    labels = training_labels(cells.obs[column], params.malignant, params.lineage_like)
     return train(cells, labels, params, measured_genes(real, doc))
 
 
