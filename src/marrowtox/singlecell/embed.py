@@ -15,6 +15,7 @@ from typing import Any
 import anndata as ad
 import numpy as np
 
+from marrowtox.singlecell import numba_cache
 from marrowtox.singlecell.hvg import select_hvgs
 
 
@@ -59,6 +60,8 @@ def sample_embedding(
 
 def _embed(counts: ad.AnnData, params: EmbedParams, exclude_genes: tuple[str, ...]) -> Embedding:
     import scanpy as sc
+
+    numba_cache.enable()  # before sc.tl.umap imports umap-learn (marrowtox.singlecell.numba_cache)
 
     seen = np.asarray((counts.X > 0).sum(axis=0)).ravel()
     usable = (seen >= params.min_cells_per_gene) & ~counts.var_names.isin(list(exclude_genes))

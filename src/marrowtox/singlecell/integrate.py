@@ -20,6 +20,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from marrowtox.singlecell import numba_cache
 from marrowtox.singlecell.genespace import measured_mask
 from marrowtox.singlecell.hvg import select_hvgs
 from marrowtox.singlecell.sketch import (
@@ -170,6 +171,8 @@ def _harmony(
 def _layout(adata: ad.AnnData, rep: str, params: IntegrateParams) -> None:
     """kNN graph, UMAP and Leiden clusters on `rep` (in place)."""
     import scanpy as sc
+
+    numba_cache.enable()  # before sc.tl.umap imports umap-learn
 
     sc.pp.neighbors(
         adata,
