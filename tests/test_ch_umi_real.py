@@ -11,7 +11,14 @@ from realdata import REAL_DATA_CANDIDATES
 
 from marrowtox.ch.consensus import ConsensusParams
 from marrowtox.ch.pileup import PileupParams
-from marrowtox.ch.steps import ConsensusInputs, ExtractInputs, consensus_step, extract_step
+from marrowtox.ch.steps import (
+    AlignInputs,
+    ConsensusInputs,
+    ExtractInputs,
+    align_step,
+    consensus_step,
+    extract_step,
+)
 from marrowtox.ch.umi_extract import ExtractStats, InlineLayout, extract_inline
 
 DATA = next(
@@ -31,8 +38,14 @@ def real(tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("simsenseq")
     fa = DATA / "Homo_sapiens_PIK3CA_sequence.fa"
     fq = DATA / "P001_start_R1_001.fastq.gz"
-    # the `marrowtox ch-umi-extract` step: UMI + spacer off read 1, minimap2 alignment
-    ex = extract_step(ExtractInputs("P001", str(fq), str(fa), LAYOUT, str(out / "raw.bam")))
+    # the `marrowtox ch-umi-extract` and `ch-align` steps (rules ch_umi_extract, ch_align):
+    # UMI + spacer off read 1, then minimap2 alignment
+    ex = extract_step(ExtractInputs("P001", str(fq), LAYOUT, str(out / "extracted.fastq.gz")))
+    al = align_step(
+        AlignInputs("P001", str(out / "extracted.fastq.gz"), str(fa), str(out / "raw.bam"))
+    )
+    assert al["reads"] == ex["kept"]
+    ex = {**ex, "aligned": al["aligned"]}
     stats = ExtractStats()
     extract_inline(str(fq), LAYOUT, stats)  # the spacer counts behind it
     assert (ex["reads"], ex["kept"]) == (stats.reads, stats.kept)

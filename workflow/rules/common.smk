@@ -146,15 +146,25 @@ def caller_settings():
         if k not in ("rules", "panel_of_normals")
         and not k.startswith("pon_")
         and k not in CONSENSUS_KEYS
+        and k not in EXTRACT_KEYS
     }
 
 
+#: ch keys only the inline-UMI extraction step reads (rule ch_umi_extract)
+EXTRACT_KEYS = tuple(k for k in config["ch"] if k.startswith("umi_extract_"))
 #: ch keys only the UMI consensus step reads (the caller's own: umi_min_alt, umi_min_vaf)
 CONSENSUS_KEYS = tuple(
     k
     for k in config["ch"]
-    if k.startswith("umi_") and k not in ("umi_min_alt", "umi_min_vaf")
+    if k.startswith("umi_")
+    and k not in ("umi_min_alt", "umi_min_vaf")
+    and k not in EXTRACT_KEYS
 )
+
+
+def extract_settings():
+    """The inline-UMI extraction step's settings (rule ch_umi_extract)."""
+    return {k: config["ch"][k] for k in EXTRACT_KEYS}
 
 
 def consensus_settings():
