@@ -661,7 +661,7 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
                     expected=f"an existing file: {kind} (relative paths: to the sheet)",
                 )
         _check_vdj(row, path, r)
-        if row["assay"] == "dna" and _bam_index(p) is None:
+        if row["assay"] == "dna" and not inline and _bam_index(p) is None:
             raise InputError(
                 f"no index next to {p}",
                 file=path,
