@@ -103,3 +103,17 @@ def test_consensus_lowers_background_error_tenfold(real) -> None:
     assert row["bases_consensus"] > 10_000
     assert row["error_raw_all"] >= 10 * row["error_consensus"]
     assert row["error_raw"] > row["error_consensus"]
+
+
+def test_preflight_accepts_the_real_layout_and_refuses_a_shifted_one() -> None:
+    if DATA is None:
+        pytest.skip("../shared/data/real/umi_simsenseq absent (real SiMSen-Seq reads)")
+    from marrowtox.ch.umi_extract import check_layout
+    from marrowtox.errors import InputError
+
+    fq = str(DATA / "P001_start_R1_001.fastq.gz")
+    check_layout(fq, LAYOUT)  # the source tool's layout: no error
+    for wrong in (InlineLayout(18, 16), InlineLayout(20, 16)):  # UMI length one base off
+        with pytest.raises(InputError, match="no common spacer") as info:
+            check_layout(fq, wrong)
+        assert info.value.column == "umi_layout" and info.value.file == fq

@@ -40,7 +40,7 @@ rule ch_umi_extract:
         "../../envs/clonal.yaml"
     threads: 1
     resources:
-        # the reads are held at once: 0.3 GB measured for 86,000 reads (3.7 MB gzipped)
+        # the reads are held at once: 0.22 GB measured for 86,000 reads (3.7 MB gzipped)
         mem_mb=lambda wc, input, attempt: int((500 + 60 * input_mb(input)) * attempt),
         runtime=lambda wc, input: int(5 + input_mb(input)),
     params:
@@ -68,7 +68,8 @@ rule ch_align:
         "../../envs/clonal.yaml"
     threads: 1
     resources:
-        # minimap2's index of the reference (a panel region or a genome) plus the reads
+        # minimap2's index of the reference plus the reads: 0.17 GB on the 93 kb PIK3CA
+        # region (SiMSen-Seq reads); a whole genome needs several GB (--set-resources)
         mem_mb=lambda wc, input, attempt: int((500 + 12 * input_mb(input)) * attempt),
         runtime=lambda wc, input: int(5 + input_mb(input)),
     script:

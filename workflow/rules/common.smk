@@ -617,8 +617,8 @@ def patient_dna_all(wildcards, kind):
 
 def patient_dna(wildcards, kind):
     samples = whole_dna_samples(wildcards.patient)
-    if kind == "bam":
-        return [raw_dna_bam(s) for s in samples]
+    if kind == "bam":  # as ch_call reads them: molecules for a UMI sample
+        return [dna_bam(s) for s in samples]
     return [OUT[kind].format(sample=s) for s in samples]
 
 
