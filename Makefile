@@ -17,7 +17,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha25
 # Debian tools used by tests and benchmarks only (the workflow itself needs none).
 SYSDEPS := samtools bcftools tabix freebayes chromium time
 
-.PHONY: help venv demo demo-data test lint format sysdeps clean
+.PHONY: help venv demo demo-data test lint format sysdeps clean bench-venv
 
 # make test-slurm: the workflow on a real single-node SLURM cluster (docs/hpc.md)
 include mk/slurm.mk
@@ -26,6 +26,7 @@ help:
 	@echo "make demo   - set up .venv, generate the demo cohort, run the whole workflow"
 	@echo "make test   - set up .venv and run the full test suite"
 	@echo "make lint   - ruff, snakefmt and snakemake --lint"
+	@echo "make bench-venv - umierrorcorrect2 in .bench-venv (the peer of bench/ch.py --umi)"
 
 venv: $(STAMP)
 
@@ -76,6 +77,17 @@ lint: $(STAMP) demo/samples.tsv
 format: $(STAMP)
 	$(BIN)/ruff format src scripts tests bench
 	$(BIN)/snakefmt Snakefile workflow/Snakefile workflow/rules
+
+# umierrorcorrect2, the peer of `bench/ch.py --umi` / `--umi-real`, in its own venv: its
+# pins (six, multiqc, cutadapt ...) cannot share .venv. bench/peers/uec2.py makes it too.
+BENCH_VENV := .bench-venv
+
+bench-venv: $(BENCH_VENV)/.lock
+
+$(BENCH_VENV)/.lock: bench/peers/umierrorcorrect2.lock | $(STAMP)
+	$(BIN)/uv venv -q --clear -p $(BIN)/python $(BENCH_VENV)
+	$(BIN)/uv pip install -q --python $(BENCH_VENV)/bin/python -r bench/peers/umierrorcorrect2.lock
+	cp bench/peers/umierrorcorrect2.lock $@
 
 clean:
 	rm -rf results logs benchmarks .snakemake

@@ -39,9 +39,20 @@ molecules >= max(k*, umi_min_alt)) at the median consensus depth, where k* is th
 alt count that a Poisson with the consensus error per allele exceeds less than once
 over the alleles tested.
 
+The --umi table has an umierrorcorrect2 column (PyPI 0.33.3, run from the isolated
+venv .bench-venv that bench/peers/uec2.py or `make bench-venv` makes; its count caller at
+its defaults, on the same reads with the UMI moved into the read name); `--umi-real`
+runs marrowtox (ch-umi-extract, ch-align, ch-consensus) and umierrorcorrect2's own
+pipeline on the real SiMSen-Seq reads and prints family sizes and the background error
+per base before and after consensus, both measured by marrowtox.ch.umi_qc on the same
+positions. `--no-peer` skips umierrorcorrect2; when it cannot run (no bwa, no uv, an
+install failure) the bench says why in its output instead of its figures.
+
 Usage: .venv/bin/python bench/ch.py [--demo demo] [--samples N] [--freebayes-timeout S]
        .venv/bin/python bench/ch.py --real [--depth 2000] [--workdir DIR]
        .venv/bin/python bench/ch.py --umi [--sites-per-level 20] [--molecules 2000] [--duplex]
+                                    [--no-peer]
+       .venv/bin/python bench/ch.py --umi-real [--no-peer] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -62,6 +73,8 @@ import pysam
 pysam.set_verbosity(0)
 
 REPO = Path(__file__).resolve().parents[1]
+#: Where the real data sets may be (as tests/realdata.py looks for them).
+REAL_DATA = (REPO.parent / "shared" / "data" / "real", Path("/work/shared/data/real"))
 
 
 GNU_TIME = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
@@ -159,11 +172,21 @@ def main() -> int:
     ap.add_argument("--sites-per-level", type=int, default=20, help="--umi: SNVs per VAF level")
     ap.add_argument("--molecules", type=int, default=2000, help="--umi: molecules per site")
     ap.add_argument("--duplex", action="store_true", help="--umi: duplex UMIs (both strands)")
+    ap.add_argument(
+        "--no-peer", action="store_true", help="--umi/--umi-real: skip umierrorcorrect2"
+    )
+    ap.add_argument(
+        "--umi-real",
+        action="store_true",
+        help="real SiMSen-Seq reads: marrowtox vs umierrorcorrect2 (error, family sizes)",
+    )
     a = ap.parse_args()
     if a.real:
         return real_case(a.depth, a.workdir)
     if a.umi:
-        return umi_case(a.sites_per_level, a.molecules, a.duplex, a.workdir)
+        return umi_case(a.sites_per_level, a.molecules, a.duplex, a.workdir, not a.no_peer)
+    if a.umi_real:
+        return umi_real_case(a.workdir, not a.no_peer)
     demo = Path(a.demo)
     if not (demo / "samples.tsv").exists():
         print(f"no demo at {demo}: run `make demo-data` first", file=sys.stderr)
@@ -567,7 +590,9 @@ def real_case(depth: int, workdir: str | None) -> int:
 # ---------------------------------------------------------------- UMI consensus case
 
 
-def umi_case(sites_per_level: int, molecules: int, duplex: bool, workdir: str | None) -> int:
+def umi_case(
+    sites_per_level: int, molecules: int, duplex: bool, workdir: str | None, peer: bool
+) -> int:
     import numpy as np
     from scipy.stats import binom, poisson
 
@@ -645,7 +670,211 @@ def umi_case(sites_per_level: int, molecules: int, duplex: bool, workdir: str | 
     table = results["consensus"][["vaf", "recall"]].rename(columns={"recall": "consensus"})
     table.insert(1, "raw", results["raw reads"]["recall"])
     table["poisson_limit"] = [float(binom.sf(need - 1, int(d), lv)) for lv in levels]
+    peer_rows = _umi_peer(peer, duplex, bam, fa, bed, work, planted, levels, qc)
+    if peer_rows is not None:
+        table["umierrorcorrect2"] = peer_rows["recall"].to_numpy()
+        table["uec2_precision"] = peer_rows["precision"].to_numpy()
     print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    if not workdir:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _uec2_reason(peer: bool, duplex: bool = False) -> str | None:
+    """Why the umierrorcorrect2 column is not run, or None when it runs."""
+    if not peer:
+        return "--no-peer"
+    if duplex:
+        return "umierrorcorrect2 has no duplex consensus (single-strand UMIs only)"
+    from peers import uec2
+
+    return uec2.ensure()
+
+
+def _peer_errors(
+    raw_bam: Path, cons_bam: Path, fa: Path, bed: Path, work: Path, where: set | None
+) -> dict:
+    """Background error per base of a peer's raw and consensus BAMs with marrowtox's
+    measure (marrowtox.ch.umi_qc.background_error) on the positions `where` (the ones
+    marrowtox's own QC kept), so both tools are measured alike."""
+    from dataclasses import replace
+
+    from peers import uec2
+
+    from marrowtox.ch.consensus import ConsensusParams
+    from marrowtox.ch.pileup import PileupParams
+    from marrowtox.ch.umi_qc import background_error
+
+    pp = PileupParams()
+    every = replace(pp, min_base_quality=0)
+    raw_all, _, where = background_error(str(raw_bam), str(fa), str(bed), every, where)
+    raw, _, _ = background_error(str(raw_bam), str(fa), str(bed), pp, where)
+    n_min = ConsensusParams().umi_min_family_size
+    kept = uec2.min_family(cons_bam, n_min, work / f"cons.min{n_min}.bam")
+    cons, depth, _ = background_error(str(kept), str(fa), str(bed), pp, where)
+    sizes = uec2.family_sizes(cons_bam)
+    n = sum(sizes.values())
+    return {
+        "families": n,
+        "mean_family_size": sum(k * v for k, v in sizes.items()) / n if n else float("nan"),
+        "singleton_families": sizes.get(1, 0),
+        "molecules": sum(v for k, v in sizes.items() if k >= n_min),
+        "error_raw_all": raw_all,
+        "error_raw": raw,
+        "error_consensus": cons,
+        "bases_consensus": depth,
+        "sizes": sizes,
+    }
+
+
+def _umi_peer(peer, duplex, bam, fa, bed, work, planted, levels, qc) -> pd.DataFrame | None:
+    """umierrorcorrect2 on the same simulated reads: recall/precision per level (its
+    count caller at its defaults) and its error per base; None when it cannot run."""
+    reason = _uec2_reason(peer, duplex)
+    if reason:
+        print(f"\numierrorcorrect2: not run ({reason})")
+        return None
+    from peers import uec2
+
+    from marrowtox.ch.pileup import PileupParams
+    from marrowtox.ch.umi_qc import background_error
+
+    fsize, cutoff = 3, 3  # its `variants` defaults (--fsize 3, --cutoff 3)
+    t0 = time.perf_counter()
+    bam, fa, bed = Path(bam), Path(fa), Path(bed)
+    out = uec2.consensus_on_bam(bam, fa, bed, work / "uec2", "U", fsize, cutoff)
+    wall = time.perf_counter() - t0
+    from dataclasses import replace
+
+    every = replace(PileupParams(), min_base_quality=0)
+    _, _, where = background_error(str(bam), str(fa), str(bed), every)
+    e = _peer_errors(out["raw_bam"], out["consensus_bam"], fa, bed, work / "uec2", where)
+    called = uec2.snv_calls(out["vcf"])
+    rows, fp = [], 0
+    for k in called:
+        fp += ("U", *k) not in planted
+    for lv in levels:
+        keys = [k for k, v in planted.items() if v == lv]
+        tp = sum(k[1:] in called for k in keys)
+        rows.append({"vaf": f"{lv:.2%}", "planted": len(keys), "tp": tp,
+                     "recall": tp / len(keys)})  # fmt: skip
+    res = pd.DataFrame(rows)
+    tp_all = int(res["tp"].sum())
+    res["precision"] = tp_all / (tp_all + fp) if tp_all + fp else float("nan")
+    print(f"\n== umierrorcorrect2 0.33.3 (isolated venv; consensus + variants --fsize {fsize} "
+          f"--cutoff {cutoff}): {wall:.1f} s; {e['families']:,} families (mean size "
+          f"{e['mean_family_size']:.2f}, {e['singleton_families']:,} singletons), "
+          f"{e['molecules']:,} of >= 2 reads; {len(called)} PASS SNVs, {fp} false "
+          f"(precision over all levels)")  # fmt: skip
+    print(f"error per base on marrowtox's positions: umierrorcorrect2 consensus (families "
+          f">= 2) {e['error_consensus']:.2e} vs marrowtox {qc.error_consensus:.2e}")  # fmt: skip
+    print(res.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    return res
+
+
+#: The real SiMSen-Seq reads: inline UMI layout of the source tool's own test, and the
+#: offset of the PIK3CA contig in chr3 (../shared/data/real/README.md).
+SIMSEN_LAYOUT = (19, 16)
+SIMSEN_OFFSET = 179_147_513
+
+
+def umi_real_case(workdir: str | None, peer: bool) -> int:
+    """marrowtox and umierrorcorrect2 on the real SiMSen-Seq reads: family sizes and the
+    background error per base before and after consensus, measured alike."""
+    from marrowtox.ch.consensus import ConsensusParams
+    from marrowtox.ch.pileup import PileupParams
+    from marrowtox.ch.steps import (
+        AlignInputs,
+        ConsensusInputs,
+        ExtractInputs,
+        align_step,
+        consensus_step,
+        extract_step,
+    )
+    from marrowtox.ch.umi_extract import InlineLayout
+
+    data = next((p / "umi_simsenseq" for p in REAL_DATA if (p / "umi_simsenseq").is_dir()), None)
+    if data is None:
+        print("skipped: ../shared/data/real/umi_simsenseq is absent (nothing measured)")
+        return 0
+    work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="bench_ch_umi_real."))
+    work.mkdir(parents=True, exist_ok=True)
+    fa, fq = data / "Homo_sapiens_PIK3CA_sequence.fa", data / "P001_start_R1_001.fastq.gz"
+    bed = work / "amplicons.bed"
+    with open(data / "test_regions.bed", encoding="utf-8") as fh, open(bed, "w") as o:
+        for line in fh:
+            f = line.split("\t")
+            o.write(f"3\t{int(f[1]) - SIMSEN_OFFSET}\t{int(f[2]) - SIMSEN_OFFSET}\t{f[3]}\n")
+    t0 = time.perf_counter()
+    layout = InlineLayout(*SIMSEN_LAYOUT)
+    ex = extract_step(ExtractInputs("P001", str(fq), layout, str(work / "extracted.fastq.gz")))
+    al = align_step(
+        AlignInputs("P001", str(work / "extracted.fastq.gz"), str(fa), str(work / "raw.bam"))
+    )
+    ex["aligned"] = al["aligned"]
+    row = consensus_step(
+        ConsensusInputs(sample="P001", bam=str(work / "raw.bam"), fasta=str(fa), bed=str(bed),
+                        params=ConsensusParams(umi="rx"), pileup=PileupParams(),
+                        out_bam=str(work / "consensus.bam"), out_qc=str(work / "qc.tsv"),
+                        out_hist=str(work / "families.tsv"))
+    )  # fmt: skip
+    ours_wall = time.perf_counter() - t0
+    hist = pd.read_csv(work / "families.tsv", sep="\t").set_index("family_size")["families"]
+    print(f"SiMSen-Seq P001 ({ex['reads']:,} reads; UMI {SIMSEN_LAYOUT[0]} + spacer "
+          f"{SIMSEN_LAYOUT[1]}); background error per base on the amplicons, 10% trimmed "
+          f"positions (marrowtox.ch.umi_qc), consensus = families >= "
+          f"{ConsensusParams().umi_min_family_size} reads")  # fmt: skip
+    table = {
+        "marrowtox": {
+            "wall_s": ours_wall,
+            "aligned_reads": ex["aligned"],
+            "families": row["families"],
+            "mean_family_size": row["mean_family_size"],
+            "singleton_families": row["singleton_families"],
+            "molecules": row["molecules"],
+            "error_raw_all": row["error_raw_all"],
+            "error_raw": row["error_raw"],
+            "error_consensus": row["error_consensus"],
+        }
+    }
+    sizes = {"marrowtox": hist}
+    reason = _uec2_reason(peer)
+    if reason:
+        print(f"umierrorcorrect2: not run ({reason})")
+    else:
+        from peers import uec2
+
+        from marrowtox.ch.umi_qc import background_error
+
+        t0 = time.perf_counter()
+        out = uec2.pipeline_on_fastq(fq, fa, bed, work / "uec2", "P001", *SIMSEN_LAYOUT)
+        wall = time.perf_counter() - t0
+        every = PileupParams(min_base_quality=0)
+        _, _, where = background_error(str(work / "raw.bam"), str(fa), str(bed), every)
+        e = _peer_errors(out["raw_bam"], out["consensus_bam"], fa, bed, work / "uec2", where)
+        aligned = pysam.AlignmentFile(str(out["raw_bam"])).mapped
+        table["umierrorcorrect2"] = {"wall_s": wall, "aligned_reads": aligned,
+                                     **{k: v for k, v in e.items() if k in table["marrowtox"]}}  # fmt: skip
+        sizes["umierrorcorrect2"] = pd.Series(e["sizes"]).sort_index()
+    t = pd.DataFrame(table)
+    t.loc["reduction_as_sequenced"] = t.loc["error_raw_all"] / t.loc["error_consensus"]
+    t.loc["reduction_q20"] = t.loc["error_raw"] / t.loc["error_consensus"]
+    counts = ("aligned_reads", "families", "singleton_families", "molecules")
+    shown = t.astype(object)
+    for k in t.index:
+        fmt = (
+            "{:,.0f}"
+            if k in counts
+            else (
+                "{:.1f}"
+                if k in ("wall_s", "mean_family_size") or k.startswith("reduction")
+                else "{:.2e}"
+            )
+        )
+        shown.loc[k] = [fmt.format(v) for v in t.loc[k]]
+    print(shown.to_string())
+    print("family sizes (families of 1..10 reads):")
+    print(pd.DataFrame(sizes).reindex(range(1, 11)).fillna(0).astype(int).T.to_string())
     if not workdir:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -31,7 +31,9 @@ SMOKE: dict[str, list[str]] = {
 }
 #: Further modes of a bench, each at its smallest size (run besides its SMOKE entry).
 MODES: dict[str, list[str]] = {
-    "ch.py --umi": ["--umi", "--sites-per-level", "1", "--molecules", "200"],
+    # umierrorcorrect2 (the peer) needs its own venv and Debian's bwa: not in the smoke run
+    "ch.py --umi": ["--umi", "--sites-per-level", "1", "--molecules", "200", "--no-peer"],
+    "ch.py --umi-real": ["--umi-real", "--no-peer"],
 }
 #: Benches that measure on ../shared/data/real only (skipped where it is absent).
 NEEDS_REAL_DATA = {"annotation_lopo.py"}

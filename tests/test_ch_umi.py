@@ -29,7 +29,7 @@ def test_directional_adjacency_merges_errors_not_equals() -> None:
     leader = directional_groups({"AAAA": 10, "AAAT": 2, "AATT": 1, "CCCC": 5, "CCCG": 5})
     assert leader["AAAT"] == leader["AATT"] == leader["AAAA"] == "AAAA"
     assert leader["CCCC"] != leader["CCCG"]
-    # a one-mismatch UMI as abundant as the other is not an error of it
+    # a one-mismatch UMI as abundant as the other is not an error of it (umi_tools)
     assert len(set(directional_groups({"ACGT": 4, "ACGA": 4}).values())) == 2
 
 

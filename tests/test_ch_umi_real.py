@@ -11,7 +11,14 @@ from realdata import REAL_DATA_CANDIDATES
 
 from marrowtox.ch.consensus import ConsensusParams
 from marrowtox.ch.pileup import PileupParams
-from marrowtox.ch.steps import ConsensusInputs, ExtractInputs, consensus_step, extract_step
+from marrowtox.ch.steps import (
+    AlignInputs,
+    ConsensusInputs,
+    ExtractInputs,
+    align_step,
+    consensus_step,
+    extract_step,
+)
 from marrowtox.ch.umi_extract import ExtractStats, InlineLayout, extract_inline
 
 DATA = next(
@@ -31,8 +38,14 @@ def real(tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("simsenseq")
     fa = DATA / "Homo_sapiens_PIK3CA_sequence.fa"
     fq = DATA / "P001_start_R1_001.fastq.gz"
-    # the `marrowtox ch-umi-extract` step: UMI + spacer off read 1, minimap2 alignment
-    ex = extract_step(ExtractInputs("P001", str(fq), str(fa), LAYOUT, str(out / "raw.bam")))
+    # the `marrowtox ch-umi-extract` and `ch-align` steps (rules ch_umi_extract, ch_align):
+    # UMI + spacer off read 1, then minimap2 alignment
+    ex = extract_step(ExtractInputs("P001", str(fq), LAYOUT, str(out / "extracted.fastq.gz")))
+    al = align_step(
+        AlignInputs("P001", str(out / "extracted.fastq.gz"), str(fa), str(out / "raw.bam"))
+    )
+    assert al["reads"] == ex["kept"]
+    ex = {**ex, "aligned": al["aligned"]}
     stats = ExtractStats()
     extract_inline(str(fq), LAYOUT, stats)  # the spacer counts behind it
     assert (ex["reads"], ex["kept"]) == (stats.reads, stats.kept)
@@ -90,3 +103,17 @@ def test_consensus_lowers_background_error_tenfold(real) -> None:
     assert row["bases_consensus"] > 10_000
     assert row["error_raw_all"] >= 10 * row["error_consensus"]
     assert row["error_raw"] > row["error_consensus"]
+
+
+def test_preflight_accepts_the_real_layout_and_refuses_a_shifted_one() -> None:
+    if DATA is None:
+        pytest.skip("../shared/data/real/umi_simsenseq absent (real SiMSen-Seq reads)")
+    from marrowtox.ch.umi_extract import check_layout
+    from marrowtox.errors import InputError
+
+    fq = str(DATA / "P001_start_R1_001.fastq.gz")
+    check_layout(fq, LAYOUT)  # the source tool's layout: no error
+    for wrong in (InlineLayout(18, 16), InlineLayout(20, 16)):  # UMI length one base off
+        with pytest.raises(InputError, match="no common spacer") as info:
+            check_layout(fq, wrong)
+        assert info.value.column == "umi_layout" and info.value.file == fq

@@ -349,5 +349,8 @@ def test_umi_column_default_and_vocabulary(tmp_path: Path) -> None:
     assert df["umi"].to_dict() == {"P1_BL_sc": "none", "P1_BL_dna": "rx", "P1_D28_dna": "none"}
     err = fault(tmp_path, ["P1\tP1_BL_sc\tscrna\tBL\t-7\tdata/a.h5\trx"], header)
     assert (err.row, err.column) == (2, "umi") and "scrna" in str(err)
-    err = fault(tmp_path, ["P1\tP1_dna\tdna\tBL\t-7\tdata/c.bam\tinline"], header)
+    err = fault(tmp_path, ["P1\tP1_dna\tdna\tBL\t-7\tdata/c.bam\ttag"], header)
     assert err.column == "umi" and "read_name" in str(err)
+    # inline (a FASTQ with the UMI at the read start) needs its umi_layout
+    err = fault(tmp_path, ["P1\tP1_dna\tdna\tBL\t-7\tdata/c.bam\tinline"], header)
+    assert err.column == "umi_layout" and "without a umi_layout" in str(err)

@@ -325,6 +325,21 @@ def _signature(*paths: str | None) -> list[Any]:
     return out
 
 
+def _inline_problem(path: str, layout: str, ch: dict[str, Any]) -> tuple[str, str] | None:
+    """(problem, expected) when an inline-UMI FASTQ does not hold what its umi_layout
+    promises (marrowtox.ch.umi_extract.check_layout), else None."""
+    from marrowtox.ch.config import layout_from_config
+    from marrowtox.ch.umi_extract import check_layout
+
+    try:
+        check_layout(path, layout_from_config(ch, layout))
+    except InputError as exc:
+        return exc.detail, exc.expected or ""
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        return f"unreadable FASTQ ({exc})", "a read 1 FASTQ (.fastq or .fastq.gz)"
+    return None
+
+
 def check_data_files(
     samples: Any,
     sheet: str,
@@ -335,12 +350,15 @@ def check_data_files(
     organism: str = "human",
     protein: dict[str, Any] | None = None,
     cart: dict[str, Any] | None = None,
+    ch: dict[str, Any] | None = None,
 ) -> list[str]:
     """Check every data file of the (validated) sample sheet; raise every faulty file's
     problem together (one line per sheet row). `samples` is load_samples' table (resolved paths, sheet row order).
     `protein`: the singlecell.protein settings (schema defaults when None) for the
     checks of samples with protein data (protein_checks). `cart`: the cart settings
     (features, constructs) the CAR feature check resolves as the cart_call rule does.
+    `ch`: the ch settings (schema defaults when None) whose umi_extract_* the check of
+    an inline-UMI FASTQ uses, as rule ch_umi_extract does.
 
     Returns warnings for data that may still be right: scRNA samples that share fewer
     than `min_shared_genes` genes (different panels or references)."""
@@ -360,8 +378,9 @@ def check_data_files(
     changed = False
     faults: list[InputError] = []  # every faulty file at once (issue 25 item 5)
     umi = list(samples["umi"]) if "umi" in samples else ["none"] * len(samples)
+    layouts = list(samples["umi_layout"]) if "umi_layout" in samples else [""] * len(samples)
     for i, (assay, path) in enumerate(zip(samples["assay"], samples["path"], strict=True)):
-        sig = _signature(path) + (ref_sig if assay == "dna" else []) + [umi[i]]
+        sig = _signature(path) + (ref_sig if assay == "dna" else []) + [umi[i], layouts[i]]
         key = json.dumps(sig)
         if cache.get(path) == key:
             continue
@@ -370,6 +389,23 @@ def check_data_files(
             expected = (
                 "raw UMI counts in an intact 10x HDF5, 10x matrix folder or .h5ad, gene symbols"
             )
+        elif umi[i] == "inline":  # a FASTQ: the reads hold the promised UMI + spacer
+            problem = _inline_problem(path, layouts[i], ch or {})
+            expected = problem[1] if problem else ""
+            if problem:
+                faults.append(
+                    InputError(
+                        f"{path}: {problem[0]}",
+                        file=sheet,
+                        row=data_row(i),
+                        column="umi_layout",
+                        expected=expected,
+                    )
+                )
+                continue
+            cache[path] = key
+            changed = True
+            continue
         else:
             problem = check_alignment(path, contigs, panel) if contigs else None
             expected = "a BAM/CRAM aligned to the configured FASTA, covering the panel contigs"
@@ -631,5 +667,6 @@ def run_preflight(
         organism=top_setting(config, "organism"),
         protein=section_settings(config, "singlecell", "protein"),
         cart=section_settings(config, "cart"),
+        ch=section_settings(config, "ch"),
     )
     return tables, warnings

@@ -27,6 +27,11 @@ SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
 ASSAYS = ("scrna", "dna")
 SCRNA_SUFFIXES = (".h5", ".h5ad")
 DNA_SUFFIXES = (".bam", ".cram")
+#: Read 1 of an inline-UMI amplicon assay (umi: inline), extracted and aligned by the
+#: workflow (rules ch_umi_extract, ch_align).
+FASTQ_SUFFIXES = (".fastq.gz", ".fq.gz", ".fastq", ".fq")
+#: The sheet's `umi` value for UMIs inline at the read start (marrowtox.ch.umi_extract).
+INLINE = "inline"
 
 
 def load_schema(name: str, schema_dir: Path | None = None) -> dict[str, Any]:
@@ -497,6 +502,7 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
         "fraction",
         "vdj",
         "umi",
+        "umi_layout",
     ):
         if opt not in df.columns:
             df[opt] = None
@@ -521,6 +527,7 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
         df[col] = df[col].fillna("")
     # no UMI column, or an empty cell: each read is a molecule (the behaviour without UMIs)
     df["umi"] = df["umi"].fillna("none").replace("", "none")
+    df["umi_layout"] = df["umi_layout"].fillna("").astype(str).str.strip()
     df["path"] = [resolve(path, p) for p in df["path"]]
     df["bam"] = [resolve(path, b) if b else "" for b in df["bam"]]
     df["adt"] = [resolve(path, b) if b else "" for b in df["adt"]]
@@ -563,6 +570,9 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
                 column="umi",
                 expected="none (or empty) for scrna rows: UMIs are read from dna BAMs",
             )
+        inline = row["umi"] == INLINE
+        if inline or row["umi_layout"]:
+            _check_inline(row, path, r)
         p = row["path"]
         if row["assay"] == "scrna":
             if not (p.endswith(SCRNA_SUFFIXES) or os.path.isdir(p)):
@@ -574,13 +584,18 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
                     column="path",
                     expected="a 10x HDF5 (.h5), a 10x matrix folder or an .h5ad file",
                 )
-        elif not p.endswith(DNA_SUFFIXES):
+        elif not p.endswith(FASTQ_SUFFIXES if inline else DNA_SUFFIXES):
             raise InputError(
                 f"unsupported DNA input {p!r}",
                 file=path,
                 row=r,
                 column="path",
-                expected="a coordinate-sorted .bam or .cram",
+                expected=(
+                    "a read 1 FASTQ (.fastq/.fq, gzipped or not) for umi: inline"
+                    if inline
+                    else "a coordinate-sorted .bam or .cram (or a FASTQ with umi: inline "
+                    "and umi_layout)"
+                ),
             )
         if not check_files:
             return
@@ -646,7 +661,7 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
                     expected=f"an existing file: {kind} (relative paths: to the sheet)",
                 )
         _check_vdj(row, path, r)
-        if row["assay"] == "dna" and _bam_index(p) is None:
+        if row["assay"] == "dna" and not inline and _bam_index(p) is None:
             raise InputError(
                 f"no index next to {p}",
                 file=path,
@@ -789,3 +804,30 @@ def require_inputs(
             file=file,
             expected="every required input set (config/config.yaml says what each is)",
         )
+
+
+def _check_inline(row: pd.Series, path: str, r: int) -> None:
+    """An inline-UMI row: a dna row with a umi_layout the extraction understands; a
+    umi_layout on any other row is an error (it would be silently ignored)."""
+    from marrowtox.ch.umi_extract import parse_layout
+
+    if row["umi"] != INLINE:
+        raise InputError(
+            f"umi_layout {row['umi_layout']!r} on a row with umi {row['umi']!r}",
+            file=path,
+            row=r,
+            column="umi_layout",
+            expected="empty unless umi is inline (UMI at the start of read 1 of a FASTQ)",
+        )
+    if row["assay"] != "dna":
+        return  # the umi column's own check names the assay
+    try:
+        parse_layout(row["umi_layout"])
+    except InputError as exc:
+        raise InputError(
+            exc.detail if row["umi_layout"] else "umi: inline without a umi_layout",
+            file=path,
+            row=r,
+            column="umi_layout",
+            expected=exc.expected,
+        ) from None

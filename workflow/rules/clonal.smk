@@ -21,11 +21,66 @@ rule ch_pon:
         "../../scripts/ch_pon.py"
 
 
-# UMI samples (sample sheet column umi: rx or read_name): one consensus read per
+# Inline-UMI samples (sample sheet umi: inline, path: the read 1 FASTQ, umi_layout):
+# UMI and spacer off each read, then alignment with minimap2 (mappy) into a BAM with
+# the UMI in RX, which ch_consensus reads (docs/ch-caller.md).
+rule ch_umi_extract:
+    input:
+        fastq=lambda wc: SAMPLES.at[wc.sample, "path"],
+    output:
+        fastq=temp(OUT["umi_extracted"]),
+        stats=OUT["umi_extract_stats"],
+    log:
+        "logs/ch_umi_extract/{sample}.log",
+    benchmark:
+        "benchmarks/ch_umi_extract/{sample}.tsv"
+    wildcard_constraints:
+        sample="|".join(inline_umi_samples()) or "no_inline_umi_sample",
+    conda:
+        "../../envs/clonal.yaml"
+    threads: 1
+    resources:
+        # the reads are held at once: 0.22 GB measured for 86,000 reads (3.7 MB gzipped)
+        mem_mb=lambda wc, input, attempt: int((500 + 60 * input_mb(input)) * attempt),
+        runtime=lambda wc, input: int(5 + input_mb(input)),
+    params:
+        layout=lambda wc: SAMPLES.at[wc.sample, "umi_layout"],
+        ch=extract_settings(),
+    script:
+        "../../scripts/ch_umi_extract.py"
+
+
+rule ch_align:
+    input:
+        fastq=OUT["umi_extracted"],
+        fasta=reference_file("fasta"),
+    output:
+        bam=OUT["umi_aligned_bam"],
+        bai=OUT["umi_aligned_bam"] + ".bai",
+        stats=OUT["umi_align_stats"],
+    log:
+        "logs/ch_align/{sample}.log",
+    benchmark:
+        "benchmarks/ch_align/{sample}.tsv"
+    wildcard_constraints:
+        sample="|".join(inline_umi_samples()) or "no_inline_umi_sample",
+    conda:
+        "../../envs/clonal.yaml"
+    threads: 1
+    resources:
+        # minimap2's index of the reference plus the reads: 0.17 GB on the 93 kb PIK3CA
+        # region (SiMSen-Seq reads); a whole genome needs several GB (--set-resources)
+        mem_mb=lambda wc, input, attempt: int((500 + 12 * input_mb(input)) * attempt),
+        runtime=lambda wc, input: int(5 + input_mb(input)),
+    script:
+        "../../scripts/ch_align.py"
+
+
+# UMI samples (sample sheet column umi: rx, read_name or inline): one consensus read per
 # molecule, which ch_call then reads instead of the raw BAM (docs/ch-caller.md).
 rule ch_consensus:
     input:
-        bam=lambda wc: SAMPLES.at[wc.sample, "path"],
+        bam=lambda wc: raw_dna_bam(wc.sample),
         fasta=reference_file("fasta"),
         bed=reference_file("panel_bed"),
     output:
@@ -47,7 +102,7 @@ rule ch_consensus:
         mem_mb=lambda wc, attempt: 1500 * attempt,
         runtime=lambda wc, input: int(10 + input_mb([input.bam])),
     params:
-        umi=lambda wc: SAMPLES.at[wc.sample, "umi"],
+        umi=lambda wc: consensus_umi_source(wc.sample),
         ch=consensus_settings(),
     script:
         "../../scripts/ch_consensus.py"

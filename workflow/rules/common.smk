@@ -146,15 +146,25 @@ def caller_settings():
         if k not in ("rules", "panel_of_normals")
         and not k.startswith("pon_")
         and k not in CONSENSUS_KEYS
+        and k not in EXTRACT_KEYS
     }
 
 
+#: ch keys only the inline-UMI extraction step reads (rule ch_umi_extract)
+EXTRACT_KEYS = tuple(k for k in config["ch"] if k.startswith("umi_extract_"))
 #: ch keys only the UMI consensus step reads (the caller's own: umi_min_alt, umi_min_vaf)
 CONSENSUS_KEYS = tuple(
     k
     for k in config["ch"]
-    if k.startswith("umi_") and k not in ("umi_min_alt", "umi_min_vaf")
+    if k.startswith("umi_")
+    and k not in ("umi_min_alt", "umi_min_vaf")
+    and k not in EXTRACT_KEYS
 )
+
+
+def extract_settings():
+    """The inline-UMI extraction step's settings (rule ch_umi_extract)."""
+    return {k: config["ch"][k] for k in EXTRACT_KEYS}
 
 
 def consensus_settings():
@@ -484,7 +494,7 @@ def pon_bams():
     (a normal row names itself, a patient row its normal), then ch.pon_bams (relative
     to the sample sheet's directory)."""
     named = sorted({n for n in SAMPLES["normal"] if n})
-    bams = [SAMPLES.at[s, "path"] for s in named if SAMPLES.at[s, "assay"] == "dna"]
+    bams = [raw_dna_bam(s) for s in named if SAMPLES.at[s, "assay"] == "dna"]
     base = os.path.dirname(os.path.abspath(config["samples"]))
     for p in config["ch"]["pon_bams"]:
         p = p if os.path.isabs(p) else os.path.join(base, p)
@@ -530,12 +540,32 @@ def umi_samples():
     return [s for s in dna_samples() if SAMPLES.at[s, "umi"] != "none"]
 
 
+def inline_umi_samples():
+    """DNA samples given as a FASTQ with inline UMIs (umi: inline): extracted and aligned
+    by rules ch_umi_extract and ch_align."""
+    return [s for s in dna_samples() if SAMPLES.at[s, "umi"] == "inline"]
+
+
+def raw_dna_bam(sample):
+    """The sample's aligned reads: the sheet's BAM, or for an inline-UMI FASTQ the BAM
+    that rule ch_align writes."""
+    if SAMPLES.at[sample, "umi"] == "inline":
+        return OUT["umi_aligned_bam"].format(sample=sample)
+    return SAMPLES.at[sample, "path"]
+
+
+def consensus_umi_source(sample):
+    """Where ch_consensus reads the UMI: ch_align puts inline UMIs in RX."""
+    umi = SAMPLES.at[sample, "umi"]
+    return "rx" if umi == "inline" else umi
+
+
 def dna_bam(sample):
     """The BAM the caller reads: the UMI consensus (molecules) for a UMI sample, else the
     sample sheet's BAM (each read counted, today's behaviour)."""
     if SAMPLES.at[sample, "umi"] != "none":
         return OUT["consensus_bam"].format(sample=sample)
-    return SAMPLES.at[sample, "path"]
+    return raw_dna_bam(sample)
 
 
 def ch_call_bams(patient):
@@ -587,8 +617,8 @@ def patient_dna_all(wildcards, kind):
 
 def patient_dna(wildcards, kind):
     samples = whole_dna_samples(wildcards.patient)
-    if kind == "bam":
-        return [SAMPLES.at[s, "path"] for s in samples]
+    if kind == "bam":  # as ch_call reads them: molecules for a UMI sample
+        return [dna_bam(s) for s in samples]
     return [OUT[kind].format(sample=s) for s in samples]
 
 

@@ -1,4 +1,5 @@
-"""`marrowtox ch-call | ch-pon | ch-consensus | ch-umi-extract | ch-annotate | ch-track | ch-lineage`."""
+"""`marrowtox ch-call | ch-pon | ch-consensus | ch-umi-extract | ch-align | ch-annotate | ch-track |
+ch-lineage`."""
 
 from __future__ import annotations
 
@@ -69,23 +70,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_consensus)
     p = sub.add_parser(
         "ch-umi-extract",
-        help="inline UMI + spacer off read 1 (amplicon assays), align (minimap2): a BAM with RX",
+        help="inline UMI + spacer off read 1 (amplicon assays): a FASTQ with the UMI in the name",
     )
     p.add_argument("--fastq", required=True, help="read 1 FASTQ (.gz): UMI, spacer, insert")
     p.add_argument("--sample", required=True)
-    p.add_argument("--umi-length", type=int, required=True, help="UMI bases at the read start")
-    p.add_argument("--spacer-length", type=int, required=True, help="spacer bases after it")
     p.add_argument(
-        "--max-spacer-mismatches",
-        type=int,
-        default=2,
-        help="a read whose spacer differs from the library's most common one at more bases "
-        "is not used (default 2)",
+        "--umi-layout",
+        required=True,
+        help='UMI bases "+" spacer bases at the read start, e.g. 19+16 (sheet column umi_layout)',
     )
+    p.add_argument("--out-fastq", required=True, help="extracted reads (.fastq.gz), NAME_UMI")
+    p.add_argument("--out-stats", help="extraction counts (TSV)")
+    add_schema_options(p, "ch", skip=("rules", "panel_of_normals", "pon_bams"))
+    p.set_defaults(func=_extract)
+    p = sub.add_parser(
+        "ch-align",
+        help="align extracted UMI reads (minimap2 via mappy): a sorted BAM with the UMI in RX",
+    )
+    p.add_argument("--fastq", required=True, help="reads of ch-umi-extract (UMI in the name)")
+    p.add_argument("--sample", required=True)
     p.add_argument("--fasta", required=True, help="reference to align to")
     p.add_argument("--out-bam", required=True)
-    p.add_argument("--out-stats", help="extraction and alignment counts (TSV)")
-    p.set_defaults(func=_extract)
+    p.add_argument("--out-stats", help="alignment counts (TSV)")
+    p.set_defaults(func=_align)
     p = sub.add_parser(
         "ch-annotate",
         help="consequence, HGVS and CHIP rule for any caller's VCF (GTF + FASTA, no VEP)",
@@ -191,11 +198,18 @@ def _consensus(a: argparse.Namespace) -> int:
 
 
 def _extract(a: argparse.Namespace) -> int:
+    from marrowtox.ch.config import layout_from_config
     from marrowtox.ch.steps import ExtractInputs, extract_step
-    from marrowtox.ch.umi_extract import InlineLayout
 
-    layout = InlineLayout(a.umi_length, a.spacer_length, a.max_spacer_mismatches)
-    extract_step(ExtractInputs(a.sample, a.fastq, a.fasta, layout, a.out_bam, a.out_stats))
+    layout = layout_from_config(options_section(a, "ch"), a.umi_layout)
+    extract_step(ExtractInputs(a.sample, a.fastq, layout, a.out_fastq, a.out_stats))
+    return 0
+
+
+def _align(a: argparse.Namespace) -> int:
+    from marrowtox.ch.steps import AlignInputs, align_step
+
+    align_step(AlignInputs(a.sample, a.fastq, a.fasta, a.out_bam, a.out_stats))
     return 0
 
 

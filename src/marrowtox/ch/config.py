@@ -7,6 +7,7 @@ from typing import Any
 from marrowtox.ch.call import CallParams
 from marrowtox.ch.consensus import ConsensusParams
 from marrowtox.ch.pon import PonParams
+from marrowtox.ch.umi_extract import InlineLayout, parse_layout
 
 #: `ch` keys that only the panel-of-normals builder reads (not caller settings).
 PON_KEYS = (
@@ -48,3 +49,18 @@ def consensus_params_from_config(ch: dict[str, Any], umi: str) -> ConsensusParam
     (the sample sheet's column `umi`: rx or read_name)."""
     keys = ConsensusParams.__dataclass_fields__
     return ConsensusParams(umi=umi, **{k: v for k, v in _values(ch).items() if k in keys})
+
+
+def layout_from_config(ch: dict[str, Any], umi_layout: str) -> InlineLayout:
+    """The inline-UMI layout of a sample (sheet column umi_layout, e.g. "19+16") with the
+    extraction settings of a `ch` section (umi_extract_*)."""
+    v = _values(ch)
+    umi_length, spacer_length = parse_layout(umi_layout)
+    return InlineLayout(
+        umi_length=umi_length,
+        spacer_length=spacer_length,
+        max_spacer_mismatches=v["umi_extract_max_spacer_mismatches"],
+        adapter=v["umi_extract_adapter"],
+        adapter_min_overlap=v["umi_extract_adapter_min_overlap"],
+        min_insert=v["umi_extract_min_insert"],
+    )

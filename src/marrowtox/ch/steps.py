@@ -24,7 +24,14 @@ from marrowtox.ch.pileup import PileupParams
 from marrowtox.ch.pon import PonParams, SiteModel, build_pon, write_pon
 from marrowtox.ch.pon import read_pon as read_pon_model
 from marrowtox.ch.umi import check_umis
-from marrowtox.ch.umi_extract import ExtractStats, InlineLayout, extract_inline
+from marrowtox.ch.umi_extract import (
+    ExtractStats,
+    InlineLayout,
+    check_layout,
+    extract_inline,
+    read_extracted,
+    write_fastq,
+)
 from marrowtox.ch.umi_qc import HIST_COLUMNS, QC_COLUMNS, background_error, qc_rows
 from marrowtox.ch.vcf import write_vcf
 from marrowtox.errors import InputError
@@ -207,27 +214,25 @@ def consensus_step(inp: ConsensusInputs) -> dict:
 
 @dataclass(frozen=True)
 class ExtractInputs:
-    """Inline-UMI reads (read 1 FASTQ: UMI + spacer + insert) to an aligned BAM with the
-    UMI in RX, ready for `ch-consensus --umi rx`."""
+    """Inline-UMI reads (read 1 FASTQ: UMI + spacer + insert) to a FASTQ of the inserts
+    with the UMI in the read name, ready for `ch-align`."""
 
     sample: str
     fastq: str
-    fasta: str
     layout: InlineLayout
-    out_bam: str
+    out_fastq: str
     out_stats: str | None = None
 
 
-EXTRACT_COLUMNS = ["sample", "reads", "kept", "bad_spacer", "too_short", "spacer", "aligned"]
+EXTRACT_COLUMNS = ["sample", "reads", "kept", "bad_spacer", "too_short", "spacer"]
 
 
 def extract_step(inp: ExtractInputs) -> dict:
-    """Extracts, aligns (minimap2 via mappy) and writes the BAM; returns the counts."""
-    from marrowtox.ch.align import align_reads
-
+    """Cuts UMI, spacer and adapter off each read and writes the FASTQ; returns the
+    counts (the layout is checked first: a wrong one stops before any output)."""
+    check_layout(inp.fastq, inp.layout)
     stats = ExtractStats()
-    reads = extract_inline(inp.fastq, inp.layout, stats)
-    counts = align_reads(reads, inp.fasta, inp.out_bam, inp.sample)
+    write_fastq(extract_inline(inp.fastq, inp.layout, stats), inp.out_fastq)
     row = {
         "sample": inp.sample,
         "reads": stats.reads,
@@ -235,8 +240,33 @@ def extract_step(inp: ExtractInputs) -> dict:
         "bad_spacer": stats.bad_spacer,
         "too_short": stats.too_short,
         "spacer": stats.spacer,
-        "aligned": counts["aligned"],
     }
     if inp.out_stats:
         write_rows([row], EXTRACT_COLUMNS, inp.out_stats)
+    return row
+
+
+@dataclass(frozen=True)
+class AlignInputs:
+    """Extracted reads (FASTQ, UMI in the name) to a sorted, indexed BAM with the UMI in
+    RX, ready for `ch-consensus --umi rx`."""
+
+    sample: str
+    fastq: str
+    fasta: str
+    out_bam: str
+    out_stats: str | None = None
+
+
+ALIGN_COLUMNS = ["sample", "reads", "aligned", "unaligned"]
+
+
+def align_step(inp: AlignInputs) -> dict:
+    """Aligns (minimap2 via mappy) and writes the BAM; returns the counts."""
+    from marrowtox.ch.align import align_reads
+
+    counts = align_reads(read_extracted(inp.fastq), inp.fasta, inp.out_bam, inp.sample)
+    row = {"sample": inp.sample, "reads": counts["aligned"] + counts["unaligned"], **counts}
+    if inp.out_stats:
+        write_rows([row], ALIGN_COLUMNS, inp.out_stats)
     return row

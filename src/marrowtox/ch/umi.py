@@ -8,18 +8,17 @@ Grouping: reads of one molecule share their template's mapping coordinates and t
 UMI, up to sequencing errors in the UMI. Errors are merged by the directional
 adjacency method of UMI-tools (Smith, Heger & Sudbery 2017, Genome Res 27:491): UMI a
 absorbs UMI b when they differ at one position and count(a) >= 2 count(b) - 1; each
-group is everything reachable from its most abundant UMI. Hand-written here (about
-30 lines) because umi-tools 1.1.6 does not install from PyPI on Python 3.11: it ships
-only an sdist whose setup downloads setuptools 10 over the network (ez_setup) and
-fails. Neighbours are found by generating every 1-mismatch variant of each UMI (3 x
-length lookups) rather than by all pairwise distances, so an amplicon with tens of
-thousands of distinct UMIs at one position stays linear.
+group is everything reachable from its most abundant UMI. The method is UMI-tools'
+own `UMIClusterer("directional")`, from the PyPI fork umi-tools-folitools (the same
+`umi_tools` package with a build that installs on Python >= 3.11; upstream
+umi-tools 1.1.6 ships only an sdist whose setup downloads setuptools 10 over the
+network and fails offline).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from marrowtox.errors import InputError
@@ -30,7 +29,7 @@ if TYPE_CHECKING:  # pysam only where BAMs are read: `marrowtox --help` stays li
 UMI_SOURCES = ("none", "rx", "read_name")
 #: Mapped reads the pre-flight reads to check that a BAM holds the promised UMIs.
 PREFLIGHT_READS = 1000
-_ALPHABET = "ACGTN"
+_ALPHABET = "ACGTN"  # bases a read-name UMI may hold
 
 
 def read_umi(read: pysam.AlignedSegment, source: str) -> str | None:
@@ -73,36 +72,30 @@ def check_umis(bam_path: str, source: str, n_reads: int = PREFLIGHT_READS) -> No
         raise InputError("BAM has no mapped reads", file=bam_path, expected="aligned reads")
 
 
-def hamming1_neighbours(umi: str) -> Iterable[str]:
-    """Every string at Hamming distance 1 from `umi` over A, C, G, T, N ('-' kept)."""
-    for i, c in enumerate(umi):
-        if c == "-":
-            continue
-        for b in _ALPHABET:
-            if b != c:
-                yield umi[:i] + b + umi[i + 1 :]
-
-
 def directional_groups(counts: Counter[str] | dict[str, int]) -> dict[str, str]:
-    """Map each UMI to the UMI of its group (UMI-tools' directional adjacency).
+    """Map each UMI to the UMI of its group (UMI-tools' directional adjacency, through
+    umi_tools' own clusterer; Hamming distance 1).
 
-    Nodes are visited by decreasing count (ties by sequence, for determinism); an
-    unvisited node starts a group and takes every unvisited node reachable through
-    edges a -> b with Hamming(a, b) = 1 and count(a) >= 2 count(b) - 1."""
-    order = sorted(counts, key=lambda u: (-counts[u], u))
+    UMI-tools compares UMIs of one length only, so each length is clustered on its
+    own (UMIs of different lengths are never one base apart). UMIs are handed over
+    sorted by sequence so that ties in count resolve the same way on every run; the
+    group's label is its first UMI as UMI-tools orders it (most abundant first)."""
+    # imported here: `marrowtox --help` stays light (umi_tools loads scipy, about 3 s);
+    # its whitelist module imports numpy.matlib, which warns on import
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        from umi_tools.network import UMIClusterer
+
+    cluster = UMIClusterer(cluster_method="directional")
+    by_length: dict[int, dict[bytes, int]] = {}
+    for umi in sorted(counts):
+        by_length.setdefault(len(umi), {})[umi.encode("ascii")] = int(counts[umi])
     leader: dict[str, str] = {}
-    for top in order:
-        if top in leader:
-            continue
-        leader[top] = top
-        queue = [top]
-        while queue:
-            a = queue.pop()
-            ca = counts[a]
-            for b in hamming1_neighbours(a):
-                if b in counts and b not in leader and ca >= 2 * counts[b] - 1:
-                    leader[b] = top
-                    queue.append(b)
+    for length in sorted(by_length):
+        for group in cluster(by_length[length], threshold=1):
+            top = group[0].decode("ascii")
+            for member in group:
+                leader[member.decode("ascii")] = top
     return leader
 
 
