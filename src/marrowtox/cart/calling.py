@@ -5,9 +5,10 @@ sorted CAR T cells hold >= 1), while lysed CAR T cells put CAR mRNA into the sou
 neither ">= 1 UMI" nor a fixed floor fits: a floor of 3 called 11-12% of real CAR T
 cells. Per sample:
 
-1. ambient CAR rate per library UMI from empty droplets (raw matrix), else from
-   non-lymphoid cells (they cannot hold a CAR), shrunk toward a prior when those are
-   few (`ambient_rate`);
+1. ambient CAR rate per library UMI: with a raw matrix from its soup droplets (their
+   CAR share, and their size against the cells' for the contamination), else from a
+   contamination prior; plus the non-lymphoid cells (they cannot hold a CAR)
+   (`ambient_prior`);
 2. a two-component mixture over T/NK cells (the only cells that can be CAR T):
    ambient-only Poisson vs CAR-expressing negative binomial, both scaled by library
    size, fitted by EM (`mixture.py`);
@@ -105,7 +106,7 @@ def _counts(adata: ad.AnnData):
     return adata.layers["counts"] if "counts" in adata.layers else adata.X
 
 
-def _feature_sums(adata: ad.AnnData, features: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def feature_sums(adata: ad.AnnData, features: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Per cell: CAR UMIs (sum over the CAR features) and library size without them."""
     x = _counts(adata)
     idx = [adata.var_names.get_loc(f) for f in features]
@@ -136,7 +137,7 @@ def soup_droplets(
     they are left out."""
     if empties is None or not all(f in empties.var_names for f in features):
         return None
-    car, lib = _feature_sums(empties, features)
+    car, lib = feature_sums(empties, features)
     keep = car + lib >= params.empty_min_umis
     if int(keep.sum()) < params.empty_min_droplets:
         return None
@@ -258,7 +259,7 @@ def call_car(
     present = [f for f in features if f in adata.var_names]
     if not present:
         return CarResult(NOT_MEASURABLE, [], None, None, None, None)
-    car, lib = _feature_sums(adata, present)
+    car, lib = feature_sums(adata, present)
     types = adata.obs["cell_type"].astype(str).to_numpy()
     reference = np.isin(types, list(NON_LYMPHOID_TYPES))
     amb, source = ambient_prior(
