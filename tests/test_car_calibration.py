@@ -128,6 +128,11 @@ def test_few_soup_droplets_fall_back_to_the_prior() -> None:
     few = empties[: params.empty_min_droplets - 1].copy()
     _, source = _prior(adata, few, params)
     assert "prior weight" in source and "soup droplets" not in source
+    # the sample table says why the raw matrix was not used
+    source = call_car(adata, [CAR_FEATURE], params, few).ambient_source
+    assert "raw matrix not used: fewer than 100 soup droplets" in source
+    used = call_car(adata, [CAR_FEATURE], params, empties).ambient_source
+    assert "soup droplets of the raw matrix" in used and "not used" not in used
 
 
 def test_interval_of_car_t_pct_covers_the_truth(runs: pd.DataFrame) -> None:

@@ -262,9 +262,14 @@ def call_car(
     car, lib = feature_sums(adata, present)
     types = adata.obs["cell_type"].astype(str).to_numpy()
     reference = np.isin(types, list(NON_LYMPHOID_TYPES))
-    amb, source = ambient_prior(
-        car, lib, reference, soup_droplets(empty_droplets, present, params), params
-    )
+    soup = soup_droplets(empty_droplets, present, params)
+    amb, source = ambient_prior(car, lib, reference, soup, params)
+    if empty_droplets is not None and soup is None:
+        source += (
+            f"; raw matrix not used: fewer than {params.empty_min_droplets} soup droplets "
+            f"(barcodes besides the cells with >= {params.empty_min_umis} UMIs) or no CAR "
+            "feature in it"
+        )
     a = amb.rate
     lineage = np.isin(types, list(T_NK_TYPES))
     n_tnk, n_t = int(lineage.sum()), int(np.isin(types, list(T_TYPES)).sum())
