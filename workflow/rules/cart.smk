@@ -36,6 +36,8 @@ rule cart_call:
             "fdr",
             "ambient_prior_cells",
             "ambient_contamination_prior",
+            "empty_min_umis",
+            "empty_min_droplets",
             "nb_shape",
             "nb_shape_log_sd",
             "interval_level",

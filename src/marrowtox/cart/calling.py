@@ -5,9 +5,10 @@ sorted CAR T cells hold >= 1), while lysed CAR T cells put CAR mRNA into the sou
 neither ">= 1 UMI" nor a fixed floor fits: a floor of 3 called 11-12% of real CAR T
 cells. Per sample:
 
-1. ambient CAR rate per library UMI from empty droplets (raw matrix), else from
-   non-lymphoid cells (they cannot hold a CAR), shrunk toward a prior when those are
-   few (`ambient_rate`);
+1. ambient CAR rate per library UMI: with a raw matrix from its soup droplets (their
+   CAR share, and their size against the cells' for the contamination), else from a
+   contamination prior; plus the non-lymphoid cells (they cannot hold a CAR)
+   (`ambient_prior`);
 2. a two-component mixture over T/NK cells (the only cells that can be CAR T):
    ambient-only Poisson vs CAR-expressing negative binomial, both scaled by library
    size, fitted by EM (`mixture.py`);
@@ -62,6 +63,8 @@ class CarParams:
     fdr: float = _DEFAULTS["fdr"]
     ambient_prior_cells: float = _DEFAULTS["ambient_prior_cells"]
     ambient_contamination_prior: float = _DEFAULTS["ambient_contamination_prior"]
+    empty_min_umis: int = _DEFAULTS["empty_min_umis"]
+    empty_min_droplets: int = _DEFAULTS["empty_min_droplets"]
     nb_shape: float = _DEFAULTS["nb_shape"]
     nb_shape_log_sd: float = _DEFAULTS["nb_shape_log_sd"]
     interval_level: float = _DEFAULTS["interval_level"]
@@ -103,7 +106,7 @@ def _counts(adata: ad.AnnData):
     return adata.layers["counts"] if "counts" in adata.layers else adata.X
 
 
-def _feature_sums(adata: ad.AnnData, features: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def feature_sums(adata: ad.AnnData, features: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Per cell: CAR UMIs (sum over the CAR features) and library size without them."""
     x = _counts(adata)
     idx = [adata.var_names.get_loc(f) for f in features]
@@ -112,47 +115,79 @@ def _feature_sums(adata: ad.AnnData, features: list[str]) -> tuple[np.ndarray, n
     return car, np.maximum(total - car, 1.0)
 
 
+@dataclass(frozen=True)
+class SoupDroplets:
+    """The soup droplets of a raw matrix (barcodes that are not cells, with at least
+    `empty_min_umis` UMIs): their CAR UMIs, their UMIs of all other features, their
+    median size (UMIs) and their number."""
+
+    car: float
+    library: float
+    median_library: float
+    n: int
+
+
+def soup_droplets(
+    empties: ad.AnnData | None, features: list[str], params: CarParams
+) -> SoupDroplets | None:
+    """The raw matrix's soup droplets, or None without a raw matrix (or the CAR features
+    in it) or with fewer than `empty_min_droplets` of them. The barcodes past the
+    empty-droplet plateau of a barcode-rank plot hold 1 to a few UMIs (not droplets
+    with soup); they would make the soup per droplet look far smaller than it is, so
+    they are left out."""
+    if empties is None or not all(f in empties.var_names for f in features):
+        return None
+    car, lib = feature_sums(empties, features)
+    keep = car + lib >= params.empty_min_umis
+    if int(keep.sum()) < params.empty_min_droplets:
+        return None
+    return SoupDroplets(
+        float(car[keep].sum()), float(lib[keep].sum()), float(np.median(lib[keep])), int(keep.sum())
+    )
+
+
 def ambient_prior(
     car: np.ndarray,
     lib: np.ndarray,
     reference: np.ndarray,
-    empties: tuple[float, float, int] | None,
+    soup: SoupDroplets | None,
     params: CarParams,
 ) -> tuple[mixture.AmbientPrior, str]:
     """What is known of the ambient CAR rate a (CAR UMIs per library UMI of a cell)
     before the T/NK cells, and where it came from.
 
     a = contamination x soup CAR share (SoupX, Young & Behjati 2020: a droplet's
-    ambient UMIs are a share of its own). The soup's CAR share comes from the empty
-    droplets when a raw matrix is given (they hold soup only), else from the cells (the
-    soup is made of the sample's lysed cells). The contamination is seen in the cells
-    that cannot hold a CAR (non-lymphoid: all their CAR UMIs are ambient); the prior
-    (config ambient_contamination_prior: SoupX and CellBender, Fleming et al. 2023,
-    report 2-10% in typical 10x runs) weighs as much as `ambient_prior_cells` of them
-    at the median size, so a sorted CD3+CAR+ sample with 3 monocytes leans on it
-    (issue 24) and an unsorted marrow with thousands of myeloid cells does not. The
-    mixture fit then refines a with the T/NK cells (mixture.py).
+    ambient UMIs are a share of its own). Both come from the soup droplets when a raw
+    matrix is given: a cell droplet holds the soup an empty droplet holds (the
+    "ambient plateau" of CellBender, Fleming et al. 2023, whose model gives cell and
+    empty droplets the same ambient counts), so the contamination of a cell of median
+    size is the soup droplets' median UMIs over the cells' median UMIs, and each soup
+    droplet is a pure-ambient observation of a. Without a raw matrix the soup's CAR
+    share comes from the cells (the soup is made of the sample's lysed cells) and the
+    contamination from a prior (config ambient_contamination_prior: SoupX and
+    CellBender report 2-10% in typical 10x runs) that weighs as much as
+    `ambient_prior_cells` non-lymphoid cells at the median size. Either way the
+    non-lymphoid cells (they cannot hold a CAR: all their CAR UMIs are ambient) add
+    their own counts, so an unsorted marrow with thousands of myeloid cells leans on
+    them and a sorted CD3+CAR+ sample with 3 monocytes (issue 24) on the soup droplets
+    or the prior. The mixture fit then refines a with the T/NK cells (mixture.py).
     """
-    if empties is not None:
-        share = (empties[0] + AMBIENT_PSEUDO_UMIS) / empties[1]
-        soup = f"soup from empty droplets (n={empties[2]})"
-    else:
-        share = float(car.sum() + AMBIENT_PSEUDO_UMIS) / float(lib.sum())
-        soup = "soup from the cells"
-    kappa = params.ambient_prior_cells * float(np.median(lib))
     c, t, n = float(car[reference].sum()), float(lib[reference].sum()), int(reference.sum())
+    cells = f"non-lymphoid cells (n={n})"
+    if soup is not None:
+        # each soup droplet's UMIs scaled to the cell size whose soup it holds
+        scale = float(np.median(lib)) / soup.median_library
+        prior = mixture.AmbientPrior(c + soup.car + AMBIENT_PSEUDO_UMIS, t + soup.library * scale)
+        return prior, (
+            f"{cells}; soup droplets of the raw matrix (n={soup.n}, median "
+            f"{soup.median_library:.0f} UMIs: contamination {1.0 / scale:.3f})"
+        )
+    share = float(car.sum() + AMBIENT_PSEUDO_UMIS) / float(lib.sum())
+    kappa = params.ambient_prior_cells * float(np.median(lib))
     prior = mixture.AmbientPrior(
         c + kappa * params.ambient_contamination_prior * share + AMBIENT_PSEUDO_UMIS, t + kappa
     )
-    return prior, f"non-lymphoid cells (n={n}; prior weight {kappa / (t + kappa):.2f}); {soup}"
-
-
-def _empty_sums(empties: ad.AnnData | None, features: list[str]) -> tuple[float, float, int] | None:
-    """(CAR UMIs, UMIs, droplets) of the empty droplets, or None without them."""
-    if empties is None or not all(f in empties.var_names for f in features):
-        return None
-    car, lib = _feature_sums(empties, features)
-    return float(car.sum()), float(lib.sum()), int(empties.n_obs)
+    return prior, f"{cells}; prior weight {kappa / (t + kappa):.2f}; soup from the cells"
 
 
 def bayes_fdr_calls(lfdr: np.ndarray, eligible: np.ndarray, fdr: float) -> np.ndarray:
@@ -224,10 +259,17 @@ def call_car(
     present = [f for f in features if f in adata.var_names]
     if not present:
         return CarResult(NOT_MEASURABLE, [], None, None, None, None)
-    car, lib = _feature_sums(adata, present)
+    car, lib = feature_sums(adata, present)
     types = adata.obs["cell_type"].astype(str).to_numpy()
     reference = np.isin(types, list(NON_LYMPHOID_TYPES))
-    amb, source = ambient_prior(car, lib, reference, _empty_sums(empty_droplets, present), params)
+    soup = soup_droplets(empty_droplets, present, params)
+    amb, source = ambient_prior(car, lib, reference, soup, params)
+    if empty_droplets is not None and soup is None:
+        source += (
+            f"; raw matrix not used: fewer than {params.empty_min_droplets} soup droplets "
+            f"(barcodes besides the cells with >= {params.empty_min_umis} UMIs) or no CAR "
+            "feature in it"
+        )
     a = amb.rate
     lineage = np.isin(types, list(T_NK_TYPES))
     n_tnk, n_t = int(lineage.sum()), int(np.isin(types, list(T_TYPES)).sum())

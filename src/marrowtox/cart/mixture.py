@@ -305,7 +305,7 @@ def weight_interval(
     return float(lo), float(hi)
 
 
-def _fit_at_ambient(
+def fit_at_ambient(
     g: Grouped, log_a: float, start: MixtureFit, ambient: AmbientPrior, shape: ShapePrior
 ) -> MixtureFit:
     """(pi, b, r) maximising the penalised likelihood with the ambient rate held at
@@ -355,13 +355,13 @@ def upper_ambient_fit(
         hi = min(lo + PROFILE_STEP, LOG_RATE_BOUNDS[1])
         if hi <= lo:
             return prev
-        cur = _fit_at_ambient(g, hi, prev, ambient, shape)
+        cur = fit_at_ambient(g, hi, prev, ambient, shape)
         if cur.loglik < floor:
             break
         lo, prev = hi, cur
     for _ in range(PROFILE_BISECTIONS):
         mid = 0.5 * (lo + hi)
-        m = _fit_at_ambient(g, mid, prev, ambient, shape)
+        m = fit_at_ambient(g, mid, prev, ambient, shape)
         if m.loglik < floor:
             hi = mid
         else:

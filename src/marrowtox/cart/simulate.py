@@ -11,8 +11,9 @@ with >= 1 CAR UMI of issue 24. So here:
   binomial), mean `car_umis_mean` at the median library size and scaled by the cell's
   library size; means 0.3-3 give 80-20% of CAR T cells without a CAR UMI;
 - ambient: lysed cells make the soup, so its CAR share is the CAR share of the cells'
-  own mRNA, and every droplet (cell or empty) receives `contamination` of its UMIs
-  from it: ambient CAR UMIs scale with CAR T abundance and with library size;
+  own mRNA, and every cell droplet receives `contamination` of its UMIs from it:
+  ambient CAR UMIs scale with CAR T abundance and with library size; an empty droplet
+  (raw matrix) holds soup only, as much as a cell droplet of median size holds;
 - sorted CD3+CAR+ samples: almost only T cells (a few non-lymphoid cells slip through
   the sort); unsorted marrow: T cells a minority beside myeloid, erythroid and B cells.
 """
@@ -46,7 +47,9 @@ class Scenario:
     median_library: float = 2500.0  # 10x 5' marrow: 1,000-10,000 UMIs per cell
     library_log_sd: float = 0.5
     n_empty: int = 0  # empty droplets of a raw matrix (0: none)
-    empty_median_library: float = 60.0
+    #: UMIs of a median empty droplet; None: the soup a cell droplet of median size
+    #: holds, contamination x median_library (see `simulate`)
+    empty_median_library: float | None = None
 
 
 @dataclass
@@ -119,7 +122,13 @@ def simulate(s: Scenario, seed: int) -> Simulated:
     adata.layers["counts"] = adata.X.copy()
     empties = None
     if s.n_empty:
-        elib = np.round(s.empty_median_library * np.exp(r.normal(0.0, s.library_log_sd, s.n_empty)))
+        # an empty droplet holds the soup a cell droplet holds (CellBender's "ambient
+        # plateau", Fleming et al. 2023): at 2-20% of a 2,500-UMI cell that is 50-500
+        # UMIs, the plateau of real 10x barcode-rank plots
+        median = s.empty_median_library
+        if median is None:
+            median = s.contamination * s.median_library
+        elib = np.round(median * np.exp(r.normal(0.0, s.library_log_sd, s.n_empty)))
         # an empty droplet holds soup only: all of its UMIs are ambient
         ecar = r.poisson(soup_share * elib)
         empties = ad.AnnData(
