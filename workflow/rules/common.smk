@@ -1,12 +1,16 @@
 import functools
 import glob
 import hashlib
+import inspect
 import json
 import os
+import re
 import shlex
 import sys
+import types
 
 import pandas as pd
+from snakemake.common import overwrite_function_params
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
@@ -210,6 +214,18 @@ _SORTED = set(SAMPLES.index[is_sorted(SAMPLES)])
 _LINEAGE_PATIENTS = sorted(
     set(SAMPLES.loc[[s for s in _SORTED if SAMPLES.at[s, "assay"] == "dna"], "patient"])
 )
+
+
+def name_except(*names):
+    """Wildcard pattern of a sample or patient name that is none of `names` (the stems of
+    cohort-level files beside per-sample ones), so a rule cannot claim a cohort file."""
+    return "(?!(?:%s)(?![A-Za-z0-9_-]))[A-Za-z0-9_-]+" % "|".join(map(re.escape, names))
+
+
+# stems of the cohort-level files in results/cart/, beside the per-sample summaries
+CART_COHORT_STEMS = [
+    os.path.basename(OUT[k]).split(".")[0] for k in ("de_car", "de_car_programs")
+]
 
 
 wildcard_constraints:
@@ -482,7 +498,16 @@ def vdj_patients():
 def pon_bams():
     """BAMs of the panel of normals: the DNA samples named in the sheet's `normal` column
     (a normal row names itself, a patient row its normal), then ch.pon_bams (relative
-    to the sample sheet's directory)."""
+    to the sample sheet's directory).
+
+    Listed once per run (the sheet and config are fixed once parsed): every
+    ch_call_<patient> rule asks for it, and a scan of the sheet per rule made parsing
+    grow with patients x samples (bench/dag.py)."""
+    return list(_pon_bams())
+
+
+@functools.cache
+def _pon_bams():
     named = sorted({n for n in SAMPLES["normal"] if n})
     bams = [SAMPLES.at[s, "path"] for s in named if SAMPLES.at[s, "assay"] == "dna"]
     base = os.path.dirname(os.path.abspath(config["samples"]))
@@ -496,7 +521,7 @@ def pon_bams():
             )
         if p not in bams:
             bams.append(p)
-    return bams
+    return tuple(bams)
 
 
 def pon_model():
@@ -674,9 +699,13 @@ def report_protein_inputs(wildcards):
     ]
 
 
+@functools.cache
 def report_stems():
     """Report file stem -> patient: results/reports/<stem>.html is named by the patient
-    id, or by its pseudonym with report.pseudonymise (the file name carries no id)."""
+    id, or by its pseudonym with report.pseudonymise (the file name carries no id).
+
+    Built once per run: report_patient asks for it per job, and building it per call
+    cost patients x patients (a quarter of a second at 500 patients, x16 at 2,000)."""
     pseudo = config["report"]["pseudonymise"]
     return {report_stem(p, patients(), pseudo): p for p in patients()}
 
@@ -917,3 +946,31 @@ def protein_targets():
         ],
         sample=protein_samples(),
     )
+
+
+##### the signatures of input functions, read once #####
+
+
+def _rule_callables(rule):
+    """The functions Snakemake calls per job of a rule: input and params functions
+    (plain, or inside an input's flags) and resource callables."""
+    items = [*rule.input, *rule.params]
+    items += [getattr(r, "_evaluator", None) for r in rule.resources.values()]
+    for item in items:
+        fn = getattr(getattr(item, "_file", item), "callable", item)
+        if isinstance(fn, types.FunctionType):
+            yield fn
+
+
+def freeze_signatures(rules):
+    """Record each input/params/resources function's parameters on it once.
+
+    Snakemake asks `inspect.signature` for them on every call, which is how it knows
+    which of wildcards, input, threads, attempt to pass: two calls per input function
+    per job, a tenth of `snakemake -n` at 2,000 patients (bench/dag.py). It reads the
+    recorded parameters instead when a function carries them (the hook its own
+    `subpath`/`as_py_module` wrappers use); the parameters are the same, so every
+    function receives what it did before."""
+    for rule in rules:
+        for fn in _rule_callables(rule):
+            overwrite_function_params(fn, inspect.signature(fn).parameters)
