@@ -32,6 +32,7 @@ SMOKE: dict[str, list[str]] = {
 #: Further modes of a bench, each at its smallest size (run besides its SMOKE entry).
 MODES: dict[str, list[str]] = {
     "ch.py --umi": ["--umi", "--sites-per-level", "1", "--molecules", "200"],
+    "dag.py --floor": ["--floor", "--sizes", "2"],
 }
 #: Benches that measure on ../shared/data/real only (skipped where it is absent).
 NEEDS_REAL_DATA = {"annotation_lopo.py"}
