@@ -1,16 +1,13 @@
 import functools
 import glob
 import hashlib
-import inspect
 import json
 import os
 import re
 import shlex
 import sys
-import types
 
 import pandas as pd
-from snakemake.common import overwrite_function_params
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
@@ -947,30 +944,3 @@ def protein_targets():
         sample=protein_samples(),
     )
 
-
-##### the signatures of input functions, read once #####
-
-
-def _rule_callables(rule):
-    """The functions Snakemake calls per job of a rule: input and params functions
-    (plain, or inside an input's flags) and resource callables."""
-    items = [*rule.input, *rule.params]
-    items += [getattr(r, "_evaluator", None) for r in rule.resources.values()]
-    for item in items:
-        fn = getattr(getattr(item, "_file", item), "callable", item)
-        if isinstance(fn, types.FunctionType):
-            yield fn
-
-
-def freeze_signatures(rules):
-    """Record each input/params/resources function's parameters on it once.
-
-    Snakemake asks `inspect.signature` for them on every call, which is how it knows
-    which of wildcards, input, threads, attempt to pass: two calls per input function
-    per job, a tenth of `snakemake -n` at 2,000 patients (bench/dag.py). It reads the
-    recorded parameters instead when a function carries them (the hook its own
-    `subpath`/`as_py_module` wrappers use); the parameters are the same, so every
-    function receives what it did before."""
-    for rule in rules:
-        for fn in _rule_callables(rule):
-            overwrite_function_params(fn, inspect.signature(fn).parameters)
