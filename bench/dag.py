@@ -17,7 +17,12 @@ are switched off because empty files would fail them; no job runs, so their bein
 empty does not matter otherwise. The content checks' own cost per file is printed
 from the demo cohort when demo/ exists (first run; later runs hit the cache).
 
-    .venv/bin/python bench/dag.py [--sizes 50 200 500]
+With --floor it also dry-runs bench/dag_floor/Snakefile at each size: a DAG of the
+same shape (21 jobs per patient) whose rules do nothing but carry the directives every
+marrowtox rule has (log, benchmark, threads, callable resources, params, script:).
+Its CPU is Snakemake's own cost for that many jobs, the floor under ours.
+
+    .venv/bin/python bench/dag.py [--sizes 50 200 500] [--floor]
 """
 
 import argparse
@@ -133,6 +138,20 @@ def bench(n: int) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def floor(n: int) -> dict:
+    """Dry run of bench/dag_floor/Snakefile for n patients: Snakemake's own cost."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"marrowtox-dagfloor{n}-"))
+    try:
+        snakefile = ROOT / "bench" / "dag_floor" / "Snakefile"
+        cmd = [SNAKEMAKE, "--snakefile", str(snakefile), "--directory", str(tmp)]
+        cmd += ["--config", f"patients={n}", "--cores", "2", "-n", "--quiet", "rules"]
+        wall, rss, out, cpu = timed(cmd, tmp)
+        m = re.search(r"^total\s+(\d+)", out, flags=re.M)
+        return dict(n=n, jobs=int(m.group(1)) if m else -1, dry=wall, cpu=cpu, rss=rss)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def slurm_jobs(dot: str, groups: dict[str, str], components: dict[str, int]) -> dict:
     """SLURM submissions of a DAG (`snakemake --dag` output) under a profile's `groups`
     and `group-components`: a group's jobs that are connected form one group job, and
@@ -180,6 +199,11 @@ def slurm_jobs(dot: str, groups: dict[str, str], components: dict[str, int]) -> 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[50, 200, 500])
+    ap.add_argument(
+        "--floor",
+        action="store_true",
+        help="also dry-run the same-shape DAG of do-nothing rules (bench/dag_floor)",
+    )
     args = ap.parse_args()
     print(
         f"{'patients':>8} {'samples':>7} {'jobs':>6} {'parse s':>8} {'dry-run s':>9} "
@@ -199,6 +223,15 @@ def main() -> None:
             f"{r['dag']:>7.1f} {r['cpu']:>7.1f} {r['rss']:>8.0f}{grow}",
             flush=True,
         )
+        if args.floor:
+            f = floor(n)
+            print(
+                f"{'floor':>8} {'':>7} {f['jobs']:>6} {'':>8} {f['dry']:>9.1f} {'':>7} "
+                f"{f['cpu']:>7.1f} {f['rss']:>8.0f}  Snakemake alone: "
+                f"{1000 * f['cpu'] / max(f['jobs'], 1):.2f} ms CPU per job "
+                f"(ours {1000 * r['cpu'] / max(r['jobs'], 1):.2f})",
+                flush=True,
+            )
         prev = r
     print(
         "goal (issue 27): dry-run under 60 s and 2 GB at 2,000 patients; "

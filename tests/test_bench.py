@@ -34,6 +34,7 @@ MODES: dict[str, list[str]] = {
     # umierrorcorrect2 (the peer) needs its own venv and Debian's bwa: not in the smoke run
     "ch.py --umi": ["--umi", "--sites-per-level", "1", "--molecules", "200", "--no-peer"],
     "ch.py --umi-real": ["--umi-real", "--no-peer"],
+    "dag.py --floor": ["--floor", "--sizes", "2"],
 }
 #: Benches that measure on ../shared/data/real only (skipped where it is absent).
 NEEDS_REAL_DATA = {"annotation_lopo.py"}

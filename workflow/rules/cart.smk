@@ -21,6 +21,9 @@ rule cart_call:
         "logs/cart_call/{sample}.log",
     benchmark:
         "benchmarks/cart_call/{sample}.tsv"
+    wildcard_constraints:
+        # results/cart/de_car_vs_noncar.tsv is rule cart_de's, not a sample's summary
+        sample=name_except("cohort", *CART_COHORT_STEMS),
     conda:
         "../../envs/cart.yaml"
     threads: 1

@@ -3,6 +3,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shlex
 import sys
 
@@ -220,6 +221,18 @@ _SORTED = set(SAMPLES.index[is_sorted(SAMPLES)])
 _LINEAGE_PATIENTS = sorted(
     set(SAMPLES.loc[[s for s in _SORTED if SAMPLES.at[s, "assay"] == "dna"], "patient"])
 )
+
+
+def name_except(*names):
+    """Wildcard pattern of a sample or patient name that is none of `names` (the stems of
+    cohort-level files beside per-sample ones), so a rule cannot claim a cohort file."""
+    return "(?!(?:%s)(?![A-Za-z0-9_-]))[A-Za-z0-9_-]+" % "|".join(map(re.escape, names))
+
+
+# stems of the cohort-level files in results/cart/, beside the per-sample summaries
+CART_COHORT_STEMS = [
+    os.path.basename(OUT[k]).split(".")[0] for k in ("de_car", "de_car_programs")
+]
 
 
 wildcard_constraints:
@@ -492,7 +505,16 @@ def vdj_patients():
 def pon_bams():
     """BAMs of the panel of normals: the DNA samples named in the sheet's `normal` column
     (a normal row names itself, a patient row its normal), then ch.pon_bams (relative
-    to the sample sheet's directory)."""
+    to the sample sheet's directory).
+
+    Listed once per run (the sheet and config are fixed once parsed): every
+    ch_call_<patient> rule asks for it, and a scan of the sheet per rule made parsing
+    grow with patients x samples (bench/dag.py)."""
+    return list(_pon_bams())
+
+
+@functools.cache
+def _pon_bams():
     named = sorted({n for n in SAMPLES["normal"] if n})
     bams = [raw_dna_bam(s) for s in named if SAMPLES.at[s, "assay"] == "dna"]
     base = os.path.dirname(os.path.abspath(config["samples"]))
@@ -506,7 +528,7 @@ def pon_bams():
             )
         if p not in bams:
             bams.append(p)
-    return bams
+    return tuple(bams)
 
 
 def pon_model():
@@ -704,9 +726,13 @@ def report_protein_inputs(wildcards):
     ]
 
 
+@functools.cache
 def report_stems():
     """Report file stem -> patient: results/reports/<stem>.html is named by the patient
-    id, or by its pseudonym with report.pseudonymise (the file name carries no id)."""
+    id, or by its pseudonym with report.pseudonymise (the file name carries no id).
+
+    Built once per run: report_patient asks for it per job, and building it per call
+    cost patients x patients (a quarter of a second at 500 patients, x16 at 2,000)."""
     pseudo = config["report"]["pseudonymise"]
     return {report_stem(p, patients(), pseudo): p for p in patients()}
 
@@ -947,3 +973,4 @@ def protein_targets():
         ],
         sample=protein_samples(),
     )
+
