@@ -973,4 +973,3 @@ def protein_targets():
         ],
         sample=protein_samples(),
     )
-
