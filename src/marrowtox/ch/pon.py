@@ -148,22 +148,18 @@ def _germline(alt: np.ndarray, depth: np.ndarray) -> np.ndarray:
     return out
 
 
-def build_pon(
-    bams: list[str], fasta_path: str, bed: str, params: PonParams
-) -> list[dict[str, object]]:
-    """Rows in PON_COLUMNS order: every covered site x each non-reference base, plus
-    every indel allele seen in a normal."""
-    if len(bams) < params.pon_min_normals:
-        raise InputError(
-            f"a panel of normals needs at least {params.pon_min_normals} BAMs, got {len(bams)}",
-            expected="normal DNA samples (samples.tsv column normal) or ch.pon_bams",
-        )
-    targets = read_bed(bed)
-    pp = PileupParams(params.min_base_quality, params.min_mapping_quality)
-    piles = []
-    for b in bams:
-        check_inputs(b, fasta_path, targets)
-        piles.append(pileup_targets(b, fasta_path, targets, pp))
+@dataclass(frozen=True)
+class _Stack:
+    """The normals' pileups on one site index: counts per normal x site."""
+
+    keys: list[tuple[str, int]]  # (chrom, 0-based pos) of each site
+    ref_of: list[str]
+    snv: np.ndarray  # normal x site x base x strand
+    depth: np.ndarray  # normal x site
+    indel: dict[tuple[int, str], np.ndarray]  # (site, allele) -> normal x strand
+
+
+def _stack(piles: list) -> _Stack:
     sites: dict[tuple[str, int], int] = {}
     ref_of: list[str] = []
     for pile in piles:
@@ -183,97 +179,148 @@ def build_pon(
         depth[k, idx] = pile.depth
         for row, allele, f, r in pile.indels:
             indel.setdefault((int(idx[row]), allele), np.zeros((j, 2), np.int64))[k] += (f, r)
-    strand_depth = snv.sum(axis=2)  # j x m x 2
-    rates = [stats.background(p) for p in piles]
-    r0 = {cls: float(np.mean([r[cls] for r in rates])) for cls in (*stats.CLASSES, "indel")}
-    keys = list(sites)
-    # one column per (site, allele)
+    return _Stack(list(sites), ref_of, snv, depth, indel)
+
+
+@dataclass(frozen=True)
+class _Alleles:
+    """One column per (site, non-reference allele): alt and depth per normal, strand."""
+
+    site: np.ndarray
+    allele: list[str]
+    af: np.ndarray
+    ar: np.ndarray
+    nf: np.ndarray
+    nr: np.ndarray
+
+
+def _alleles(st: _Stack) -> _Alleles:
     col_site: list[int] = []
     col_allele: list[str] = []
     xf: list[np.ndarray] = []
     xr: list[np.ndarray] = []
-    ref_arr = np.array(ref_of)
+    ref_arr = np.array(st.ref_of)
     for b, base in enumerate(BASES):
         rows = np.flatnonzero((ref_arr != base) & np.isin(ref_arr, list(BASES)))
         col_site += rows.tolist()
         col_allele += [base] * len(rows)
-        xf.append(snv[:, rows, b, 0])
-        xr.append(snv[:, rows, b, 1])
-    for (row, allele), c in sorted(indel.items()):
+        xf.append(st.snv[:, rows, b, 0])
+        xr.append(st.snv[:, rows, b, 1])
+    for (row, allele), c in sorted(st.indel.items()):
         col_site.append(row)
         col_allele.append(allele)
         xf.append(c[:, :1])
         xr.append(c[:, 1:])
     site = np.asarray(col_site, np.int64)
-    af, ar = np.concatenate(xf, axis=1), np.concatenate(xr, axis=1)
-    nf, nr = strand_depth[:, site, 0], strand_depth[:, site, 1]
-    prior = np.array(
-        [r0[stats.sub_class(ref_of[s], a)] for s, a in zip(site, col_allele, strict=True)]
+    strand_depth = st.snv.sum(axis=2)  # normal x site x strand
+    return _Alleles(
+        site=site,
+        allele=col_allele,
+        af=np.concatenate(xf, axis=1),
+        ar=np.concatenate(xr, axis=1),
+        nf=strand_depth[:, site, 0],
+        nr=strand_depth[:, site, 1],
     )
+
+
+def _site_means(
+    a: _Alleles, prior: np.ndarray, params: PonParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-strand error mean and overdispersion of each column (mu_f, rho_f, mu_r, rho_r)
+    before the artifact rule picks between a site's own rho and the pooled one."""
     fit = dict(w=params.pon_prior_depth, rho_min=params.pon_rho_min, rho_max=params.pon_rho_max)
-    mu_f, site_rho_f = fit_strand(af, nf, prior, **fit)
-    mu_r, site_rho_r = fit_strand(ar, nr, prior, **fit)
+    mu_f, site_rho_f = fit_strand(a.af, a.nf, prior, **fit)
+    mu_r, site_rho_r = fit_strand(a.ar, a.nr, prior, **fit)
     # A site's own mean only where the normals show a site effect (their pooled count in
     # excess of their class rate, p < pon_site_p); elsewhere the class rate: a mean from
     # a few normals' ~10 reads is noise that would cost power at every site.
     prior_floor = np.maximum(prior, stats.MIN_RATE)
-    for mu, x_, n_ in ((mu_f, af, nf), (mu_r, ar, nr)):
+    for mu, x_, n_ in ((mu_f, a.af, a.nf), (mu_r, a.ar, a.nr)):
         effect = stats.binom_sf(x_.sum(0), n_.sum(0), prior_floor) < params.pon_site_p
         mu[~effect] = prior_floor[~effect]
-    snv_cols = np.array([a in BASES for a in col_allele], bool)
-    glob_f = pooled_rho(af[:, snv_cols], nf[:, snv_cols], params.pon_rho_min, params.pon_rho_max)
-    glob_r = pooled_rho(ar[:, snv_cols], nr[:, snv_cols], params.pon_rho_min, params.pon_rho_max)
-    alt, dep = af + ar, depth[:, site]
+    return mu_f, site_rho_f, mu_r, site_rho_r
+
+
+def _artifacts(
+    a: _Alleles, dep: np.ndarray, cls_rate: np.ndarray, params: PonParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per normal and column: an artifact-level allele, and a germline-looking one."""
+    alt = a.af + a.ar
     germ = _germline(alt, dep)
     with np.errstate(divide="ignore", invalid="ignore"):
         vaf = np.where(dep > 0, alt / np.maximum(dep, 1), 0.0)
     # per normal: an allele in clear excess of that normal's own class rate (at panel
     # depth a VAF cut alone is crossed by noise: 0.3% is 6 reads where 3.3 are expected)
-    cls_rate = np.array(
-        [[r[stats.sub_class(ref_of[s], a)] for s, a in zip(site, col_allele, strict=True)]
-         for r in rates]
-    )  # fmt: skip
     excess = stats.binom_sf(alt, dep, cls_rate) < params.pon_artifact_p
     artifact = (alt >= params.min_alt) & (vaf >= params.pon_artifact_vaf) & excess & ~germ
+    return artifact, germ
+
+
+def build_pon(
+    bams: list[str], fasta_path: str, bed: str, params: PonParams
+) -> list[dict[str, object]]:
+    """Rows in PON_COLUMNS order: every covered site x each non-reference base, plus
+    every indel allele seen in a normal."""
+    if len(bams) < params.pon_min_normals:
+        raise InputError(
+            f"a panel of normals needs at least {params.pon_min_normals} BAMs, got {len(bams)}",
+            expected="normal DNA samples (samples.tsv column normal) or ch.pon_bams",
+        )
+    targets = read_bed(bed)
+    pp = PileupParams(params.min_base_quality, params.min_mapping_quality)
+    piles = []
+    for b in bams:
+        check_inputs(b, fasta_path, targets)
+        piles.append(pileup_targets(b, fasta_path, targets, pp))
+    st = _stack(piles)
+    a = _alleles(st)
+    rates = [stats.background(p) for p in piles]
+    classes = [stats.sub_class(st.ref_of[s], al) for s, al in zip(a.site, a.allele, strict=True)]
+    r0 = {cls: float(np.mean([r[cls] for r in rates])) for cls in (*stats.CLASSES, "indel")}
+    prior = np.array([r0[c] for c in classes])
+    mu_f, site_rho_f, mu_r, site_rho_r = _site_means(a, prior, params)
+    snv_cols = np.array([al in BASES for al in a.allele], bool)
+    glob_f = pooled_rho(
+        a.af[:, snv_cols], a.nf[:, snv_cols], params.pon_rho_min, params.pon_rho_max
+    )
+    glob_r = pooled_rho(
+        a.ar[:, snv_cols], a.nr[:, snv_cols], params.pon_rho_min, params.pon_rho_max
+    )
+    dep = st.depth[:, a.site]
+    cls_rate = np.array([[r[c] for c in classes] for r in rates])
+    artifact, germ = _artifacts(a, dep, cls_rate, params)
     n_art, n_germ = artifact.sum(0), germ.sum(0)
-    need = min(params.pon_recurrent_normals, j)
+    need = min(params.pon_recurrent_normals, len(piles))
     own = n_art > 0  # sites with an artifact-level allele in a normal keep their own rho
     rho_f = np.where(own, np.maximum(site_rho_f, glob_f), glob_f)
     rho_r = np.where(own, np.maximum(site_rho_r, glob_r), glob_r)
     out = []
     with pysam.FastaFile(fasta_path) as fa:
-        for i in np.lexsort((np.array(col_allele), site)):
-            s = int(site[i])
-            chrom, pos0 = keys[s]
-            ref, altv = vcf_alleles(fa, chrom, pos0, ref_of[s], col_allele[i])
-            out.append(
-                dict(
-                    zip(
-                        PON_COLUMNS,
-                        (
-                            chrom,
-                            pos0 + 1,
-                            ref,
-                            altv,
-                            col_allele[i],
-                            int((dep[:, i] > 0).sum()),
-                            int(nf[:, i].sum()),
-                            int(nr[:, i].sum()),
-                            int(af[:, i].sum()),
-                            int(ar[:, i].sum()),
-                            float(mu_f[i]),
-                            float(rho_f[i]),
-                            float(mu_r[i]),
-                            float(rho_r[i]),
-                            int(n_art[i]),
-                            int(n_germ[i]),
-                            bool(n_art[i] >= need),
-                            bool(n_germ[i] >= 1),
-                        ),
-                        strict=True,
-                    )
-                )
+        for i in np.lexsort((np.array(a.allele), a.site)):
+            s = int(a.site[i])
+            chrom, pos0 = st.keys[s]
+            ref, altv = vcf_alleles(fa, chrom, pos0, st.ref_of[s], a.allele[i])
+            values = (
+                chrom,
+                pos0 + 1,
+                ref,
+                altv,
+                a.allele[i],
+                int((dep[:, i] > 0).sum()),
+                int(a.nf[:, i].sum()),
+                int(a.nr[:, i].sum()),
+                int(a.af[:, i].sum()),
+                int(a.ar[:, i].sum()),
+                float(mu_f[i]),
+                float(rho_f[i]),
+                float(mu_r[i]),
+                float(rho_r[i]),
+                int(n_art[i]),
+                int(n_germ[i]),
+                bool(n_art[i] >= need),
+                bool(n_germ[i] >= 1),
             )
+            out.append(dict(zip(PON_COLUMNS, values, strict=True)))
     return out
 
 

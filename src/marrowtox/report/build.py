@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -456,6 +457,203 @@ def cohort_index_limit(samples: pd.DataFrame, res: Results) -> float | None:
     return plots.hallmark_index_limit([read_tsv(res.signatures(s)) for s in sc])
 
 
+@dataclass(frozen=True)
+class _PatientData:
+    """What one patient's report reads from the result files, read once."""
+
+    ps: pd.DataFrame  # the patient's rows of the sample sheet
+    all_sc: pd.DataFrame  # every scRNA sample, product and sorted ones too
+    sc: pd.DataFrame  # marrow scRNA samples only
+    dna: pd.DataFrame
+    cohort: pd.DataFrame | None
+    row: pd.Series | None  # the patient's row of patients.tsv
+    labs: pd.DataFrame | None
+    events: pd.DataFrame | None
+    scores: pd.DataFrame | None
+    srow: pd.Series | None
+    clones: pd.DataFrame | None
+
+    @property
+    def has_dna(self) -> bool:
+        return not self.dna.empty
+
+
+def _patient_data(
+    patient: str, samples: pd.DataFrame, events: pd.DataFrame | None, res: Results
+) -> _PatientData:
+    ps = samples[samples["patient"] == patient].sort_values(["day", "assay"])
+    all_sc = ps[ps["assay"] == "scrna"]
+    dna = ps[ps["assay"] == "dna"]
+    cohort = read_tsv(res.patients)
+    row = (
+        cohort.set_index("patient").loc[patient]
+        if cohort is not None and patient in set(cohort["patient"])
+        else None
+    )
+    labs = read_tsv(res.labs)
+    labs = labs[labs["patient"] == patient] if labs is not None else None
+    ev = events[events["patient"] == patient] if events is not None else None
+    scores = read_tsv(res.scores(patient))
+    return _PatientData(
+        ps=ps,
+        all_sc=all_sc,
+        # marrow sections show marrow only; blood and product samples get their own
+        # lines (samples.tsv specimen; issue 25 item 1)
+        sc=all_sc[is_marrow(all_sc)],
+        dna=dna,
+        cohort=cohort,
+        row=row,
+        labs=labs if labs is not None and not labs.empty else None,
+        events=ev if ev is not None and not ev.empty else None,
+        scores=scores,
+        srow=scores.iloc[0] if scores is not None and not scores.empty else None,
+        clones=read_tsv(res.clones(patient)) if not dna.empty else None,
+    )
+
+
+def _patient_figures(
+    d: _PatientData, samples: pd.DataFrame, res: Results, names: Names, tl: timeline.TimelineData
+) -> tuple[dict[str, str | None], dict[str, pd.DataFrame], list]:
+    """The report's figures (data URIs, None when not drawn), the compositions and the
+    CAR tables per marrow timepoint."""
+    sc = d.sc
+    comps = {s: c for s in sc["sample"] if (c := read_tsv(res.composition(s))) is not None}
+    sigs = {s: read_tsv(res.signatures(s)) for s in sc["sample"]}
+    carts = [(names.timepoint(s), read_tsv(res.cart(s))) for s in sc["sample"]]
+    umap_panels = []
+    for s in sc["sample"]:
+        obs, xy = _h5ad_obs(res.h5ad(s))
+        umap_panels.append((names.timepoint(s), obs, xy))
+    has_any = d.labs is not None or d.events is not None or not d.ps.empty
+    sample_labels = {s: names.timepoint(s) for s in sc["sample"]}
+    figs = {
+        "timeline": html.data_uri(timeline.figure(tl)) if has_any else None,
+        "composition": html.data_uri(plots.composition(comps, sample_labels)),
+        "umap": html.data_uri(plots.umaps(umap_panels)),
+        "heatmap": html.data_uri(
+            plots.inflammation_heatmap(sigs, sample_labels, cohort_index_limit(samples, res))
+        ),
+        "programs": html.data_uri(plots.cart_programs(carts)),
+        "biomarkers": html.data_uri(
+            plots.biomarker_trajectories(d.labs, timeline.day_limits(tl) if has_any else None)
+        ),
+    }
+    return figs, comps, carts
+
+
+def _cart_reason(carts: list) -> str:
+    """Why the CAR T programs figure is empty, for the "not measured" line."""
+    present = [c for _, c in carts if c is not None]
+    if not present:
+        return "no scRNA sample"
+    status = {str(c.loc[0, "car_status"]) for c in present}
+    if status == {"measured"}:
+        return "no CAR T cells called at any timepoint"
+    return "; ".join(sorted(status - {"measured"}))
+
+
+def _ch_reason(d: _PatientData, res: Results, names: Names, min_depth: int | None) -> str:
+    """Why the clone table is empty: no DNA, nothing callable (never "no clone"), or
+    no clone above the limits of detection (cohort_table.ch_not_callable)."""
+    if not d.has_dna:
+        return "no DNA sample for this patient"
+    depth = min_depth if min_depth is not None else section_defaults("ch")["min_depth"]
+    uncallable = {
+        s: why for s in d.dna["sample"] if (why := ch_not_callable(read_tsv(res.lod(s)), depth))
+    }
+    if len(uncallable) == len(d.dna):
+        return "CH: " + "; ".join(f"{names.sample(s)} {why}" for s, why in uncallable.items())
+    if d.clones is None:
+        return "no clone table"
+    lod = _lod_range(res, list(d.dna["sample"]))
+    return f"no clone detected ({lod})" if lod else "no clone detected"
+
+
+def _lineage_section(
+    patient: str, d: _PatientData, res: Results, names: Names, cc_blocks: list[dict]
+) -> dict:
+    """The lineage of each clone from sorted DNA fractions; each clone-to-cell block
+    gets its clone's call beside it."""
+    sorted_dna = d.dna[is_sorted(d.dna)]
+    lin_table = read_tsv(res.ch_lineage(patient)) if not sorted_dna.empty else None
+    lin_calls = lineage_report.calls(lin_table)
+    for b, (key, _) in zip(cc_blocks, _clone_keys(d.clones), strict=True):
+        b["lineage"] = names.scrub(lin_calls.get(key, lineage_report.NO_FRACTIONS))
+    if sorted_dna.empty:
+        reason = lineage_report.NO_FRACTIONS
+    elif lin_table is None or lin_table.empty:
+        reason = "no clone of this patient to trace"
+    else:
+        reason = ""
+    return {
+        "rows": [_scrubbed(r, names) for r in lineage_report.rows(lin_table, names)],
+        "calls": [names.scrub(c) for c in lineage_report.summary(lin_table)],
+        "reason": reason,
+    }
+
+
+def _scrubbed(r: dict, names: Names) -> dict[str, str]:
+    """A table row with every cell passed through the pseudonymiser (as text)."""
+    return {k: names.scrub(v) for k, v in r.items()}
+
+
+def _patient_flags(d: _PatientData, ccs: list, names: Names) -> tuple[list, list[str]]:
+    flag_list, quiet = flags.patient_flags(d.clones, d.scores, d.has_dna, names)
+    car_flags = flags.car_t_clone_flags(ccs)
+    flag_list += car_flags
+    if d.has_dna and d.clones is not None and not d.clones.empty and not car_flags:
+        genotyped = any(c.variant is not None for c in ccs)
+        quiet.append(
+            "no clone called in CAR T cells"
+            if genotyped
+            else "clone in CAR T cells: not genotyped (no cell-barcoded BAM)"
+        )
+    return flag_list, quiet
+
+
+def _sample_list(ps: pd.DataFrame, names: Names, pseudonymise: bool) -> list[dict[str, str]]:
+    return [
+        # a pseudonymised label already says assay and day
+        {
+            "sample": names.sample(s),
+            "detail": ""
+            if pseudonymise
+            else ", ".join(x for x in (a, sp, _sorted_label(fr), f"day {d}") if x),
+        }
+        for s, a, sp, d, fr in zip(
+            ps["sample"], ps["assay"], _specimens(ps), ps["day"], _fractions(ps), strict=True
+        )
+    ]
+
+
+def _product_name(patient: str, ps: pd.DataFrame, products: dict | None) -> str:
+    construct = ps["car_construct"].dropna().astype(str)
+    return (products or {}).get(patient) or (
+        construct[construct != ""].iloc[0] if (construct != "").any() else "not recorded"
+    )
+
+
+def _timeline_data(
+    label: str, patient: str, d: _PatientData, tps: list, flow: pd.DataFrame | None, res: Results
+) -> timeline.TimelineData:
+    marrow_days = [
+        (int(day), "/".join(dict.fromkeys(str(t) for t in g["timepoint"])))
+        for day, g in d.ps[is_marrow(d.ps)].groupby("day", sort=True)
+    ]
+    return timeline.TimelineData(
+        title=f"{label}: blood counts, events, marrow and clones (day 0 = CAR T infusion)",
+        labs=d.labs,
+        grid=read_tsv(res.anc_grid(patient)),
+        events=d.events,
+        scores=d.srow,
+        marrow=tps,
+        clones=d.clones,
+        marrow_days=marrow_days,
+        has_dna=d.has_dna,
+        flow_car=flow_report.car_points(flow, patient),
+    )
+
+
 def patient_report(
     patient: str,
     samples: pd.DataFrame,
@@ -482,166 +680,30 @@ def patient_report(
     # the workflow names the report by its file stem (the pseudonym when pseudonymised)
     patient = names.patient_of_stem(patient)
     label = names.patient(patient)
-    ps = samples[samples["patient"] == patient].sort_values(["day", "assay"])
-    all_sc = ps[ps["assay"] == "scrna"]
-    # marrow sections show marrow only; blood and product samples get their own lines
-    # (samples.tsv specimen; issue 25 item 1)
-    sc = all_sc[is_marrow(all_sc)]
-    other_specimens = [
-        {k: names.scrub(v) if isinstance(v, str) else v for k, v in r.items()}
-        for r in specimen_rows(all_sc[~is_marrow(all_sc)], res, names)
-    ]
-    dna = ps[ps["assay"] == "dna"]
-    has_dna = not dna.empty
-    cohort = read_tsv(res.patients)
-    row = (
-        cohort.set_index("patient").loc[patient]
-        if cohort is not None and patient in set(cohort["patient"])
-        else None
-    )
-    labs = read_tsv(res.labs)
-    labs = labs[labs["patient"] == patient] if labs is not None else None
-    labs = labs if labs is not None and not labs.empty else None
-    ev = events[events["patient"] == patient] if events is not None else None
-    scores = read_tsv(res.scores(patient))
-    srow = scores.iloc[0] if scores is not None and not scores.empty else None
-    clones = read_tsv(res.clones(patient)) if has_dna else None
-    tps = marrow.timepoints(sc, res, names)
-    comps = {s: c for s in sc["sample"] if (c := read_tsv(res.composition(s))) is not None}
-    sigs = {s: read_tsv(res.signatures(s)) for s in sc["sample"]}
-    carts = [(names.timepoint(s), read_tsv(res.cart(s))) for s in sc["sample"]]
-    umap_panels = []
-    for s in sc["sample"]:
-        obs, xy = _h5ad_obs(res.h5ad(s))
-        umap_panels.append((names.timepoint(s), obs, xy))
-    marrow_days = [
-        (int(d), "/".join(dict.fromkeys(str(t) for t in g["timepoint"])))
-        for d, g in ps[is_marrow(ps)].groupby("day", sort=True)
-    ]
-    tl = timeline.TimelineData(
-        title=f"{label}: blood counts, events, marrow and clones (day 0 = CAR T infusion)",
-        labs=labs,
-        grid=read_tsv(res.anc_grid(patient)),
-        events=ev if ev is not None and not ev.empty else None,
-        scores=srow,
-        marrow=tps,
-        clones=clones,
-        marrow_days=marrow_days,
-        has_dna=has_dna,
-        flow_car=flow_report.car_points(flow, patient),
-    )
-    has_any = labs is not None or (ev is not None and not ev.empty) or not ps.empty
-    sample_labels = {s: names.timepoint(s) for s in sc["sample"]}
-    figs = {
-        "timeline": html.data_uri(timeline.figure(tl)) if has_any else None,
-        "composition": html.data_uri(plots.composition(comps, sample_labels)),
-        "umap": html.data_uri(plots.umaps(umap_panels)),
-        "heatmap": html.data_uri(
-            plots.inflammation_heatmap(sigs, sample_labels, cohort_index_limit(samples, res))
-        ),
-        "programs": html.data_uri(plots.cart_programs(carts)),
-        "biomarkers": html.data_uri(
-            plots.biomarker_trajectories(labs, timeline.day_limits(tl) if has_any else None)
-        ),
-    }
-    cart_reason = "no scRNA sample"
-    present = [c for _, c in carts if c is not None]
-    if present:
-        status = {str(c.loc[0, "car_status"]) for c in present}
-        cart_reason = (
-            "no CAR T cells called at any timepoint"
-            if status == {"measured"}
-            else "; ".join(sorted(status - {"measured"}))
-        )
-    not_measured = figures_not_measured(figs, cart_reason, labs)
-    ch_reason = "no DNA sample for this patient"
-    uncallable = {
-        s: why
-        for s in dna["sample"]
-        if (
-            why := ch_not_callable(
-                read_tsv(res.lod(s)),
-                min_depth if min_depth is not None else section_defaults("ch")["min_depth"],
-            )
-        )
-    }
-    if has_dna and len(uncallable) == len(dna):
-        # nothing callable is not "no clone detected" (cohort_table.ch_not_callable)
-        ch_reason = "CH: " + "; ".join(f"{names.sample(s)} {why}" for s, why in uncallable.items())
-    elif has_dna:
-        lod = _lod_range(res, list(dna["sample"]))
-        ch_reason = (
-            "no clone table"
-            if clones is None
-            else f"no clone detected ({lod})"
-            if lod
-            else "no clone detected"
-        )
+    d = _patient_data(patient, samples, events, res)
+    tps = marrow.timepoints(d.sc, res, names)
+    tl = _timeline_data(label, patient, d, tps, flow, res)
+    figs, comps, carts = _patient_figures(d, samples, res, names, tl)
     cc_table = read_tsv(layout_path("clone_cells", res.root, patient=patient))
-    cc_blocks, ccs = _clone_cells(clones, cc_table, sc, names)
-    # lineage of each clone from sorted DNA fractions, beside its clone-to-cell result
-    sorted_dna = dna[is_sorted(dna)]
-    lin_table = read_tsv(res.ch_lineage(patient)) if not sorted_dna.empty else None
-    lin_calls = lineage_report.calls(lin_table)
-    for b, (key, _) in zip(cc_blocks, _clone_keys(clones), strict=True):
-        b["lineage"] = names.scrub(lin_calls.get(key, lineage_report.NO_FRACTIONS))
-    lineage_section = {
-        "rows": [
-            {k: names.scrub(v) for k, v in r.items()} for r in lineage_report.rows(lin_table, names)
-        ],
-        "calls": [names.scrub(c) for c in lineage_report.summary(lin_table)],
-        "reason": lineage_report.NO_FRACTIONS
-        if sorted_dna.empty
-        else "no clone of this patient to trace"
-        if lin_table is None or lin_table.empty
-        else "",
-    }
+    cc_blocks, ccs = _clone_cells(d.clones, cc_table, d.sc, names)
+    lineage_section = _lineage_section(patient, d, res, names, cc_blocks)
     tcr = clonotype_report.section(patient, samples, res, names)
     tcr = {
-        k: [{kk: names.scrub(vv) for kk, vv in r.items()} for r in v] if isinstance(v, list) else v
-        for k, v in tcr.items()
+        k: [_scrubbed(r, names) for r in v] if isinstance(v, list) else v for k, v in tcr.items()
     }
-    flag_list, quiet = flags.patient_flags(clones, scores, has_dna, names)
-    car_flags = flags.car_t_clone_flags(ccs)
-    flag_list += car_flags
-    if has_dna and clones is not None and not clones.empty and not car_flags:
-        genotyped = any(c.variant is not None for c in ccs)
-        quiet.append(
-            "no clone called in CAR T cells"
-            if genotyped
-            else "clone in CAR T cells: not genotyped (no cell-barcoded BAM)"
-        )
+    flag_list, quiet = _patient_flags(d, ccs, names)
+    srow, row = d.srow, d.row
     icaht_notes = (
         "" if srow is None or pd.isna(srow.get("icaht_notes")) else str(srow["icaht_notes"])
     )
     comp_cols, comp_rows = marrow.composition_table(comps, names)
-    sample_list = [
-        # a pseudonymised label already says assay and day
-        {
-            "sample": names.sample(s),
-            "detail": ""
-            if pseudonymise
-            else ", ".join(x for x in (a, sp, _sorted_label(fr), f"day {d}") if x),
-        }
-        for s, a, sp, d, fr in zip(
-            ps["sample"], ps["assay"], _specimens(ps), ps["day"], _fractions(ps), strict=True
-        )
-    ]
-    construct = ps["car_construct"].dropna().astype(str)
-    product = (products or {}).get(patient) or (
-        construct[construct != ""].iloc[0] if (construct != "").any() else "not recorded"
-    )
     scrub = names.scrub
-    flow_rows = [
-        {k: scrub(v) for k, v in r.items()}  # sample ids too, when pseudonymised
-        for r in flow_report.comparison_rows(flow, patient, sc, res)
-    ]
     html.render_patient(
         out,
         patient=label,
-        product=scrub(product),
-        samples=sample_list,
-        summary=with_baseline_basis(_summary(row, cohort), srow),
+        product=scrub(_product_name(patient, d.ps, products)),
+        samples=_sample_list(d.ps, names, pseudonymise),
+        summary=with_baseline_basis(_summary(row, d.cohort), srow),
         missing=scrub(row["missing"])
         if row is not None and isinstance(row["missing"], str)
         else "",
@@ -649,21 +711,26 @@ def patient_report(
         flags=[flags.Flag(f.level, scrub(f.title), scrub(f.text)) for f in flag_list],
         quiet=[scrub(q) for q in quiet],
         icaht_notes=scrub(icaht_notes),
-        marrow=[{k: scrub(v) for k, v in r.items()} for r in marrow.timepoint_rows(tps)],
-        other_specimens=other_specimens,
+        marrow=[_scrubbed(r, names) for r in marrow.timepoint_rows(tps)],
+        # numbers stay numbers here: the template formats them
+        other_specimens=[
+            {k: scrub(v) if isinstance(v, str) else v for k, v in r.items()}
+            for r in specimen_rows(d.all_sc[~is_marrow(d.all_sc)], res, names)
+        ],
         comp_cols=comp_cols,
         comp_rows=comp_rows,
-        flow=flow_rows,
-        protein=protein_report.protein_section(sc, res, names),
+        # sample ids too, when pseudonymised
+        flow=[_scrubbed(r, names) for r in flow_report.comparison_rows(flow, patient, d.sc, res)],
+        protein=protein_report.protein_section(d.sc, res, names),
         flow_reason="no flow.tsv configured"
         if flow is None
         else "no row for this patient in flow.tsv",
         # QC of every scRNA sample, the product and sorted ones too
-        qc=[{k: scrub(v) for k, v in r.items()} for r in marrow.qc_rows(all_sc, res, names)],
-        not_measured=[scrub(x) for x in not_measured],
-        ch_reason=scrub(ch_reason),
-        clones=_clone_rows(clones, names),
-        umi_qc=umi_qc_rows(res, list(dna["sample"]), names),
+        qc=[_scrubbed(r, names) for r in marrow.qc_rows(d.all_sc, res, names)],
+        not_measured=[scrub(x) for x in figures_not_measured(figs, _cart_reason(carts), d.labs)],
+        ch_reason=scrub(_ch_reason(d, res, names, min_depth)),
+        clones=_clone_rows(d.clones, names),
+        umi_qc=umi_qc_rows(res, list(d.dna["sample"]), names),
         clone_cells=cc_blocks,
         lineage=lineage_section,
         tcr=tcr,

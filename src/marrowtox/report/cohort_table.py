@@ -23,6 +23,18 @@ from marrowtox.report.inputs import Results, read_tsv
 from marrowtox.samplesheet import is_marrow, is_sorted
 from marrowtox.settings import section_defaults
 
+#: the clinical scores copied from results/clinical/<patient>.scores.tsv
+CLINICAL_COLUMNS = (
+    "car_hematotox_score",
+    "car_hematotox_risk",
+    "icaht_early_grade",
+    "icaht_late_grade",
+    "days_anc_le_500_d0_30",
+    "easix_baseline",
+    "crs_max_grade",
+    "icans_max_grade",
+    "iec_hs_flag",
+)
 COLUMNS = [
     "patient",
     "n_scrna_samples",
@@ -42,15 +54,7 @@ COLUMNS = [
     "ch_n_emergent",
     "ch_carrier_lineages",
     *TCR_COLUMNS,
-    "car_hematotox_score",
-    "car_hematotox_risk",
-    "icaht_early_grade",
-    "icaht_late_grade",
-    "days_anc_le_500_d0_30",
-    "easix_baseline",
-    "crs_max_grade",
-    "icans_max_grade",
-    "iec_hs_flag",
+    *CLINICAL_COLUMNS,
     *(c for c, *_ in FLOW_COLUMNS),
     "missing",
 ]
@@ -121,63 +125,40 @@ def _carrier_lineages(
         missing.append("ch_carrier_lineages: no clone genotyped in single cells")
 
 
-def patient_row(
-    patient: str,
-    samples: pd.DataFrame,
-    res: Results,
-    flow: pd.DataFrame | None = None,
-    min_depth: int | None = None,
-) -> dict:
-    """One patient's row; `min_depth`: config ch.min_depth (schema default when None),
-    only quoted in the reason of a not-callable DNA sample."""
-    if min_depth is None:
-        min_depth = int(section_defaults("ch")["min_depth"])
-    row: dict = dict.fromkeys(COLUMNS)
-    row["patient"] = patient
-    missing: list[str] = []
-    ps = samples[samples["patient"] == patient].sort_values("day")
-    sc = ps[ps["assay"] == "scrna"]
-    dna = ps[ps["assay"] == "dna"]
-    row["n_scrna_samples"], row["n_dna_samples"] = len(sc), len(dna)
-    # ch_* are of the whole specimens: a sorted fraction's VAF (a CD14 sort holds a
-    # myeloid clone at a higher VAF) is the lineage table's (rule ch_lineage)
-    dna = dna[~is_sorted(dna)]
-    # only marrow samples are the marrow baseline and marrow time points: a day-0 CAR T
-    # product or a blood sample is not marrow (samples.tsv specimen; issue 25 item 1)
-    bm = sc[is_marrow(sc)]
-    base = bm[bm["day"] <= 0]
-    post = bm[bm["day"] > 0]
-    base_s = base["sample"].iloc[-1] if not base.empty else None
-    post_s = post["sample"].iloc[0] if not post.empty else None
-    if post_s is None:
-        missing.append("bm_cart_pct: no post-infusion marrow scRNA sample")
+def _post_marrow(row: dict, post_s: str, res: Results, missing: list[str]) -> None:
+    """CAR T %, its corrected estimate, the activation score and the HSPC IFN-g index
+    of the first post-infusion marrow sample."""
+    row["bm_cart_sample"] = post_s
+    cart = read_tsv(res.cart(post_s))
+    if cart is None:
+        missing.append(f"bm_cart_pct: no CAR T table for {post_s}")
+    elif cart.loc[0, "car_status"] not in MEASURED_STATES:
+        missing.append(f"bm_cart_pct: {cart.loc[0, 'car_status']}")
     else:
-        row["bm_cart_sample"] = post_s
-        cart = read_tsv(res.cart(post_s))
-        if cart is None:
-            missing.append(f"bm_cart_pct: no CAR T table for {post_s}")
-        elif cart.loc[0, "car_status"] not in MEASURED_STATES:
-            missing.append(f"bm_cart_pct: {cart.loc[0, 'car_status']}")
+        row["bm_cart_pct"] = _number(cart.loc[0, "car_t_pct_of_cells"])
+        row["bm_cart_pct_of_t"] = _number(cart.loc[0, "car_t_pct_of_t"])
+        if row["bm_cart_pct"] is None:
+            missing.append(f"bm_cart_pct: not callable, no cell in {post_s}")
+        if row["bm_cart_pct_of_t"] is None:
+            missing.append(f"bm_cart_pct_of_t: not callable, no T/NK cell in {post_s}")
+        _car_estimate(row, cart.loc[0], missing)
+        act = cart.loc[0].get("cart_score_activation")
+        if act is None or pd.isna(act):
+            missing.append("cart_activation_score: no CAR T cells called")
         else:
-            row["bm_cart_pct"] = _number(cart.loc[0, "car_t_pct_of_cells"])
-            row["bm_cart_pct_of_t"] = _number(cart.loc[0, "car_t_pct_of_t"])
-            if row["bm_cart_pct"] is None:
-                missing.append(f"bm_cart_pct: not callable, no cell in {post_s}")
-            if row["bm_cart_pct_of_t"] is None:
-                missing.append(f"bm_cart_pct_of_t: not callable, no T/NK cell in {post_s}")
-            _car_estimate(row, cart.loc[0], missing)
-            act = cart.loc[0].get("cart_score_activation")
-            if act is None or pd.isna(act):
-                missing.append("cart_activation_score: no CAR T cells called")
-            else:
-                row["cart_activation_score"] = act
-        sig = read_tsv(res.signatures(post_s))
-        if sig is not None:
-            hit = sig[(sig["cell_type"] == "HSPC") & (sig["gene_set"] == IFNG)]
-            if not hit.empty and not pd.isna(hit["index_vs_baseline"].iloc[0]):
-                row["hspc_ifng_index"] = hit["index_vs_baseline"].iloc[0]
-            else:
-                missing.append("hspc_ifng_index: too few HSPC or no baseline marrow")
+            row["cart_activation_score"] = act
+    sig = read_tsv(res.signatures(post_s))
+    if sig is not None:
+        hit = sig[(sig["cell_type"] == "HSPC") & (sig["gene_set"] == IFNG)]
+        if not hit.empty and not pd.isna(hit["index_vs_baseline"].iloc[0]):
+            row["hspc_ifng_index"] = hit["index_vs_baseline"].iloc[0]
+        else:
+            missing.append("hspc_ifng_index: too few HSPC or no baseline marrow")
+
+
+def _hspc_pcts(
+    row: dict, base_s: str | None, post_s: str | None, res: Results, missing: list[str]
+) -> None:
     row["hspc_pct_baseline"] = _hspc_pct(res, base_s)
     if base_s is None:
         missing.append("hspc_pct_baseline: no baseline marrow scRNA sample")
@@ -186,6 +167,13 @@ def patient_row(
     row["hspc_pct_post"] = _hspc_pct(res, post_s)
     if post_s is not None and row["hspc_pct_post"] is None:
         missing.append(f"hspc_pct_post: not callable, no annotated cell in {post_s}")
+
+
+def _ch_values(
+    row: dict, patient: str, dna: pd.DataFrame, res: Results, min_depth: int, missing: list[str]
+) -> list[str]:
+    """ch_* from the callable whole-specimen DNA samples; returns those samples. A DNA
+    sample that is not callable is named with its reason, never counted as 0 clones."""
     uncallable = {
         str(s): why
         for s in dna["sample"]
@@ -199,52 +187,79 @@ def patient_row(
         )
     if dna.empty:
         missing.append("ch_*: no DNA sample")
-    elif not callable_dna:
-        pass  # every DNA sample not callable: ch_* stay missing (reason above)
+    if not callable_dna:
+        return callable_dna  # every DNA sample not callable: ch_* stay missing
+    calls = [c for s in callable_dna if (c := read_tsv(res.calls(s))) is not None]
+    if not calls:
+        missing.append("ch_*: CH calls not available")
+        return callable_dna
+    allc = pd.concat(calls)
+    chip = allc[allc["chip"].fillna("").astype(str).isin(["CHIP", "low-VAF CH"])]
+    row["ch_n_chip"] = int(chip.drop_duplicates(["chrom", "pos", "ref", "alt"]).shape[0])
+    row["ch_max_vaf"] = float(chip["vaf"].max()) if not chip.empty else 0.0
+    clones = read_tsv(res.clones(patient))
+    if clones is not None and "status" in clones:
+        row["ch_n_emergent"] = int(
+            clones.loc[clones["status"] == "emergent"]
+            .drop_duplicates(["chrom", "pos", "ref", "alt"])
+            .shape[0]
+        )
     else:
-        calls = [read_tsv(res.calls(s)) for s in callable_dna]
-        calls = [c for c in calls if c is not None]
-        if not calls:
-            missing.append("ch_*: CH calls not available")
-        else:
-            allc = pd.concat(calls)
-            chip = allc[allc["chip"].fillna("").astype(str).isin(["CHIP", "low-VAF CH"])]
-            row["ch_n_chip"] = int(chip.drop_duplicates(["chrom", "pos", "ref", "alt"]).shape[0])
-            row["ch_max_vaf"] = float(chip["vaf"].max()) if not chip.empty else 0.0
-            clones = read_tsv(res.clones(patient))
-            if clones is not None and "status" in clones:
-                row["ch_n_emergent"] = int(
-                    clones.loc[clones["status"] == "emergent"]
-                    .drop_duplicates(["chrom", "pos", "ref", "alt"])
-                    .shape[0]
-                )
-            else:
-                missing.append("ch_n_emergent: no clone table")
-    if callable_dna:
+        missing.append("ch_n_emergent: no clone table")
+    return callable_dna
+
+
+def _clinical_values(row: dict, patient: str, res: Results, missing: list[str]) -> None:
+    scores = read_tsv(res.scores(patient))
+    if scores is None:
+        missing.append("clinical: no clinical scores")
+        return
+    s = scores.iloc[0]
+    for c in CLINICAL_COLUMNS:
+        v = s.get(c)
+        row[c] = None if v is None or (isinstance(v, float) and np.isnan(v)) else v
+    if s.get("status") not in (None, "complete") and not pd.isna(s.get("status")):
+        missing.append(f"clinical: {s['status']}")
+
+
+def patient_row(
+    patient: str,
+    samples: pd.DataFrame,
+    res: Results,
+    flow: pd.DataFrame | None = None,
+    min_depth: int | None = None,
+) -> dict:
+    """One patient's row; `min_depth`: config ch.min_depth (schema default when None),
+    only quoted in the reason of a not-callable DNA sample. Every value left empty gets
+    its reason in `missing`."""
+    if min_depth is None:
+        min_depth = int(section_defaults("ch")["min_depth"])
+    row: dict = dict.fromkeys(COLUMNS)
+    row["patient"] = patient
+    missing: list[str] = []
+    ps = samples[samples["patient"] == patient].sort_values("day")
+    sc = ps[ps["assay"] == "scrna"]
+    dna = ps[ps["assay"] == "dna"]
+    row["n_scrna_samples"], row["n_dna_samples"] = len(sc), len(dna)
+    # only marrow samples are the marrow baseline and marrow time points: a day-0 CAR T
+    # product or a blood sample is not marrow (samples.tsv specimen; issue 25 item 1)
+    bm = sc[is_marrow(sc)]
+    base, post = bm[bm["day"] <= 0], bm[bm["day"] > 0]
+    base_s = base["sample"].iloc[-1] if not base.empty else None
+    post_s = post["sample"].iloc[0] if not post.empty else None
+    if post_s is None:
+        missing.append("bm_cart_pct: no post-infusion marrow scRNA sample")
+    else:
+        _post_marrow(row, post_s, res, missing)
+    _hspc_pcts(row, base_s, post_s, res, missing)
+    # ch_* are of the whole specimens: a sorted fraction's VAF (a CD14 sort holds a
+    # myeloid clone at a higher VAF) is the lineage table's (rule ch_lineage)
+    if _ch_values(row, patient, dna[~is_sorted(dna)], res, min_depth, missing):
         _carrier_lineages(row, patient, sc, res, missing)
     tcr, why_tcr = tcr_values(patient, samples, res)
     row.update(tcr)
     missing += why_tcr
-    scores = read_tsv(res.scores(patient))
-    if scores is None:
-        missing.append("clinical: no clinical scores")
-    else:
-        s = scores.iloc[0]
-        for c in (
-            "car_hematotox_score",
-            "car_hematotox_risk",
-            "icaht_early_grade",
-            "icaht_late_grade",
-            "days_anc_le_500_d0_30",
-            "easix_baseline",
-            "crs_max_grade",
-            "icans_max_grade",
-            "iec_hs_flag",
-        ):
-            v = s.get(c)
-            row[c] = None if v is None or (isinstance(v, float) and np.isnan(v)) else v
-        if s.get("status") not in (None, "complete") and not pd.isna(s.get("status")):
-            missing.append(f"clinical: {s['status']}")
+    _clinical_values(row, patient, res, missing)
     values, why = flow_values(flow, patient)
     row.update(values)
     missing += why
