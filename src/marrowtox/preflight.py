@@ -340,6 +340,62 @@ def _inline_problem(path: str, layout: str, ch: dict[str, Any]) -> tuple[str, st
     return None
 
 
+def _file_fault(
+    assay: str,
+    path: str,
+    umi: str,
+    layout: str,
+    reference: tuple[dict[str, int], set[str]],
+    ch: dict[str, Any],
+) -> tuple[str, str, str] | None:
+    """(sheet column, problem, expected) of one row's data file, or None when it holds
+    what the sheet says: scRNA counts, an inline-UMI FASTQ whose reads carry the promised
+    UMI + spacer, or a BAM aligned to the reference whose reads hold the promised UMIs."""
+    if assay == "scrna":
+        problem = check_scrna(path) or ensembl_problem(scrna_genes(path))
+        expected = "raw UMI counts in an intact 10x HDF5, 10x matrix folder or .h5ad, gene symbols"
+        return ("path", problem, expected) if problem else None
+    if umi == "inline":
+        inline = _inline_problem(path, layout, ch)
+        return ("umi_layout", inline[0], inline[1]) if inline else None
+    contigs, panel = reference
+    problem = check_alignment(path, contigs, panel) if contigs else None
+    if problem:
+        expected = "a BAM/CRAM aligned to the configured FASTA, covering the panel contigs"
+        return "path", problem, expected
+    if umi != "none":
+        from marrowtox.ch.umi import check_umis
+
+        try:  # the reads hold what the sheet's umi column promises
+            check_umis(path, umi)
+        except InputError as exc:
+            return "umi", exc.detail, exc.expected or ""
+    return None
+
+
+def _cell_bam_faults(samples: Any, sheet: str) -> list[InputError]:
+    """Every cell-barcoded BAM (column bam) that cannot be genotyped, one per row."""
+    from marrowtox.genotype.count import check_bam
+
+    faults = []
+    for i, b in enumerate(samples["bam"] if "bam" in samples else []):
+        if not b:
+            continue
+        try:
+            check_bam(b)
+        except InputError as exc:
+            faults.append(
+                InputError(
+                    f"{b}: {exc.detail}",
+                    file=sheet,
+                    row=data_row(i),
+                    column="bam",
+                    expected=exc.expected,
+                )
+            )
+    return faults
+
+
 def check_data_files(
     samples: Any,
     sheet: str,
@@ -384,81 +440,26 @@ def check_data_files(
         key = json.dumps(sig)
         if cache.get(path) == key:
             continue
-        if assay == "scrna":
-            problem = check_scrna(path) or ensembl_problem(scrna_genes(path))
-            expected = (
-                "raw UMI counts in an intact 10x HDF5, 10x matrix folder or .h5ad, gene symbols"
-            )
-        elif umi[i] == "inline":  # a FASTQ: the reads hold the promised UMI + spacer
-            problem = _inline_problem(path, layouts[i], ch or {})
-            expected = problem[1] if problem else ""
-            if problem:
-                faults.append(
-                    InputError(
-                        f"{path}: {problem[0]}",
-                        file=sheet,
-                        row=data_row(i),
-                        column="umi_layout",
-                        expected=expected,
-                    )
-                )
-                continue
-            cache[path] = key
-            changed = True
-            continue
-        else:
-            problem = check_alignment(path, contigs, panel) if contigs else None
-            expected = "a BAM/CRAM aligned to the configured FASTA, covering the panel contigs"
-        if problem:
+        fault = _file_fault(assay, path, umi[i], layouts[i], (contigs, panel), ch or {})
+        if fault:
+            column, detail, expected = fault
             faults.append(
                 InputError(
-                    f"{path}: {problem}",
+                    f"{path}: {detail}",
                     file=sheet,
                     row=data_row(i),
-                    column="path",
+                    column=column,
                     expected=expected,
                 )
             )
             continue
-        if assay == "dna" and umi[i] != "none":
-            from marrowtox.ch.umi import check_umis
-
-            try:  # the reads hold what the sheet's umi column promises
-                check_umis(path, umi[i])
-            except InputError as exc:
-                faults.append(
-                    InputError(
-                        f"{path}: {exc.detail}",
-                        file=sheet,
-                        row=data_row(i),
-                        column="umi",
-                        expected=exc.expected,
-                    )
-                )
-                continue
         cache[path] = key
         changed = True
     if cache_path and changed:
         from marrowtox.atomic import write_text
 
         write_text(json.dumps(cache, indent=0, sort_keys=True), cache_path)
-    for i, b in enumerate(samples["bam"] if "bam" in samples else []):
-        if not b:
-            continue
-        from marrowtox.genotype.count import check_bam
-
-        try:
-            check_bam(b)
-        except InputError as exc:
-            faults.append(
-                InputError(
-                    f"{b}: {exc.detail}",
-                    file=sheet,
-                    row=data_row(i),
-                    column="bam",
-                    expected=exc.expected,
-                )
-            )
+    faults += _cell_bam_faults(samples, sheet)
     raise_all(faults)
     warnings: list[str] = car_feature_warnings(samples, cart) + mito_warnings(samples, organism)
     from marrowtox.settings import section_defaults

@@ -485,27 +485,43 @@ def converter_hint(p: str | Path) -> str | None:
     return CONVERTERS.get(Path(name).suffix)
 
 
+#: Optional sample-sheet columns: absent from a sheet, they are empty for every row.
+OPTIONAL_COLUMNS = (
+    "batch",
+    "normal",
+    "chemistry",
+    "car_construct",
+    "bam",
+    "adt",
+    "raw_matrix",
+    "specimen",
+    "fraction",
+    "vdj",
+    "umi",
+    "umi_layout",
+)
+#: Optional columns that name a file, resolved against the sheet's folder.
+FILE_COLUMNS = ("bam", "adt", "raw_matrix", "vdj")
+
+
 def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
     """Read and validate the sample sheet; returns it indexed by sample with resolved paths."""
     df = read_table(path, load_schema("samples.schema.yaml"), "sample")
     if df.empty:
         raise InputError("the sample sheet has no rows", file=path, expected="one row per sample")
-    for opt in (
-        "batch",
-        "normal",
-        "chemistry",
-        "car_construct",
-        "bam",
-        "adt",
-        "raw_matrix",
-        "specimen",
-        "fraction",
-        "vdj",
-        "umi",
-        "umi_layout",
-    ):
+    for opt in OPTIONAL_COLUMNS:
         if opt not in df.columns:
             df[opt] = None
+    _refuse_duplicates(df, path)
+    df = _with_defaults(df, path)
+    from marrowtox.cart.constructs import load as load_constructs
+
+    ctx = _RowChecks(path, set(df["sample"]), load_constructs(), check_files)
+    every(df.iterrows(), ctx.check)
+    return df.set_index("sample", drop=False)
+
+
+def _refuse_duplicates(df: pd.DataFrame, path: str | Path) -> None:
     dups = df["sample"][df["sample"].duplicated()]
     raise_all(
         [
@@ -520,119 +536,143 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
             for i, s in dups.items()
         ]
     )
+
+
+def _with_defaults(df: pd.DataFrame, path: str | Path) -> pd.DataFrame:
+    """Empty optional cells filled with what they mean, file paths resolved."""
     df["batch"] = [b if b else p for b, p in zip(df["batch"], df["patient"], strict=True)]
     df = with_specimen(df)
     df = with_fraction(df, path)
-    for col in ("normal", "chemistry", "car_construct", "bam", "adt", "raw_matrix", "vdj"):
+    for col in ("normal", "chemistry", "car_construct", *FILE_COLUMNS):
         df[col] = df[col].fillna("")
     # no UMI column, or an empty cell: each read is a molecule (the behaviour without UMIs)
     df["umi"] = df["umi"].fillna("none").replace("", "none")
     df["umi_layout"] = df["umi_layout"].fillna("").astype(str).str.strip()
     df["path"] = [resolve(path, p) for p in df["path"]]
-    df["bam"] = [resolve(path, b) if b else "" for b in df["bam"]]
-    df["adt"] = [resolve(path, b) if b else "" for b in df["adt"]]
-    df["raw_matrix"] = [resolve(path, b) if b else "" for b in df["raw_matrix"]]
-    df["vdj"] = [resolve(path, b) if b else "" for b in df["vdj"]]
-    known = set(df["sample"])
-    from marrowtox.cart.constructs import DEFAULT as CONSTRUCTS
-    from marrowtox.cart.constructs import load as load_constructs
+    for col in FILE_COLUMNS:
+        df[col] = [resolve(path, b) if b else "" for b in df[col]]
+    return df
 
-    constructs = load_constructs()
 
-    def check(item: tuple[Any, pd.Series]) -> None:
+@dataclass(frozen=True)
+class _RowChecks:
+    """What a row is checked against: the sheet, its sample ids, the known CAR
+    constructs, and whether the files must exist."""
+
+    path: str | Path
+    known: set[str]
+    constructs: dict
+    check_files: bool
+
+    def fault(self, r: int, column: str, detail: str, expected: str) -> InputError:
+        return InputError(detail, file=self.path, row=r, column=column, expected=expected)
+
+    def check(self, item: tuple[Any, pd.Series]) -> None:
         """One row's first fault (every() lists each faulty row)."""
         i, row = item
         r = data_row(int(i))
-        if row["car_construct"] and row["car_construct"] not in constructs:
-            close = difflib.get_close_matches(row["car_construct"], list(constructs), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            products = ", ".join(f"{k} ({v.get('product', '')})" for k, v in constructs.items())
-            raise InputError(
-                f"unknown CAR construct {row['car_construct']!r}{hint}",
-                file=path,
-                row=r,
-                column="car_construct",
-                expected=f"one of {products} (defined in {CONSTRUCTS}), or empty",
-            )
-        if row["normal"] and row["normal"] not in known:
-            raise InputError(
-                f"normal sample '{row['normal']}' is not in the sheet",
-                file=path,
-                row=r,
-                column="normal",
-                expected="a sample id of this sheet or empty",
-            )
-        if row["umi"] != "none" and row["assay"] != "dna":
-            raise InputError(
-                f"umi {row['umi']!r} on a {row['assay']} row",
-                file=path,
-                row=r,
-                column="umi",
-                expected="none (or empty) for scrna rows: UMIs are read from dna BAMs",
-            )
+        self.references(row, r)
         inline = row["umi"] == INLINE
         if inline or row["umi_layout"]:
-            _check_inline(row, path, r)
+            _check_inline(row, self.path, r)
+        self.input_kind(row, r, inline)
+        if not self.check_files:
+            return
+        p = row["path"]
+        if not os.path.exists(p):
+            raise self.fault(
+                r,
+                "path",
+                f"file not found: {p}",
+                "an existing file (relative paths are relative to the sheet)",
+            )
+        self.cell_bam(row, r)
+        self.scrna_extras(row, r)
+        _check_vdj(row, self.path, r)
+        if row["assay"] == "dna" and not inline and _bam_index(p) is None:
+            raise self.fault(
+                r,
+                "path",
+                f"no index next to {p}",
+                "a BAM index (.bai/.csi) or CRAM index (.crai); run `samtools index`",
+            )
+
+    def references(self, row: pd.Series, r: int) -> None:
+        """car_construct, normal and umi name something that exists for this row."""
+        from marrowtox.cart.constructs import DEFAULT as CONSTRUCTS
+
+        construct = row["car_construct"]
+        if construct and construct not in self.constructs:
+            close = difflib.get_close_matches(construct, list(self.constructs), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            products = ", ".join(
+                f"{k} ({v.get('product', '')})" for k, v in self.constructs.items()
+            )
+            raise self.fault(
+                r,
+                "car_construct",
+                f"unknown CAR construct {construct!r}{hint}",
+                f"one of {products} (defined in {CONSTRUCTS}), or empty",
+            )
+        if row["normal"] and row["normal"] not in self.known:
+            raise self.fault(
+                r,
+                "normal",
+                f"normal sample '{row['normal']}' is not in the sheet",
+                "a sample id of this sheet or empty",
+            )
+        if row["umi"] != "none" and row["assay"] != "dna":
+            raise self.fault(
+                r,
+                "umi",
+                f"umi {row['umi']!r} on a {row['assay']} row",
+                "none (or empty) for scrna rows: UMIs are read from dna BAMs",
+            )
+
+    def input_kind(self, row: pd.Series, r: int, inline: bool) -> None:
+        """The path is a kind of file the row's assay reads."""
         p = row["path"]
         if row["assay"] == "scrna":
             if not (p.endswith(SCRNA_SUFFIXES) or os.path.isdir(p)):
                 hint = converter_hint(p)
-                raise InputError(
+                raise self.fault(
+                    r,
+                    "path",
                     f"unsupported scRNA input {p!r}" + (f": {hint}" if hint else ""),
-                    file=path,
-                    row=r,
-                    column="path",
-                    expected="a 10x HDF5 (.h5), a 10x matrix folder or an .h5ad file",
+                    "a 10x HDF5 (.h5), a 10x matrix folder or an .h5ad file",
                 )
         elif not p.endswith(FASTQ_SUFFIXES if inline else DNA_SUFFIXES):
-            raise InputError(
+            raise self.fault(
+                r,
+                "path",
                 f"unsupported DNA input {p!r}",
-                file=path,
-                row=r,
-                column="path",
-                expected=(
-                    "a read 1 FASTQ (.fastq/.fq, gzipped or not) for umi: inline"
-                    if inline
-                    else "a coordinate-sorted .bam or .cram (or a FASTQ with umi: inline "
-                    "and umi_layout)"
-                ),
+                "a read 1 FASTQ (.fastq/.fq, gzipped or not) for umi: inline"
+                if inline
+                else "a coordinate-sorted .bam or .cram (or a FASTQ with umi: inline "
+                "and umi_layout)",
             )
-        if not check_files:
-            return
-        if not os.path.exists(p):
-            raise InputError(
-                f"file not found: {p}",
-                file=path,
-                row=r,
-                column="path",
-                expected="an existing file (relative paths are relative to the sheet)",
-            )
+
+    def cell_bam(self, row: pd.Series, r: int) -> None:
+        """A cell-barcoded BAM: scrna rows only, present and indexed."""
         b = row["bam"]
-        if b:
-            if row["assay"] != "scrna":
-                raise InputError(
-                    "a cell-barcoded BAM is only read for scrna rows",
-                    file=path,
-                    row=r,
-                    column="bam",
-                    expected="empty for dna rows (their path is the BAM)",
-                )
-            if not os.path.exists(b):
-                raise InputError(
-                    f"file not found: {b}",
-                    file=path,
-                    row=r,
-                    column="bam",
-                    expected="an existing BAM",
-                )
-            if _bam_index(b) is None:
-                raise InputError(
-                    f"no index next to {b}",
-                    file=path,
-                    row=r,
-                    column="bam",
-                    expected="a BAM index (.bai/.csi); run `samtools index`",
-                )
+        if not b:
+            return
+        if row["assay"] != "scrna":
+            raise self.fault(
+                r,
+                "bam",
+                "a cell-barcoded BAM is only read for scrna rows",
+                "empty for dna rows (their path is the BAM)",
+            )
+        if not os.path.exists(b):
+            raise self.fault(r, "bam", f"file not found: {b}", "an existing BAM")
+        if _bam_index(b) is None:
+            raise self.fault(
+                r, "bam", f"no index next to {b}", "a BAM index (.bai/.csi); run `samtools index`"
+            )
+
+    def scrna_extras(self, row: pd.Series, r: int) -> None:
+        """Protein counts and the raw matrix: scrna rows only, a readable kind, present."""
         for col, what, kind in (
             ("adt", "protein (ADT) counts", "an .h5ad of antibody counts, or a 10x HDF5/matrix folder"),
             ("raw_matrix", "a raw matrix of empty droplets", "a raw (unfiltered) 10x HDF5/matrix folder or .h5ad"),
@@ -641,37 +681,18 @@ def load_samples(path: str | Path, *, check_files: bool = True) -> pd.DataFrame:
             if not a:
                 continue
             if row["assay"] != "scrna":
-                raise InputError(
-                    f"{what} is only read for scrna rows",
-                    file=path,
-                    row=r,
-                    column=col,
-                    expected="empty for dna rows",
+                raise self.fault(
+                    r, col, f"{what} is only read for scrna rows", "empty for dna rows"
                 )
             if not (a.endswith(SCRNA_SUFFIXES) or os.path.isdir(a)):
-                raise InputError(
-                    f"unsupported input {a!r}", file=path, row=r, column=col, expected=kind
-                )
+                raise self.fault(r, col, f"unsupported input {a!r}", kind)
             if not os.path.exists(a):
-                raise InputError(
+                raise self.fault(
+                    r,
+                    col,
                     f"file not found: {a}",
-                    file=path,
-                    row=r,
-                    column=col,
-                    expected=f"an existing file: {kind} (relative paths: to the sheet)",
+                    f"an existing file: {kind} (relative paths: to the sheet)",
                 )
-        _check_vdj(row, path, r)
-        if row["assay"] == "dna" and not inline and _bam_index(p) is None:
-            raise InputError(
-                f"no index next to {p}",
-                file=path,
-                row=r,
-                column="path",
-                expected="a BAM index (.bai/.csi) or CRAM index (.crai); run `samtools index`",
-            )
-
-    every(df.iterrows(), check)
-    return df.set_index("sample", drop=False)
 
 
 #: Suffixes of the T-cell receptor files read (marrowtox.cart.clonotypes).
