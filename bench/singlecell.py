@@ -2,10 +2,9 @@
 
 Generates a cohort of N cells (default 20,000) over 20,000 genes in batches of ~5,000
 cells with the demo simulator, then runs
-  (a) marrowtox: per-sample `sc-qc` + `sc-doublets` + `sc-annotate` (each sample
-      annotated on its own) as parallel processes (as the workflow's per-sample jobs
-      run), then `sc-integrate` (cohort embedding for display) and `sc-sample` per
-      sample (parallel processes);
+  (a) marrowtox: per sample `sc-process` (QC, doublets, annotation on its own, its own
+      UMAP: the workflow's one job per sample, rule sc_process) as parallel processes,
+      then `sc-integrate` (the cohort picture, for display);
   (b) a plain scanpy script doing the same steps in one process (QC, scrublet per
       batch, normalise, seurat_v3 HVGs, PCA, Harmony via scanpy's wrapper, neighbours
       with scanpy defaults, UMAP, Leiden);
@@ -114,82 +113,34 @@ def generate(out: Path, n_cells: int, batch_size: int) -> list[Path]:
 def marrowtox(paths: list[Path], work: Path, jobs: int) -> tuple[float, float]:
     exe = str(Path(sys.executable).with_name("marrowtox"))
     t0 = time.perf_counter()
+    results = work / "results"
 
     def per_sample(p: Path) -> float:
         s = p.stem
-        _, m1 = timed(
-            [
-                exe,
-                "sc-qc",
-                "--input",
-                str(p),
-                "--sample",
-                s,
-                "--batch",
-                s,
-                "--patient",
-                s,
-                "--out-h5ad",
-                str(work / f"{s}.qc.h5ad"),
-                "--out-tsv",
-                str(work / f"{s}.qc.tsv"),
-                "--out-png",
-                str(work / f"{s}.qc.png"),
-            ],
-            "sc-qc (summed over samples)",
-        )
-        _, m2 = timed(
-            [
-                exe,
-                "sc-doublets",
-                "--input",
-                str(work / f"{s}.qc.h5ad"),
-                "--out",
-                str(work / f"{s}.h5ad"),
-            ],
-            "sc-doublets (summed over samples)",
-        )
-        _, m3 = timed(
-            [exe, "sc-annotate", "--input", str(work / f"{s}.h5ad"), "--sample", s]
-            + ["--out-labels", str(work / f"{s}.labels.tsv")]
-            + ["--out-table", str(work / f"{s}.annotation.tsv")],
-            "sc-annotate (summed over samples)",
-        )
-        return max(m1, m2, m3)
+        return timed(
+            [exe, "sc-process", "--input", str(p), "--sample", s, "--batch", s]
+            + ["--patient", s, "--results", str(results)],
+            "sc-process (summed over samples)",
+        )[1]
 
     with ThreadPoolExecutor(jobs) as pool:
         mems = list(pool.map(per_sample, paths))
     peak_parallel = sum(sorted(mems)[-jobs:])
-    outs = [str(work / f"{p.stem}.h5ad") for p in paths]
+    sc_dir = results / "singlecell"
     _, m4 = timed(
-        [exe, "sc-integrate", "--inputs", *outs]
-        + ["--labels", *[str(work / f"{p.stem}.labels.tsv") for p in paths]]
+        [exe, "sc-integrate", "--inputs", *[str(sc_dir / "doublets" / p.name) for p in paths]]
+        + ["--labels", *[str(sc_dir / "labels" / f"{p.stem}.tsv") for p in paths]]
         + ["--out", str(work / "cohort.h5ad"), "--out-status", str(work / "integrate.tsv")]
         + ["--umap", str(work / "umap.png")],
         "sc-integrate",
     )
-
-    def sample(p: Path) -> float:
-        s = p.stem
-        return timed(
-            [exe, "sc-sample", "--input", str(work / f"{s}.h5ad"), "--sample", s]
-            + ["--labels", str(work / f"{s}.labels.tsv")]
-            + ["--out-h5ad", str(work / "annot" / f"{s}.h5ad")]
-            + ["--out-composition", str(work / "annot" / f"{s}.composition.tsv")],
-            "sc-sample (summed over samples)",
-        )[1]
-
-    with ThreadPoolExecutor(jobs) as pool:
-        mems5 = list(pool.map(sample, paths))
-    m5 = sum(sorted(mems5)[-jobs:])
     PEAKS.update(
         {
-            "per-sample QC + doublets + annotate (concurrent jobs)": peak_parallel,
+            "sc-process: QC + doublets + annotate + own UMAP (concurrent jobs)": peak_parallel,
             "sc-integrate": m4,
-            "sc-sample (concurrent jobs)": m5,
         }
     )
-    return time.perf_counter() - t0, max(peak_parallel, m4, m5)
+    return time.perf_counter() - t0, max(peak_parallel, m4)
 
 
 def main() -> int:

@@ -150,7 +150,7 @@ VANGALEN_MAP = REPO / "resources" / "reference_maps" / "vangalen2019.yaml"
 
 def prepare_sample(raw: Path, sample: str, work: Path) -> Path:
     """QC and doublet removal as the workflow runs them (tests/test_annotation_real.py);
-    returns the per-sample h5ad that sc_annotate reads."""
+    returns the per-sample h5ad that annotation reads."""
     from marrowtox.singlecell.doublets import DoubletParams
     from marrowtox.singlecell.qc import QCParams
     from marrowtox.singlecell.steps import doublet_step, qc_step

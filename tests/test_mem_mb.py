@@ -81,7 +81,7 @@ def test_every_job_peak_within_its_mem_mb(demo_run) -> None:
             above.append(f"{rule} ({bench}): mem_mb {mem_mb} > {MAX_RATIO} x peak {peak:.0f} MB")
     # most jobs are checked: the per-sample, per-patient and cohort rules of every branch
     families = {re.sub(r"_P\d+$", "", r) for r in checked}
-    assert {"sc_qc", "sc_annotate", "cart_call", "ch_call", "report_patient"} <= families, families
+    assert {"sc_process", "cart_call", "ch_call", "report_patient"} <= families, families
     assert len(checked) >= 0.6 * len(jobs), (len(checked), len(jobs))
     assert not below, "\n".join(below)
     assert not above, "\n".join(above)

@@ -15,7 +15,7 @@ import pandas as pd
 import yaml
 from workflow_run import REPO, snakemake
 
-SC_RULES = {"sc_qc", "sc_doublets", "sc_annotate", "sc_integrate", "sc_sample"}
+SC_RULES = {"sc_process", "sc_integrate"}
 
 
 def _planned(proc_out: str) -> dict[str, int]:

@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "marrowtox.validate_commands",
     "marrowtox.stale",
     "marrowtox.singlecell.commands",
+    "marrowtox.singlecell.process_commands",
     "marrowtox.singlecell.de_commands",
     "marrowtox.cart.commands",
     "marrowtox.prot.commands",

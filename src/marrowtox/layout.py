@@ -17,7 +17,9 @@ RESULTS = "results"
 #: name -> path pattern (stable paths of design.md and the issues; users read them)
 PATTERNS: dict[str, str] = {
     "qc": "results/singlecell/{sample}.qc.tsv",
+    "qc_plot": "results/singlecell/plots/{sample}.qc.png",
     "doublets": "results/singlecell/{sample}.doublets.tsv",
+    "singlets": "results/singlecell/doublets/{sample}.h5ad",
     "labels": "results/singlecell/labels/{sample}.tsv",
     "annotation": "results/singlecell/{sample}.annotation.tsv",
     "composition": "results/singlecell/{sample}.composition.tsv",

@@ -340,7 +340,7 @@ def all_targets():
     """
     sc, dna = scrna_samples(), dna_samples()
     targets = [OUT["provenance"]]
-    if sc and _branch("sc_sample"):
+    if sc and _branch("sc_process"):
         targets += cohort_picture_files() and [OUT["cohort_h5ad"]]
         targets += expand(
             [
@@ -388,6 +388,10 @@ def all_targets():
         targets += [OUT["de_car"], OUT["de_car_programs"]]
         targets += [OUT["de_hspc"], OUT["de_hspc_programs"]]
     if _branch("report_cohort"):
+        # a file a report reads is built for the report: listing it again here would
+        # only be another producer lookup per file in the DAG (bench/dag.py)
+        read = {f for p in patients() for f in report_patient_inputs(p)}
+        targets = [t for t in targets if t not in read]
         targets += [OUT["patients"], OUT["cohort_report"]]
         targets += expand(OUT["patient_report"], patient=list(report_stems()))
     return targets
@@ -419,8 +423,9 @@ def input_mb(input):
 
 
 def sc_mem_mb(wildcards, input, attempt):
-    """Memory scaled with the input size (counts of ~20 cells per kB of gzip HDF5)."""
-    return int(1500 + 8 * input_mb(input) * attempt)
+    """Memory scaled with the sample's counts (~20 cells per kB of gzip HDF5), not with
+    the shared model and marker files the job also reads."""
+    return int(1500 + 8 * input_mb([input.raw]) * attempt)
 
 
 def integrate_mem_mb(wildcards, input, attempt):
@@ -670,44 +675,68 @@ def patient_dna_of_sample(wildcards, kind):
 ##### input functions of the report rules #####
 
 
-def report_sample_inputs(samples):
-    """Per-sample outputs the reports read, for the branches included in the workflow."""
+#: What one row of the cohort table reads (marrowtox.report.cohort_table.patient_row,
+#: and the signature scale of build.write_cohort_table): a subset of a patient report's
+#: inputs. Listing only these keeps the cohort-level jobs' inputs to what they read:
+#: each listed file is a producer lookup in the DAG (bench/dag.py).
+COHORT_ROW_KINDS = frozenset(
+    {
+        "composition",
+        "cart",
+        "signatures",
+        "calls",
+        "lod",
+        "clones",
+        "clone_cells",
+        "vdj_clonotypes",
+        "vdj_expansion",
+        "scores",
+    }
+)
+
+
+def report_sample_inputs(samples, kinds=None):
+    """Per-sample outputs the reports read, for the branches included in the workflow
+    (only those of `kinds` when given)."""
     files = []
     for s in samples:
+        names = []
         if SAMPLES.at[s, "assay"] == "scrna" and _branch("cart_call"):
-            files += [
-                OUT["qc"].format(sample=s),
-                OUT["doublets"].format(sample=s),
-                OUT["composition"].format(sample=s),
-                OUT["cart"].format(sample=s),
-                OUT["signatures"].format(sample=s),
-                OUT["h5ad"].format(sample=s),
-            ]
+            names = ["qc", "doublets", "composition", "cart", "signatures", "h5ad"]
         if SAMPLES.at[s, "assay"] == "dna" and _branch("ch_track"):
-            files += [OUT["calls"].format(sample=s), OUT["lod"].format(sample=s)]
-            if SAMPLES.at[s, "umi"] != "none":
-                files.append(OUT["umi_qc"].format(sample=s))
+            names = ["calls", "lod"] + (
+                ["umi_qc"] if SAMPLES.at[s, "umi"] != "none" else []
+            )
+        files += [OUT[k].format(sample=s) for k in names if kinds is None or k in kinds]
     return files
 
 
-def report_patient_inputs(patient):
-    files = report_sample_inputs(patient_samples(patient, "scrna"))
-    files += report_sample_inputs(patient_samples(patient, "dna"))
-    if patient_samples(patient, "dna") and _branch("ch_track"):
+def report_patient_inputs(patient, kinds=None):
+    """Every per-patient file the patient report reads (only those of `kinds` when
+    given)."""
+
+    def want(kind):
+        return kinds is None or kind in kinds
+
+    files = report_sample_inputs(patient_samples(patient, "scrna"), kinds)
+    files += report_sample_inputs(patient_samples(patient, "dna"), kinds)
+    if patient_samples(patient, "dna") and _branch("ch_track") and want("clones"):
         files.append(OUT["clones"].format(patient=patient))
     # clone-to-cell genotyping exists only for samples with a bam in samples.tsv
-    if genotyped_samples(patient) and _branch("clone_cells"):
+    if genotyped_samples(patient) and _branch("clone_cells") and want("clone_cells"):
         files.append(OUT["clone_cells"].format(patient=patient))
     if vdj_samples(patient) and _branch(f"tcr_clonotypes_{patient}"):
-        files.append(OUT["vdj_clonotypes"].format(patient=patient))
-        files += expand(OUT["vdj_expansion"], sample=vdj_samples(patient))
-    if patient in lineage_patients() and _branch("ch_lineage"):
+        if want("vdj_clonotypes"):
+            files.append(OUT["vdj_clonotypes"].format(patient=patient))
+        if want("vdj_expansion"):
+            files += expand(OUT["vdj_expansion"], sample=vdj_samples(patient))
+    if patient in lineage_patients() and _branch("ch_lineage") and want("ch_lineage"):
         files.append(OUT["ch_lineage"].format(patient=patient))
     if _branch("clinical_scores"):
         files += [
-            OUT["scores"].format(patient=patient),
-            OUT["anc_grid"].format(patient=patient),
-            OUT["labs"],
+            OUT[k].format(patient=patient)
+            for k in ("scores", "anc_grid", "labs")
+            if want(k)
         ]
     return files
 
@@ -780,7 +809,11 @@ def table_part_patients(wildcards):
 
 def table_part_inputs(wildcards):
     """Every per-patient file one part of the cohort table reads."""
-    return [f for p in table_part_patients(wildcards) for f in report_patient_inputs(p)]
+    return [
+        f
+        for p in table_part_patients(wildcards)
+        for f in report_patient_inputs(p, COHORT_ROW_KINDS)
+    ]
 
 
 def table_part_files(kind):
@@ -790,9 +823,10 @@ def table_part_files(kind):
 
 
 def report_cohort_inputs(wildcards):
-    """Every per-patient file the cohort report reads (it reads the clone tables), and
-    the cohort-level differential abundance and pseudobulk DE tables (issue 28)."""
-    files = [f for p in patients() for f in report_patient_inputs(p)]
+    """The per-patient files the cohort report reads itself (the clone tables; every
+    other per-patient value reaches it through patients.tsv), and the cohort-level
+    differential abundance and pseudobulk DE tables (issue 28)."""
+    files = [f for p in patients() for f in report_patient_inputs(p, {"clones"})]
     if scrna_samples() and _branch("composition_da"):
         files.append(OUT["composition_da"])
     if scrna_samples() and _branch("cart_de"):

@@ -1,55 +1,48 @@
-rule sc_qc:
+rule sc_process:
+    # QC -> doublets -> labels -> embedding of one sample in one process
+    # (marrowtox.singlecell.process: why one job, and what it costs)
     input:
-        sample_path,
+        raw=sample_path,
+        markers=config["singlecell"]["annotate"]["markers"],
+        ontology=config["singlecell"]["annotate"]["ontology"],
+        model=reference_model(),
+        label_map=reference_label_map(),
     output:
-        h5ad=temp("results/singlecell/qc/{sample}.h5ad"),
-        tsv="results/singlecell/{sample}.qc.tsv",
-        png=report(
+        qc="results/singlecell/{sample}.qc.tsv",
+        qc_png=report(
             "results/singlecell/plots/{sample}.qc.png",
             caption="../report/qc.rst",
             category="Single cell",
             subcategory="QC",
             labels={"sample": "{sample}"},
         ),
+        doublets="results/singlecell/{sample}.doublets.tsv",
+        singlets="results/singlecell/doublets/{sample}.h5ad",
+        labels="results/singlecell/labels/{sample}.tsv",
+        annotation="results/singlecell/{sample}.annotation.tsv",
+        annotated="results/singlecell/annotated/{sample}.h5ad",
+        composition="results/singlecell/{sample}.composition.tsv",
     log:
-        "logs/sc_qc/{sample}.log",
+        "logs/sc_process/{sample}.log",
     benchmark:
-        "benchmarks/sc_qc/{sample}.tsv"
+        "benchmarks/sc_process/{sample}.tsv"
     conda:
         "../../envs/singlecell.yaml"
     threads: 1
     resources:
         mem_mb=sc_mem_mb,
-        runtime=20,
+        runtime=60,
     params:
         meta=sample_meta,
         qc=config["singlecell"]["qc"],
-        organism=config["organism"],
-    script:
-        "../../scripts/sc_qc.py"
-
-
-rule sc_doublets:
-    input:
-        "results/singlecell/qc/{sample}.h5ad",
-    output:
-        h5ad="results/singlecell/doublets/{sample}.h5ad",
-        tsv="results/singlecell/{sample}.doublets.tsv",
-    log:
-        "logs/sc_doublets/{sample}.log",
-    benchmark:
-        "benchmarks/sc_doublets/{sample}.tsv"
-    conda:
-        "../../envs/singlecell.yaml"
-    threads: 1
-    resources:
-        mem_mb=sc_mem_mb,
-        runtime=30,
-    params:
         doublets=config["singlecell"]["doublets"],
+        annotate=annotate_params(),
+        embed=config["singlecell"]["embed"],
+        exclude_genes=config["singlecell"]["integrate"]["exclude_genes"],
+        organism=config["organism"],
         seed=config["seed"],
     script:
-        "../../scripts/sc_doublets.py"
+        "../../scripts/sc_process.py"
 
 
 rule sc_reference:
@@ -73,35 +66,6 @@ rule sc_reference:
         seed=config["seed"],
     script:
         "../../scripts/sc_reference.py"
-
-
-rule sc_annotate:
-    input:
-        h5ad="results/singlecell/doublets/{sample}.h5ad",
-        markers=config["singlecell"]["annotate"]["markers"],
-        ontology=config["singlecell"]["annotate"]["ontology"],
-        model=reference_model(),
-        label_map=reference_label_map(),
-    output:
-        labels="results/singlecell/labels/{sample}.tsv",
-        table="results/singlecell/{sample}.annotation.tsv",
-    log:
-        "logs/sc_annotate/{sample}.log",
-    benchmark:
-        "benchmarks/sc_annotate/{sample}.tsv"
-    conda:
-        "../../envs/singlecell.yaml"
-    threads: 1
-    resources:
-        mem_mb=sc_mem_mb,
-        runtime=30,
-    params:
-        annotate=annotate_params(),
-        exclude_genes=config["singlecell"]["integrate"]["exclude_genes"],
-        organism=config["organism"],
-        seed=config["seed"],
-    script:
-        "../../scripts/sc_annotate.py"
 
 
 rule sc_integrate:
@@ -133,28 +97,3 @@ rule sc_integrate:
         seed=config["seed"],
     script:
         "../../scripts/sc_integrate.py"
-
-
-rule sc_sample:
-    input:
-        h5ad="results/singlecell/doublets/{sample}.h5ad",
-        labels="results/singlecell/labels/{sample}.tsv",
-    output:
-        annotated="results/singlecell/annotated/{sample}.h5ad",
-        composition="results/singlecell/{sample}.composition.tsv",
-    log:
-        "logs/sc_sample/{sample}.log",
-    benchmark:
-        "benchmarks/sc_sample/{sample}.tsv"
-    conda:
-        "../../envs/singlecell.yaml"
-    threads: 1
-    resources:
-        mem_mb=sc_mem_mb,
-        runtime=20,
-    params:
-        embed=config["singlecell"]["embed"],
-        exclude_genes=config["singlecell"]["integrate"]["exclude_genes"],
-        seed=config["seed"],
-    script:
-        "../../scripts/sc_sample.py"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import anndata as ad
@@ -42,6 +43,15 @@ def qc_step(
     out_tsv: str,
     out_png: str,
 ) -> None:
+    kept = qc_cells(raw, sample, meta, params, out_tsv, out_png)
+    write_h5ad(kept, out_h5ad, compress=False)  # temp() in the workflow
+
+
+def qc_cells(
+    raw: str, sample: str, meta: Mapping, params: QCParams, out_tsv: str, out_png: str
+) -> ad.AnnData:
+    """The cells of `raw` that pass QC, with the sample sheet's metadata in obs; the
+    per-cell QC table and plot are written (a sample with no cell left is an error)."""
     adata = read_counts(raw)
     kept, table = run_qc(adata, params, sample)
     qc_plot(adata, table, out_png)
@@ -55,19 +65,25 @@ def qc_step(
     for k in META:
         kept.obs[k] = meta[k]
     write_tsv(table, out_tsv)
-    write_h5ad(kept, out_h5ad, compress=False)  # temp() in the workflow
+    return kept
 
 
 def doublet_step(
     in_h5ad: str, out_h5ad: str, params: DoubletParams, out_tsv: str | None = None
 ) -> None:
     """Scrublet on one sample; the calls of every cell (also removed ones) go to `out_tsv`."""
-    adata = ad.read_h5ad(in_h5ad)
+    write_h5ad(remove_doublets(ad.read_h5ad(in_h5ad), params, out_tsv), out_h5ad)
+
+
+def remove_doublets(
+    adata: ad.AnnData, params: DoubletParams, out_tsv: str | None = None
+) -> ad.AnnData:
+    """The singlets of one sample (scrublet); the calls of every cell go to `out_tsv`."""
     result = call_doublets(adata, params)
     calls = result.uns.pop("doublet_calls")
     if out_tsv:
         write_tsv(calls.rename_axis("barcode").reset_index(), out_tsv)
-    write_h5ad(result, out_h5ad)
+    return result
 
 
 def integrate_step(
@@ -149,7 +165,7 @@ def _attach_cohort_labels(
         raise InputError(
             f"{len(missing)} cells (e.g. {missing[0]}) have no label",
             file=labels[0],
-            expected="the per-sample label tables of the same run (rerun sc_annotate)",
+            expected="the per-sample label tables of the same run (rerun sc_sample)",
         )
     _attach_labels(merged, table.loc[merged.obs_names])
 
@@ -197,6 +213,20 @@ def reference_step(reference: str, params: ReferenceParams, out_model: str, out_
     write_tsv(train_model(reference, params, out_model), out_tsv)
 
 
+@dataclass(frozen=True)
+class AnnotateInputs:
+    """What annotation reads besides the sample: the marker file, the reference model
+    and its label map (none: the marker route alone), the ontology, and the genes no
+    step may cluster on (singlecell.integrate.exclude_genes)."""
+
+    markers_path: str
+    organism: str
+    model_path: str | None = None
+    label_map_path: str | None = None
+    exclude_genes: Sequence[str] = ()
+    ontology_path: str | None = None
+
+
 def annotate_step(
     in_h5ad: str,
     sample: str,
@@ -216,82 +246,118 @@ def annotate_step(
     type: markers used and missing, assessable or not, cells called by each route);
     returns the latter.
     """
+    inputs = AnnotateInputs(
+        markers_path, organism, model_path, label_map_path, tuple(exclude_genes), ontology_path
+    )
+    return annotate_cells(ad.read_h5ad(in_h5ad), sample, inputs, params, out_labels, out_table)
+
+
+def annotate_cells(
+    a: ad.AnnData,
+    sample: str,
+    inputs: AnnotateInputs,
+    params: AnnotateParams,
+    out_labels: str,
+    out_table: str,
+) -> pd.DataFrame:
+    """annotate_step on a sample in memory (raw counts in X; normalised in place)."""
     import scanpy as sc
 
-    from marrowtox.singlecell import reference as ref
     from marrowtox.singlecell.annotate import sample_graph, score_markers
-    from marrowtox.singlecell.labels import combine, load_ontology, route_agreement
+    from marrowtox.singlecell.labels import combine, load_ontology
 
-    a = ad.read_h5ad(in_h5ad)
     a.layers["counts"] = a.X.copy()
     sc.pp.normalize_total(a, target_sum=1e4)
     sc.pp.log1p(a)
-    keep = ~a.var_names.isin(list(exclude_genes))
+    keep = ~a.var_names.isin(list(inputs.exclude_genes))
     graph = sample_graph(a[:, keep], params)
     clusters = None if graph is None else graph.clusters
+    neighbours = None if graph is None else graph.neighbours
     markers, assess = score_markers(
-        a,
-        load_markers(markers_path, organism),
-        params,
-        clusters,
-        None if graph is None else graph.neighbours,
+        a, load_markers(inputs.markers_path, inputs.organism), params, clusters, neighbours
     )
-    reference, found, model_name, ref_status = None, float("nan"), "", "no reference model"
-    if model_path:
-        if not label_map_path:
-            raise InputError(
-                "a reference model needs a label map",
-                expected="singlecell.annotate.reference.label_map: <YAML label -> type>",
-            )
-        model = ref.load_model(model_path)
-        label_map = ref.load_label_map(label_map_path)
-        ref.check_map_covers(model, label_map, label_map_path)
-        model_name = Path(model_path).name
-        found = ref.feature_share(a, model)
-        if found >= params.min_feature_share:
-            reference, found = ref.predict(
-                a,
-                model,
-                label_map,
-                None if graph is None else graph.neighbours,
-                params.reference_neighbour_weight,
-            )
-            ref_status = "used"
-        else:
-            # a model judged on a small part of its features says little (the shipped
-            # marrow model on a simulated or panel sample): the marker route decides
-            ref_status = (
-                f"not used: {found:.1%} of the model's features measured "
-                f"(< min_feature_share {params.min_feature_share:.0%})"
-            )
-    final = combine(markers, reference, params.min_confidence, params.marker_override)
-    ontology = load_ontology(ontology_path) if ontology_path else load_ontology()
+    route = _reference_route(a, inputs, params, neighbours)
+    final = combine(markers, route.labels, params.min_confidence, params.marker_override)
+    ontology = load_ontology(inputs.ontology_path) if inputs.ontology_path else load_ontology()
     table = pd.DataFrame(index=a.obs_names)
     table["leiden_sample"] = clusters if clusters is not None else "0"
     table = table.join(final)
     table["cell_type_ontology_term_id"] = [ontology[t] for t in final["cell_type"].astype(str)]
     table = table.join(markers)
-    if reference is not None:
-        table = table.join(reference)
+    if route.labels is not None:
+        table = table.join(route.labels)
     write_tsv(table.rename_axis("barcode").reset_index(), out_labels)
+    assess = _assessment(assess, sample, final, markers, route, a.n_obs)
+    write_tsv(assess, out_table)
+    return assess
+
+
+@dataclass(frozen=True)
+class _Route:
+    """The reference route's outcome on one sample (labels None: not used, and why)."""
+
+    labels: pd.DataFrame | None
+    features_measured: float
+    model_name: str
+    status: str
+
+
+def _reference_route(
+    a: ad.AnnData, inputs: AnnotateInputs, params: AnnotateParams, neighbours
+) -> _Route:
+    from marrowtox.singlecell import reference as ref
+
+    if not inputs.model_path:
+        return _Route(None, float("nan"), "", "no reference model")
+    if not inputs.label_map_path:
+        raise InputError(
+            "a reference model needs a label map",
+            expected="singlecell.annotate.reference.label_map: <YAML label -> type>",
+        )
+    model = ref.load_model(inputs.model_path)
+    label_map = ref.load_label_map(inputs.label_map_path)
+    ref.check_map_covers(model, label_map, inputs.label_map_path)
+    name = Path(inputs.model_path).name
+    found = ref.feature_share(a, model)
+    if found < params.min_feature_share:
+        # a model judged on a small part of its features says little (the shipped
+        # marrow model on a simulated or panel sample): the marker route decides
+        status = (
+            f"not used: {found:.1%} of the model's features measured "
+            f"(< min_feature_share {params.min_feature_share:.0%})"
+        )
+        return _Route(None, found, name, status)
+    labels, found = ref.predict(a, model, label_map, neighbours, params.reference_neighbour_weight)
+    return _Route(labels, found, name, "used")
+
+
+def _assessment(
+    assess: pd.DataFrame,
+    sample: str,
+    final: pd.DataFrame,
+    markers: pd.DataFrame,
+    route: _Route,
+    n_obs: int,
+) -> pd.DataFrame:
+    """Per type: cells called, by which route; the reference route's status."""
+    from marrowtox.singlecell.labels import route_agreement
+
     called = final["cell_type"].astype(str)
+    by_route = final["cell_type_route"]
     assess.insert(0, "sample", sample)
     assess["n_cells"] = [int((called == t).sum()) for t in assess["cell_type"]]
     assess["n_by_markers"] = [
-        int(((called == t) & (final["cell_type_route"] == "markers")).sum())
-        for t in assess["cell_type"]
+        int(((called == t) & (by_route == "markers")).sum()) for t in assess["cell_type"]
     ]
     assess["n_by_reference"] = [
-        int(((called == t) & (final["cell_type_route"] == "reference")).sum())
-        for t in assess["cell_type"]
+        int(((called == t) & (by_route == "reference")).sum()) for t in assess["cell_type"]
     ]
-    assess["reference_model"] = model_name
-    assess["reference_features_measured"] = found
-    assess["reference_status"] = ref_status
-    assess["route_agreement"] = route_agreement(markers, reference)
+    assess["reference_model"] = route.model_name
+    assess["reference_features_measured"] = route.features_measured
+    assess["reference_status"] = route.status
+    assess["route_agreement"] = route_agreement(markers, route.labels)
     assess["n_unknown"] = int((called == "unknown").sum())
-    assess["n_cells_sample"] = a.n_obs
-    write_tsv(assess, out_table)
+    assess["n_cells_sample"] = n_obs
     return assess
 
 
@@ -310,16 +376,37 @@ def sample_step(
 
     Nothing here reads the cohort: CAR calls, signatures and reports of a sample never
     wait on the cohort picture (sc_integrate is a display leaf)."""
+    annotated_sample(
+        ad.read_h5ad(per_sample),
+        labels,
+        sample,
+        out_annotated,
+        out_composition,
+        params,
+        exclude_genes,
+    )
+
+
+def annotated_sample(
+    a: ad.AnnData,
+    labels: str,
+    sample: str,
+    out_annotated: str,
+    out_composition: str,
+    params: EmbedParams,
+    exclude_genes: Sequence[str] = (),
+) -> None:
+    """sample_step on a sample in memory (raw counts in X), its labels read from the
+    table `labels` as written (the same values whether or not it ran in this process)."""
     import scanpy as sc
 
-    a = ad.read_h5ad(per_sample)
     table = _read_labels(labels)
     missing = a.obs_names.difference(table.index)
     if len(missing):
         raise InputError(
             f"{len(missing)} cells of {sample} (e.g. {missing[0]}) are not in the label table",
             file=labels,
-            expected="the label table of the same run (rerun sc_annotate)",
+            expected="the label table of the same run (rerun sc_sample)",
         )
     _attach_labels(a, table.loc[a.obs_names])
     emb = sample_embedding(a, params, tuple(exclude_genes))
@@ -391,9 +478,14 @@ def qc_summary(tables: Sequence[str]) -> pd.DataFrame:
 
 
 __all__ = [
+    "AnnotateInputs",
+    "annotate_cells",
     "annotate_step",
+    "annotated_sample",
     "doublet_step",
+    "remove_doublets",
     "integrate_step",
+    "qc_cells",
     "qc_step",
     "reference_step",
     "sample_step",
