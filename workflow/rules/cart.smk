@@ -31,7 +31,7 @@ rule cart_call:
         mem_mb=job_mem("cart_call"),
         runtime=job_runtime("cart_call"),
     params:
-        construct=lambda wc: SAMPLES.at[wc.sample, "car_construct"],
+        construct=sample_column("car_construct"),
         # resolved as the pre-flight and `marrowtox car-call` do (cart.features.car_features)
         features=sample_car_features,
         cart=setting(

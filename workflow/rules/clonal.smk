@@ -26,7 +26,7 @@ rule ch_pon:
 # the UMI in RX, which ch_consensus reads (docs/ch-caller.md).
 rule ch_umi_extract:
     input:
-        fastq=lambda wc: SAMPLES.at[wc.sample, "path"],
+        fastq=sample_path,
     output:
         fastq=temp(OUT["umi_extracted"]),
         stats=OUT["umi_extract_stats"],
@@ -43,7 +43,7 @@ rule ch_umi_extract:
         mem_mb=job_mem("ch_umi_extract"),
         runtime=job_runtime("ch_umi_extract"),
     params:
-        layout=lambda wc: SAMPLES.at[wc.sample, "umi_layout"],
+        layout=sample_column("umi_layout"),
         ch=extract_settings(),
     script:
         "../../scripts/ch_umi_extract.py"
@@ -216,7 +216,7 @@ rule ch_lineage:
 
 rule sc_genotype:
     input:
-        bam=lambda wc: SAMPLES.at[wc.sample, "bam"],
+        bam=sample_column("bam"),
         labels="results/singlecell/labels/{sample}.tsv",
         calls=lambda wc: patient_dna_of_sample(wc, "calls"),
         hotspots=config["singlecell"]["genotype"]["hotspots"] or [],

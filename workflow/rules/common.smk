@@ -294,6 +294,15 @@ def sample_path(wildcards):
     return SAMPLES.at[wildcards.sample, "path"]
 
 
+def sample_column(column):
+    """Input or params function: the sample sheet's `column` of the job's sample."""
+
+    def value(wildcards):
+        return SAMPLES.at[wildcards.sample, column]
+
+    return value
+
+
 def sample_meta(wildcards):
     """Sample-sheet row of a sample as a plain dict (for params)."""
     row = SAMPLES.loc[wildcards.sample]
