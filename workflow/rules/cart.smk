@@ -28,10 +28,10 @@ rule cart_call:
         "../../envs/cart.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, input, attempt: int(1500 + 10 * input_mb(input) * attempt),
-        runtime=20,
+        mem_mb=job_mem("cart_call"),
+        runtime=job_runtime("cart_call"),
     params:
-        construct=lambda wc: SAMPLES.at[wc.sample, "car_construct"],
+        construct=sample_column("car_construct"),
         # resolved as the pre-flight and `marrowtox car-call` do (cart.features.car_features)
         features=sample_car_features,
         cart=setting(
@@ -75,8 +75,8 @@ rule signatures:
         "../../envs/cart.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, input, attempt: int(1500 + 10 * input_mb(input) * attempt),
-        runtime=20,
+        mem_mb=job_mem("signatures"),
+        runtime=job_runtime("signatures"),
     params:
         source=lambda wc: (
             "patient"
@@ -116,8 +116,8 @@ for _patient in vdj_patients():
             "../../envs/singlecell.yaml"
         threads: 1
         resources:
-            mem_mb=lambda wc, input, attempt: int(1500 + 20 * input_mb(input) * attempt),
-            runtime=15,
+            mem_mb=job_mem("tcr_clonotypes"),
+            runtime=job_runtime("tcr_clonotypes"),
         params:
             patient=_patient,
             samples=vdj_samples(_patient),
@@ -149,8 +149,8 @@ rule cart_de:
         "../../envs/cart.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, input, attempt: int(2000 + 4 * input_mb(input) * attempt),
-        runtime=30,
+        mem_mb=job_mem("cart_de"),
+        runtime=job_runtime("cart_de"),
     params:
         de=config["cart"]["de"],
         files=file_digest(
@@ -177,8 +177,8 @@ rule hspc_de:
         "../../envs/cart.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, input, attempt: int(2000 + 4 * input_mb(input) * attempt),
-        runtime=30,
+        mem_mb=job_mem("hspc_de"),
+        runtime=job_runtime("hspc_de"),
     params:
         de=config["singlecell"]["hspc_de"],
         files=file_digest(

@@ -28,8 +28,8 @@ for _part, _part_patients in TABLE_PARTS.items():
             "../../envs/clinical.yaml"
         threads: 1
         resources:
-            mem_mb=1000,
-            runtime=10,
+            mem_mb=job_mem("clinical_scores_part"),
+            runtime=job_runtime("clinical_scores_part"),
         params:
             patients=_part_patients,
             write="patients",
@@ -56,8 +56,8 @@ rule clinical_scores:
         "../../envs/clinical.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=job_mem("clinical_scores"),
+        runtime=job_runtime("clinical_scores"),
     params:
         patients=patients(),
         write="cohort",

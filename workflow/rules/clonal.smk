@@ -13,8 +13,8 @@ rule ch_pon:
         "../../envs/clonal.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, input, attempt: int(1000 + input_mb(input) * attempt),
-        runtime=lambda wc, input: int(10 + input_mb(input)),
+        mem_mb=job_mem("ch_pon"),
+        runtime=job_runtime("ch_pon"),
     params:
         ch=pon_settings(),
     script:
@@ -26,7 +26,7 @@ rule ch_pon:
 # the UMI in RX, which ch_consensus reads (docs/ch-caller.md).
 rule ch_umi_extract:
     input:
-        fastq=lambda wc: SAMPLES.at[wc.sample, "path"],
+        fastq=sample_path,
     output:
         fastq=temp(OUT["umi_extracted"]),
         stats=OUT["umi_extract_stats"],
@@ -40,11 +40,10 @@ rule ch_umi_extract:
         "../../envs/clonal.yaml"
     threads: 1
     resources:
-        # the reads are held at once: 0.22 GB measured for 86,000 reads (3.7 MB gzipped)
-        mem_mb=lambda wc, input, attempt: int((500 + 60 * input_mb(input)) * attempt),
-        runtime=lambda wc, input: int(5 + input_mb(input)),
+        mem_mb=job_mem("ch_umi_extract"),
+        runtime=job_runtime("ch_umi_extract"),
     params:
-        layout=lambda wc: SAMPLES.at[wc.sample, "umi_layout"],
+        layout=sample_column("umi_layout"),
         ch=extract_settings(),
     script:
         "../../scripts/ch_umi_extract.py"
@@ -68,10 +67,8 @@ rule ch_align:
         "../../envs/clonal.yaml"
     threads: 1
     resources:
-        # minimap2's index of the reference plus the reads: 0.17 GB on the 93 kb PIK3CA
-        # region (SiMSen-Seq reads); a whole genome needs several GB (--set-resources)
-        mem_mb=lambda wc, input, attempt: int((500 + 12 * input_mb(input)) * attempt),
-        runtime=lambda wc, input: int(5 + input_mb(input)),
+        mem_mb=job_mem("ch_align"),
+        runtime=job_runtime("ch_align"),
     script:
         "../../scripts/ch_align.py"
 
@@ -98,9 +95,8 @@ rule ch_consensus:
         "../../envs/clonal.yaml"
     threads: 1
     resources:
-        # positions stream in chunks of 200,000 reads: 0.5 GB measured on 1.3 M reads
-        mem_mb=lambda wc, attempt: 1500 * attempt,
-        runtime=lambda wc, input: int(10 + input_mb([input.bam])),
+        mem_mb=job_mem("ch_consensus"),
+        runtime=job_runtime("ch_consensus"),
     params:
         umi=lambda wc: consensus_umi_source(wc.sample),
         ch=consensus_settings(),
@@ -147,8 +143,8 @@ for _patient in ch_call_patients():
             "../../envs/clonal.yaml"
         threads: 1
         resources:
-            mem_mb=ch_call_mem_mb,
-            runtime=lambda wc, input: int(10 + input_mb(input)),
+            mem_mb=job_mem("ch_call"),
+            runtime=job_runtime("ch_call"),
         params:
             samples=ch_call_samples(_patient),
             ch=caller_settings(),
@@ -172,8 +168,8 @@ rule ch_track:
         "../../envs/clonal.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=job_mem("ch_track"),
+        runtime=job_runtime("ch_track"),
     params:
         samples=lambda wc: whole_dna_samples(wc.patient),
         days=lambda wc: [
@@ -203,8 +199,8 @@ rule ch_lineage:
         "../../envs/clonal.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=job_mem("ch_lineage"),
+        runtime=job_runtime("ch_lineage"),
     params:
         samples=lambda wc: patient_samples(wc.patient, "dna"),
         days=lambda wc: [
@@ -220,7 +216,7 @@ rule ch_lineage:
 
 rule sc_genotype:
     input:
-        bam=lambda wc: SAMPLES.at[wc.sample, "bam"],
+        bam=sample_column("bam"),
         labels="results/singlecell/labels/{sample}.tsv",
         calls=lambda wc: patient_dna_of_sample(wc, "calls"),
         hotspots=config["singlecell"]["genotype"]["hotspots"] or [],
@@ -235,8 +231,8 @@ rule sc_genotype:
         "../../envs/clonal.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, input, attempt: int(1000 + 2 * input_mb(input) * attempt),
-        runtime=lambda wc, input: int(10 + input_mb(input) / 100),
+        mem_mb=job_mem("sc_genotype"),
+        runtime=job_runtime("sc_genotype"),
     params:
         # only the counting settings: a change of the carrier test reruns sc_carriers alone
         genotype={
@@ -263,8 +259,8 @@ rule sc_carriers:
         "../../envs/clonal.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, input, attempt: int(500 + 4 * input_mb(input) * attempt),
-        runtime=10,
+        mem_mb=job_mem("sc_carriers"),
+        runtime=job_runtime("sc_carriers"),
     params:
         genotype={
             k: v
@@ -291,8 +287,8 @@ rule clone_cells:
         "../../envs/clonal.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=job_mem("clone_cells"),
+        runtime=job_runtime("clone_cells"),
     params:
         samples=lambda wc: genotyped_samples(wc.patient),
         days=lambda wc: [

@@ -21,8 +21,8 @@ rule cohort_stats:
         "../../envs/clinical.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=20,
+        mem_mb=job_mem("cohort_stats"),
+        runtime=job_runtime("cohort_stats"),
     params:
         seed=config["seed"],
         cohort=config["cohort"],
@@ -46,8 +46,8 @@ rule composition_da:
         "../../envs/clinical.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=job_mem("composition_da"),
+        runtime=job_runtime("composition_da"),
     params:
         da=config["cohort"]["composition_da"],
     script:

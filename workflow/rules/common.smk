@@ -8,6 +8,7 @@ import shlex
 import sys
 
 import pandas as pd
+import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
@@ -293,6 +294,15 @@ def sample_path(wildcards):
     return SAMPLES.at[wildcards.sample, "path"]
 
 
+def sample_column(column):
+    """Input or params function: the sample sheet's `column` of the job's sample."""
+
+    def value(wildcards):
+        return SAMPLES.at[wildcards.sample, column]
+
+    return value
+
+
 def sample_meta(wildcards):
     """Sample-sheet row of a sample as a plain dict (for params)."""
     row = SAMPLES.loc[wildcards.sample]
@@ -408,7 +418,7 @@ def resource_files():
     )
 
 
-##### input functions of the singlecell rules #####
+##### job resources: mem_mb and runtime of every rule (workflow/job_resources.yaml) #####
 
 
 def input_mb(input):
@@ -420,6 +430,112 @@ def input_mb(input):
     it does for size_mb.
     """
     return sum(os.path.getsize(f) for f in input) / 1e6
+
+
+def ch_call_input_mb(input):
+    """The input a ch_call job's memory follows, in MB: its samples are called in turn,
+    so the largest BAM (not their sum) plus the references."""
+    largest = max((os.path.getsize(b) for b in input.bams), default=0) / 1e6
+    return largest + input_mb([input.fasta, input.gtf, input.bed])
+
+
+#: bytes of one float32 value
+_FLOAT32_BYTES = 4
+#: copies of the dense sketch matrix at once in sc_integrate: scaled, PCA, Harmony
+_DENSE_COPIES = 3
+
+
+def integrate_sketch_mb(wildcards, input):
+    """The dense steps of sc_integrate in MB (integrate_mem_mb's term beside the counts,
+    for its job_resources.yaml entry): float32 sketch cells x HVGs, about three copies
+    at once (scaled matrix, PCA, Harmony); without a sketch twice the input."""
+    cfg = config["singlecell"]["integrate"]
+    cap = cfg["sketch_cells_per_sample"]
+    if not cap:
+        return 2 * input_mb(input)
+    cells = len(input.h5ad) * cap
+    if cfg["sketch_max_cells"]:
+        cells = min(cells, cfg["sketch_max_cells"])
+    return cells * cfg["n_top_genes"] * _FLOAT32_BYTES * _DENSE_COPIES / 1e6
+
+
+#: job_resources.yaml `size:`, the input measure (MB) a request grows with
+_SIZE_MEASURES = {
+    "inputs": input_mb,
+    "bam": lambda input: input_mb([input.bam]),
+    "largest_bam_and_refs": ch_call_input_mb,
+}
+#: job_resources.yaml `extra:`, a term (MB) added to a memory request
+_MEM_TERMS = {"integrate_sketch": integrate_sketch_mb}
+
+
+def _load_job_resources():
+    """workflow/job_resources.yaml, validated: read once per run, when parsing."""
+    with open(f"{REPO_DIR}/workflow/job_resources.yaml", encoding="utf-8") as fh:
+        table = yaml.safe_load(fh)
+    validate(table, schema=f"{REPO_DIR}/workflow/schemas/job_resources.schema.yaml")
+    return table
+
+
+JOB_RESOURCES = _load_job_resources()
+
+
+def _job_sizing(rule_name, resource):
+    if rule_name not in JOB_RESOURCES:
+        raise WorkflowError(
+            f"workflow/job_resources.yaml: no entry {rule_name!r} (resources: {resource} of "
+            f"rule {rule_name}); expected one of {sorted(JOB_RESOURCES)}"
+        )
+    return JOB_RESOURCES[rule_name][resource]
+
+
+def job_mem(rule_name):
+    """resources: mem_mb of the rule, from its job_resources.yaml entry: the base (MB)
+    as is, or a callable of the job's input size and retry (formulas in that file).
+
+    The entry is read here, once per rule at parse time; the callable only does the
+    arithmetic (the DAG asks every job, ~40,000 calls at 2,000 patients, bench/dag.py).
+    A callable takes only what it uses: Snakemake passes the input (stat-ing the files)
+    and the attempt by parameter name."""
+    s = _job_sizing(rule_name, "mem_mb")
+    base, per_mb, scale = s["base"], s.get("per_mb"), s.get("attempt", "none")
+    size = _SIZE_MEASURES[s.get("size", "inputs")]
+    extra = _MEM_TERMS.get(s.get("extra"))
+    if per_mb is None and extra is None:
+        if scale == "none":
+            return base
+
+        def mem_mb(wildcards, attempt):
+            return base * attempt
+
+        return mem_mb
+
+    def mem_mb(wildcards, input, attempt):
+        term = per_mb * size(input) if per_mb is not None else 0
+        total = base + term * attempt if scale == "per_mb" else base + term
+        if extra is not None:
+            total = total + extra(wildcards, input)
+        return int(total * attempt if scale == "all" else total)
+
+    return mem_mb
+
+
+def job_runtime(rule_name):
+    """resources: runtime (minutes) of the rule, from its job_resources.yaml entry:
+    the base as is, or a callable adding the job's input MB / mb_per_minute."""
+    s = _job_sizing(rule_name, "runtime")
+    base, rate = s["base"], s.get("mb_per_minute")
+    if rate is None:
+        return base
+    size = _SIZE_MEASURES[s.get("size", "inputs")]
+
+    def runtime(wildcards, input):
+        return int(base + size(input) / rate)
+
+    return runtime
+
+
+##### input functions of the singlecell rules #####
 
 
 def sc_mem_mb(wildcards, input, attempt):
@@ -609,13 +725,6 @@ def ch_call_evidence(patient):
         "evidence": expand(OUT_EVIDENCE, sample=samples),
         "evidence_tbi": expand(f"{OUT_EVIDENCE}.tbi", sample=samples),
     }
-
-
-def ch_call_mem_mb(wildcards, input, attempt):
-    """The samples are called in turn: memory follows the largest BAM, not their sum."""
-    largest = max((os.path.getsize(b) for b in input.bams), default=0) / 1e6
-    refs = input_mb([input.fasta, input.gtf, input.bed])
-    return int(1000 + 2 * (largest + refs) * attempt)
 
 
 def whole_dna_samples(patient):

@@ -26,8 +26,8 @@ rule sc_protein:
         "../../envs/singlecell.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, input, attempt: int(1500 + 10 * input_mb(input) * attempt),
-        runtime=20,
+        mem_mb=job_mem("sc_protein"),
+        runtime=job_runtime("sc_protein"),
     params:
         adt=lambda wc, input: f"--adt {shlex.quote(input.adt)}" if input.adt else "",
         empty=lambda wc, input: (

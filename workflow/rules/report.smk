@@ -18,8 +18,8 @@ rule report_cohort_part:
         "../../envs/report.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=job_mem("report_cohort_part"),
+        runtime=job_runtime("report_cohort_part"),
     params:
         patients=table_part_patients,
     script:
@@ -42,8 +42,8 @@ rule report_cohort_table:
         "../../envs/report.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=job_mem("report_cohort_table"),
+        runtime=job_runtime("report_cohort_table"),
     script:
         "../../scripts/report_cohort_merge.py"
 
@@ -72,8 +72,8 @@ rule report_patient:
         "../../envs/report.yaml"
     threads: 1
     resources:
-        mem_mb=1500,
-        runtime=10,
+        mem_mb=job_mem("report_patient"),
+        runtime=job_runtime("report_patient"),
     params:
         events=config["events"],
         report=config["report"],
@@ -113,8 +113,8 @@ rule report_cohort:
         "../../envs/report.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=job_mem("report_cohort"),
+        runtime=job_runtime("report_cohort"),
     params:
         report=config["report"],
     script:
@@ -134,9 +134,8 @@ rule provenance:
         "../../envs/common.yaml"
     threads: 1
     resources:
-        # 24 MB measured on the demo (benchmarks/provenance): it hashes small files
-        mem_mb=100,
-        runtime=5,
+        mem_mb=job_mem("provenance"),
+        runtime=job_runtime("provenance"),
     params:
         config=config,
     script:
