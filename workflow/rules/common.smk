@@ -446,8 +446,8 @@ _DENSE_COPIES = 3
 
 
 def integrate_sketch_mb(wildcards, input):
-    """The dense steps of sc_integrate in MB (integrate_mem_mb's term beside the counts,
-    for its job_resources.yaml entry): float32 sketch cells x HVGs, about three copies
+    """The dense steps of sc_integrate in MB (the term beside the counts of its
+    job_resources.yaml entry): float32 sketch cells x HVGs, about three copies
     at once (scaled matrix, PCA, Harmony); without a sketch twice the input."""
     cfg = config["singlecell"]["integrate"]
     cap = cfg["sketch_cells_per_sample"]
@@ -463,6 +463,8 @@ def integrate_sketch_mb(wildcards, input):
 _SIZE_MEASURES = {
     "inputs": input_mb,
     "bam": lambda input: input_mb([input.bam]),
+    # the sample's counts, not the shared model and marker files sc_process also reads
+    "raw": lambda input: input_mb([input.raw]),
     "largest_bam_and_refs": ch_call_input_mb,
 }
 #: job_resources.yaml `extra:`, a term (MB) added to a memory request
@@ -536,28 +538,6 @@ def job_runtime(rule_name):
 
 
 ##### input functions of the singlecell rules #####
-
-
-def sc_mem_mb(wildcards, input, attempt):
-    """Memory scaled with the sample's counts (~20 cells per kB of gzip HDF5), not with
-    the shared model and marker files the job also reads."""
-    return int(1500 + 8 * input_mb([input.raw]) * attempt)
-
-
-def integrate_mem_mb(wildcards, input, attempt):
-    """Memory of the cohort picture (sc_integrate): the merged sparse counts and their
-    log-normalised copy follow the input size; the dense steps (scaled HVGs, PCA,
-    Harmony, neighbours) follow the sketch, at most sketch_cells_per_sample cells per
-    sample (every cell when 0, then bounded by the input as before the sketch)."""
-    cfg = config["singlecell"]["integrate"]
-    cap = cfg["sketch_cells_per_sample"]
-    cells = len(input.h5ad) * cap
-    if cfg["sketch_max_cells"]:
-        cells = min(cells, cfg["sketch_max_cells"])
-    counts = 4 * input_mb(input)
-    # float32 cells x HVGs, about three copies at once (scaled matrix, PCA, Harmony)
-    dense = cells * cfg["n_top_genes"] * 4 * 3 / 1e6
-    return int((2000 + counts + (dense if cap else 2 * input_mb(input))) * attempt)
 
 
 def reference_model():

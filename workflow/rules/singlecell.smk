@@ -30,8 +30,8 @@ rule sc_process:
         "../../envs/singlecell.yaml"
     threads: 1
     resources:
-        mem_mb=sc_mem_mb,
-        runtime=60,
+        mem_mb=job_mem("sc_process"),
+        runtime=job_runtime("sc_process"),
     params:
         meta=sample_meta,
         qc=config["singlecell"]["qc"],
@@ -59,8 +59,8 @@ rule sc_reference:
         "../../envs/singlecell.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, input, attempt: int(2000 + 20 * input_mb(input) * attempt),
-        runtime=120,
+        mem_mb=job_mem("sc_reference"),
+        runtime=job_runtime("sc_reference"),
     params:
         reference=config["singlecell"]["annotate"]["reference"],
         seed=config["seed"],
@@ -89,8 +89,8 @@ rule sc_integrate:
         "../../envs/singlecell.yaml"
     threads: 1
     resources:
-        mem_mb=integrate_mem_mb,
-        runtime=120,
+        mem_mb=job_mem("sc_integrate"),
+        runtime=job_runtime("sc_integrate"),
     params:
         samples=scrna_samples(),
         integrate=config["singlecell"]["integrate"],
