@@ -5,7 +5,7 @@ Prints, per setting, wall time and peak RSS of one `marrowtox sc-doublets` proce
 5,000-cell x 20,000-gene simulated sample, and doublet recall / precision against the
 planted doublets of one sample simulated from each demo patient's plan.
 
-Usage: .venv/bin/python bench/doublets.py [--cells 5000]
+Usage: .venv/bin/python bench/doublets.py [--cells 5000] [--plans N]
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 
-def accuracy(mean_center: bool) -> list[tuple[float, float]]:
+def accuracy(mean_center: bool, n_plans: int | None = None) -> list[tuple[float, float]]:
     from marrowtox.demo import scrna
     from marrowtox.demo.cohort import COHORT
     from marrowtox.singlecell.doublets import DoubletParams, call_doublets
     from marrowtox.singlecell.qc import QCParams, run_qc
 
     rows = []
-    for plan in COHORT:
+    for plan in COHORT[:n_plans]:
         r = np.random.default_rng(3)
         model = scrna.gene_model(r)
         mat, truth = scrna.simulate_sample(r, model, plan, "D28", np.zeros(len(model.genes)))
@@ -52,6 +52,9 @@ def accuracy(mean_center: bool) -> list[tuple[float, float]]:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cells", type=int, default=5000)
+    ap.add_argument(
+        "--plans", type=int, default=None, help="the first N demo plans only (default: all)"
+    )
     a = ap.parse_args()
     import singlecell as bench_sc  # bench/singlecell.py: the same simulated matrices
 
@@ -75,7 +78,7 @@ def main() -> int:
         print(f"  mean_center={mc}: wall {wall:.1f} s, peak {peak:.0f} MiB")
     print("recall / precision of planted doublets, one simulated sample per demo plan:")
     for mc in (True, False):
-        rows = accuracy(mc)
+        rows = accuracy(mc, a.plans)
         text = ", ".join(f"{r:.2f}/{p:.2f}" for r, p in rows)
         print(
             f"  mean_center={mc}: {text}; mean {np.mean([r for r, _ in rows]):.2f}/"

@@ -25,7 +25,7 @@ SMOKE: dict[str, list[str]] = {
     "ch.py": ["--demo", "{demo}", "--samples", "1", "--freebayes-timeout", "30"],
     "cohort_stats.py": ["--patients", "30", "--n-boot", "20"],
     "dag.py": ["--sizes", "2"],
-    "doublets.py": ["--cells", "300"],
+    "doublets.py": ["--cells", "300", "--plans", "1"],
     "genotype.py": ["--cells", "200", "--sites", "3"],
     "singlecell.py": ["--cells", "800", "--batch-size", "400", "--jobs", "1", "--skip-plain"],
 }
