@@ -851,105 +851,53 @@ def stale_note(stale: Stale, pseudonymise: bool) -> str:
     )
 
 
+#: the cohort report's two scatter plots: key -> (x column, y column, x label, y label, title)
+COHORT_SCATTERS = {
+    "cart": (
+        "bm_cart_pct",
+        "icaht_early_grade",
+        "marrow CAR T % of cells",
+        "early ICAHT grade",
+        "First post-infusion marrow",
+    ),
+    "hspc": (
+        "hspc_ifng_index",
+        "days_anc_le_500_d0_30",
+        "HSPC IFN-gamma index (baseline SDs)",
+        "days ANC <= 500 (d0-30)",
+        "HSPC inflammation vs neutropenia",
+    ),
+}
+
+
 def cohort_report(
     samples: pd.DataFrame, results: str | Path, out: str | Path, pseudonymise: bool = False
 ) -> dict:
+    """The cohort HTML report: the patient table (pseudonymised on request), the two
+    associations with their small-n caveats, the risk x grade table, CH across the
+    cohort, the cohort picture, then the statistics and abundance sections."""
     res = Results(results)
     table = read_tsv(res.patients)
-    patients = sorted(samples["patient"].unique())
     names = Names(samples, pseudonymise)
-    shown = table.copy()
-    if pseudonymise:
-        shown["patient"] = [names.patient(p) for p in shown["patient"]]
-        shown["bm_cart_sample"] = ""
-        # free text (the `missing` column names samples): every id replaced
-        for c in shown.columns:
-            if shown[c].dtype == object:
-                shown[c] = [v if not isinstance(v, str) else names.scrub(v) for v in shown[c]]
-    stats = {
-        "cart": _spearman(table, "bm_cart_pct", "icaht_early_grade"),
-        "hspc": _spearman(table, "hspc_ifng_index", "days_anc_le_500_d0_30"),
-    }
-    n_pairs = {
-        k: int(table[[x, y]].apply(pd.to_numeric, errors="coerce").dropna().shape[0])
-        for k, (x, y) in {
-            "cart": ("bm_cart_pct", "icaht_early_grade"),
-            "hspc": ("hspc_ifng_index", "days_anc_le_500_d0_30"),
-        }.items()
-    }
-    caveats = {k: small_n_caveat(n) for k, n in n_pairs.items()}
+    shown = _shown_table(table, names, pseudonymise)
+    stats, caveats = {}, {}
+    for key, (x, y, *_) in COHORT_SCATTERS.items():
+        stats[key] = _spearman(table, x, y)
+        n = int(table[[x, y]].apply(pd.to_numeric, errors="coerce").dropna().shape[0])
+        caveats[key] = small_n_caveat(n)
     figs = {
-        "cart": html.data_uri(
-            plots.scatter(
-                shown,
-                "bm_cart_pct",
-                "icaht_early_grade",
-                "marrow CAR T % of cells",
-                "early ICAHT grade",
-                "First post-infusion marrow",
-            )
-        ),
-        "hspc": html.data_uri(
-            plots.scatter(
-                shown,
-                "hspc_ifng_index",
-                "days_anc_le_500_d0_30",
-                "HSPC IFN-gamma index (baseline SDs)",
-                "days ANC <= 500 (d0-30)",
-                "HSPC inflammation vs neutropenia",
-            )
-        ),
+        key: html.data_uri(plots.scatter(shown, *spec)) for key, spec in COHORT_SCATTERS.items()
     }
-    t = table.dropna(subset=["car_hematotox_risk", "icaht_early_grade"])
-    two = []
-    for risk in ("high", "low"):
-        sub = t[t["car_hematotox_risk"] == risk]
-        two.append(
-            (
-                risk,
-                int((sub["icaht_early_grade"].astype(float) >= 3).sum()),
-                int((sub["icaht_early_grade"].astype(float) < 3).sum()),
-            )
-        )
-    stats["risk"] = f"{len(t)} patients with both a risk group and an early grade."
-    pre, post_, emergent, clone_list = set(), set(), [], []
-    for p in patients:
-        clones = read_tsv(res.clones(p))
-        if clones is None:
-            continue
-        for f in flags.clone_flags(clones, names):
-            clone_list.append(
-                {
-                    "patient": names.patient(p),
-                    "href": f"{names.file_stem(p)}.html",
-                    "title": f.title,
-                    "text": f.text,
-                }
-            )
-        det = clones[clones["detected"].astype(bool)]
-        if (det["day"] <= 0).any():
-            pre.add(p)
-        if (det["day"] > 0).any():
-            post_.add(p)
-        for _, c in (
-            clones[clones["status"] == "emergent"]
-            .drop_duplicates(["chrom", "pos", "ref", "alt"])
-            .iterrows()
-        ):
-            who = names.patient(p)
-            first = det[(det["chrom"] == c["chrom"]) & (det["pos"] == c["pos"])]["day"].min()
-            emergent.append(f"{who}: {c['gene']} {c['hgvsp']} first detected on day {first}")
+    two, stats["risk"] = _risk_by_grade(table)
+    ch = _cohort_clones(sorted(samples["patient"].unique()), res, names)
     n_dna = int(table["n_dna_samples"].gt(0).sum())
     stats["ch"] = (
-        (
-            f"Patients with DNA: {n_dna}. CH detected before infusion in {len(pre)}, after infusion in "
-            f"{len(post_)}."
-        )
+        f"Patients with DNA: {n_dna}. CH detected before infusion in {len(ch.pre)}, "
+        f"after infusion in {len(ch.post)}."
         if n_dna
         else "not measured: no DNA samples"
     )
     columns, rows = cohort_rows(shown, [names.file_stem(p) for p in table["patient"]])
-    picture = cohort_picture(results, names.scrub)
     html.render_cohort(
         out,
         stale_note=stale_note(find_stale(res.root, samples), pseudonymise),
@@ -960,9 +908,9 @@ def cohort_report(
         caveats=caveats,
         figs=figs,
         two_by_two=two,
-        emergent=emergent,
-        clone_list=clone_list,
-        picture=picture,
+        emergent=ch.emergent,
+        clone_list=ch.clone_list,
+        picture=cohort_picture(results, names.scrub),
         footer=html.footer(res.provenance),
     )
     from marrowtox.report.cohort_stats_section import append_to  # issue 19
@@ -972,3 +920,66 @@ def cohort_report(
 
     abundance_section.append_to(out, results)
     return stats
+
+
+def _shown_table(table: pd.DataFrame, names: Names, pseudonymise: bool) -> pd.DataFrame:
+    """The patient table as shown: with `pseudonymise`, pseudonyms for ids and every id
+    in free text (the `missing` column names samples) replaced."""
+    shown = table.copy()
+    if pseudonymise:
+        shown["patient"] = [names.patient(p) for p in shown["patient"]]
+        shown["bm_cart_sample"] = ""
+        for c in shown.columns:
+            if shown[c].dtype == object:
+                shown[c] = [v if not isinstance(v, str) else names.scrub(v) for v in shown[c]]
+    return shown
+
+
+def _risk_by_grade(table: pd.DataFrame) -> tuple[list[tuple[str, int, int]], str]:
+    """CAR-HEMATOTOX risk group x early ICAHT grade >= 3 (the 2 x 2 table) and its n."""
+    t = table.dropna(subset=["car_hematotox_risk", "icaht_early_grade"])
+    two = []
+    for risk in ("high", "low"):
+        grade = t.loc[t["car_hematotox_risk"] == risk, "icaht_early_grade"].astype(float)
+        two.append((risk, int((grade >= 3).sum()), int((grade < 3).sum())))
+    return two, f"{len(t)} patients with both a risk group and an early grade."
+
+
+@dataclass
+class _CohortClones:
+    """CH across the cohort: patients with a clone detected before / after infusion,
+    the emergent clones (text) and every flagged clone with its patient's report."""
+
+    pre: set
+    post: set
+    emergent: list[str]
+    clone_list: list[dict[str, str]]
+
+
+def _cohort_clones(patients: list[str], res: Results, names: Names) -> _CohortClones:
+    out = _CohortClones(set(), set(), [], [])
+    for p in patients:
+        clones = read_tsv(res.clones(p))
+        if clones is None:
+            continue
+        for f in flags.clone_flags(clones, names):
+            out.clone_list.append(
+                {
+                    "patient": names.patient(p),
+                    "href": f"{names.file_stem(p)}.html",
+                    "title": f.title,
+                    "text": f.text,
+                }
+            )
+        det = clones[clones["detected"].astype(bool)]
+        if (det["day"] <= 0).any():
+            out.pre.add(p)
+        if (det["day"] > 0).any():
+            out.post.add(p)
+        emergent = clones[clones["status"] == "emergent"]
+        for _, c in emergent.drop_duplicates(["chrom", "pos", "ref", "alt"]).iterrows():
+            first = det[(det["chrom"] == c["chrom"]) & (det["pos"] == c["pos"])]["day"].min()
+            out.emergent.append(
+                f"{names.patient(p)}: {c['gene']} {c['hgvsp']} first detected on day {first}"
+            )
+    return out
