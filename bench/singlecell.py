@@ -97,20 +97,31 @@ def generate(out: Path, n_cells: int, batch_size: int) -> list[Path]:
     model = scrna.gene_model(r)
     paths = []
     n_batches = max(1, n_cells // batch_size)
-    scrna.CELLS_PER_SAMPLE = n_cells // n_batches
+    per_batch, n_made = n_cells // n_batches, 0
     for b in range(n_batches):
         plan = COHORT[b % len(COHORT)]
+        # the cell count is passed, not set through scrna.CELLS_PER_SAMPLE: that is
+        # simulate_sample's default, bound when the module loads (from session 7 to 9
+        # this bench made 2,000 cells per batch whatever --cells said)
         mat, _ = scrna.simulate_sample(
-            r, model, plan, "D28" if b % 2 else "BL", r.normal(0, 0.2, len(model.genes))
+            r,
+            model,
+            plan,
+            "D28" if b % 2 else "BL",
+            r.normal(0, 0.2, len(model.genes)),
+            n=per_batch,
         )
-        # sparse, as a 10x matrix is (a dense float32 file is 800 MB per 10,000 cells:
-        # 40 GB of input at 500,000 cells); both sides read the same files
-        counts = sparse.csr_matrix(mat.astype(np.float32))
-        a = ad.AnnData(counts, var=pd.DataFrame(index=model.genes + ["CAR"]))
+        a = ad.AnnData(
+            sparse.csr_matrix(mat, dtype=np.float32),
+            var=pd.DataFrame(index=model.genes + ["CAR"]),
+        )
         a.obs_names = [f"b{b}c{i}" for i in range(a.n_obs)]
         p = out / f"S{b:02d}.h5ad"
         a.write_h5ad(p)
         paths.append(p)
+        n_made += a.n_obs
+    if n_made != per_batch * n_batches:
+        raise RuntimeError(f"generated {n_made} cells, asked for {per_batch * n_batches}")
     return paths
 
 
