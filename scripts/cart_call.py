@@ -1,36 +1,46 @@
-"""Snakemake entry point: CAR+ calls and per-cell program scores (marrowtox.cart)."""
+"""Snakemake entry point: CAR+ calls and per-cell program scores (marrowtox.cart), then
+the scores by cell type and their index against the baseline (marrowtox.signatures)."""
 
 import sys
 
 from marrowtox.cart.calling import CarParams
 from marrowtox.cart.steps import car_step
-from marrowtox.signatures.steps import gene_sets
+from marrowtox.signatures.steps import gene_sets, signatures_step
 
 sys.stderr = open(snakemake.log[0], "w")
-i, c, s = snakemake.input, snakemake.params.cart, snakemake.params.signatures
+i, o, p = snakemake.input, snakemake.output, snakemake.params
+s = p.signatures
+sets = gene_sets(i.programs, i.hallmark, s["program_min_genes"], s["hallmark_min_genes"])
 skipped = car_step(
     i.h5ad,
     snakemake.wildcards.sample,
-    snakemake.params.construct,
-    snakemake.params.features,
-    CarParams.from_settings(c),
-    gene_sets(i.programs, i.hallmark, s["program_min_genes"], s["hallmark_min_genes"]),
-    snakemake.params.organism,
-    snakemake.params.seed,
-    snakemake.output.h5ad,
-    snakemake.output.summary,
-    snakemake.output.cells,
+    p.construct,
+    p.features,
+    CarParams.from_settings(p.cart),
+    sets,
+    p.organism,
+    p.seed,
+    o.h5ad,
+    o.summary,
+    o.cells,
     empty_droplets=i.get("empty_droplets") or None,
     constructs=i.constructs,
     genotypes=(i.genotypes, i.sites) if i.get("genotypes") else None,
     protein={
-        "section": {
-            **snakemake.params.protein,
-            **({"aliases": i.aliases} if i.get("aliases") else {}),
-        },
+        "section": {**p.protein, **({"aliases": i.aliases} if i.get("aliases") else {})},
         "raw": i.get("proteins") or None,
         "adt": i.get("adt") or "",
         "empty": i.get("raw_matrix") or None,
     },
 )
 print("gene sets skipped: " + ("; ".join(skipped) or "none"), file=sys.stderr)
+# p.baselines lists every baseline path, this sample's own (o.h5ad, just written) included
+signatures_step(
+    o.h5ad,
+    snakemake.wildcards.sample,
+    list(p.baselines),
+    p.baseline_source,
+    sets,
+    p.organism,
+    o.signatures,
+)

@@ -64,8 +64,8 @@ def test_profile_dry_run(tmp_path, name):
 
 def test_slurm_groups_make_one_single_cell_job_per_patient(tmp_path):
     """The profile's groups on the real Snakefile (bench/dag.py's placeholder cohort,
-    3 patients x 3 time points x scRNA + DNA): each patient's 9 single-cell jobs
-    (sc_process, cart_call and signatures of 3 samples) are one group job, the group
+    3 patients x 3 time points x scRNA + DNA): each patient's 6 single-cell jobs
+    (sc_process and cart_call of 3 samples) are one group job, the group
     jobs form no cycle with the jobs outside them, and the cohort is far fewer
     submissions than jobs (docs/hpc.md "Jobs per patient")."""
     sys.path.insert(0, str(ROOT / "bench"))
@@ -82,11 +82,11 @@ def test_slurm_groups_make_one_single_cell_job_per_patient(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     p = profile("slurm")
     got = dag.slurm_jobs(proc.stdout, p["groups"], p.get("group-components", {}))
-    assert got["sizes"]["sample"] == [9, 9, 9], got["sizes"]
+    assert got["sizes"]["sample"] == [6, 6, 6], got["sizes"]
     ungrouped = dag.slurm_jobs(proc.stdout, {}, {})
-    # 12 jobs per patient (3 x sc_process, cart_call, signatures; ch_call, ch_track,
+    # 9 jobs per patient (3 x sc_process and cart_call; ch_call, ch_track,
     # report_patient) and the cohort's
-    assert ungrouped["submissions"] == got["jobs"] > 12 * 3
+    assert ungrouped["submissions"] == got["jobs"] > 9 * 3
     # per patient: its single-cell group and its ch_call; the leaves are packed; the
     # rest is a constant of cohort-level jobs (panel of normals, clinical scores,
     # integration, statistics, composition and pseudobulk DE, cohort table and report)

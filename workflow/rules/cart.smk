@@ -13,10 +13,16 @@ rule cart_call:
         # soup's CAR share for the ambient CAR estimate (docs/car-calling.md)
         empty_droplets=sample_raw_matrix,
         aliases=car_protein_input("aliases"),
+        # the baseline marrow(s) the sample's signature index is taken against, but for
+        # the sample itself (a baseline is scored against its own cells, written here)
+        baselines=signature_baselines_of_others,
     output:
         h5ad="results/singlecell/{sample}.h5ad",
         summary="results/cart/{sample}.tsv",
         cells="results/cart/{sample}.cells.tsv",
+        # the signatures by cell type, in the same job: a separate job per sample
+        # cost Snakemake ~3.5 ms of CPU each, 6,000 jobs at 2,000 patients (docs/hpc.md)
+        signatures="results/signatures/{sample}.by_celltype.tsv",
     log:
         "logs/cart_call/{sample}.log",
     benchmark:
@@ -47,6 +53,8 @@ rule cart_call:
             "not_detected_sensitivity",
         ),
         signatures=setting("signatures", "program_min_genes", "hallmark_min_genes"),
+        baselines=signature_baselines,
+        baseline_source=signature_source,
         files=file_digest(
             config["cart"]["constructs"],
             config["signatures"]["programs"],
@@ -57,39 +65,6 @@ rule cart_call:
         protein=car_protein_params,
     script:
         "../../scripts/cart_call.py"
-
-
-rule signatures:
-    input:
-        scored="results/singlecell/{sample}.h5ad",
-        baselines=signature_baselines,
-        programs=config["signatures"]["programs"],
-        hallmark=config["signatures"]["hallmark"],
-    output:
-        "results/signatures/{sample}.by_celltype.tsv",
-    log:
-        "logs/signatures/{sample}.log",
-    benchmark:
-        "benchmarks/signatures/{sample}.tsv"
-    conda:
-        "../../envs/cart.yaml"
-    threads: 1
-    resources:
-        mem_mb=job_mem("signatures"),
-        runtime=job_runtime("signatures"),
-    params:
-        source=lambda wc: (
-            "patient"
-            if baseline_sample(SAMPLES.at[wc.sample, "patient"], "scrna")
-            else "cohort"
-        ),
-        signatures=setting("signatures", "program_min_genes", "hallmark_min_genes"),
-        files=file_digest(
-            config["signatures"]["programs"], config["signatures"]["hallmark"]
-        ),
-        organism=config["organism"],
-    script:
-        "../../scripts/signatures.py"
 
 
 # T-cell receptor clonotypes (samples.tsv vdj): one job per patient, its samples with

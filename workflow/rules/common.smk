@@ -466,6 +466,10 @@ _SIZE_MEASURES = {
     # the sample's counts, not the shared model and marker files sc_process also reads
     "raw": lambda input: input_mb([input.raw]),
     "largest_bam_and_refs": ch_call_input_mb,
+    # cart_call reads only the obs of its baseline samples (backed), not their matrices
+    "own_inputs": lambda input: input_mb(
+        [f for f in input if f not in set(input.get("baselines", []))]
+    ),
 }
 #: job_resources.yaml `extra:`, a term (MB) added to a memory request
 _MEM_TERMS = {"integrate_sketch": integrate_sketch_mb}
@@ -578,6 +582,19 @@ def signature_baselines(wildcards):
     if base is not None:
         return [OUT["h5ad"].format(sample=base)]
     return list(_cohort_baselines())
+
+
+def signature_baselines_of_others(wildcards):
+    """signature_baselines as inputs: without the sample itself, whose final AnnData its
+    own cart_call job writes before scoring (a baseline marrow is its own baseline)."""
+    own = OUT["h5ad"].format(sample=wildcards.sample)
+    return [f for f in signature_baselines(wildcards) if f != own]
+
+
+def signature_source(wildcards):
+    """Where the sample's signature baseline comes from: its patient, else the cohort."""
+    patient = SAMPLES.at[wildcards.sample, "patient"]
+    return "patient" if baseline_sample(patient, "scrna") else "cohort"
 
 
 @functools.cache
