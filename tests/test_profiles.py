@@ -84,9 +84,9 @@ def test_slurm_groups_make_one_single_cell_job_per_patient(tmp_path):
     got = dag.slurm_jobs(proc.stdout, p["groups"], p.get("group-components", {}))
     assert got["sizes"]["sample"] == [9, 9, 9], got["sizes"]
     ungrouped = dag.slurm_jobs(proc.stdout, {}, {})
-    # 12 jobs per patient (3 x sc_process, cart_call, signatures; ch_call, ch_track,
-    # report_patient) and the cohort's
-    assert ungrouped["submissions"] == got["jobs"] > 12 * 3
+    # 11 jobs per patient (3 x sc_process, cart_call, signatures; ch_call with the
+    # clone tracking, report_patient) and the cohort's
+    assert ungrouped["submissions"] == got["jobs"] > 11 * 3
     # per patient: its single-cell group and its ch_call; the leaves are packed; the
     # rest is a constant of cohort-level jobs (panel of normals, clinical scores,
     # integration, statistics, composition and pseudobulk DE, cohort table and report)
