@@ -18,7 +18,7 @@ empty does not matter otherwise. The content checks' own cost per file is printe
 from the demo cohort when demo/ exists (first run; later runs hit the cache).
 
 With --floor it also dry-runs bench/dag_floor/Snakefile at each size: a DAG of the
-same shape (12 jobs per patient) whose rules do nothing but carry the directives every
+same shape (8 jobs per patient) whose rules do nothing but carry the directives every
 marrowtox rule has (log, benchmark, threads, callable resources, params, script:).
 Its CPU is Snakemake's own cost for that many jobs, the floor under ours.
 

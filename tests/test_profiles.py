@@ -84,9 +84,9 @@ def test_slurm_groups_make_one_single_cell_job_per_patient(tmp_path):
     got = dag.slurm_jobs(proc.stdout, p["groups"], p.get("group-components", {}))
     assert got["sizes"]["sample"] == [6, 6, 6], got["sizes"]
     ungrouped = dag.slurm_jobs(proc.stdout, {}, {})
-    # 9 jobs per patient (3 x sc_process and cart_call; ch_call, ch_track,
-    # report_patient) and the cohort's
-    assert ungrouped["submissions"] == got["jobs"] > 9 * 3
+    # 8 jobs per patient (3 x sc_process and cart_call with the signatures; ch_call
+    # with the clone tracking, report_patient) and the cohort's
+    assert ungrouped["submissions"] == got["jobs"] > 8 * 3
     # per patient: its single-cell group and its ch_call; the leaves are packed; the
     # rest is a constant of cohort-level jobs (panel of normals, clinical scores,
     # integration, statistics, composition and pseudobulk DE, cohort table and report)

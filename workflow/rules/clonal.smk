@@ -105,9 +105,11 @@ rule ch_consensus:
 
 
 # One ch_call job per patient: its DNA samples in one `marrowtox ch-call` process, so
-# the start-up and the panel-of-normals model are paid once per patient (issue 18).
-# The outputs keep their per-sample paths (design.md), which a wildcard cannot give
-# a job with a patient-dependent number of files: the rule is defined per patient
+# the start-up and the panel-of-normals model are paid once per patient (issue 18),
+# then in the same process the clone course of its whole-specimen samples (what
+# `marrowtox ch-track` does; one job per patient less in the DAG, issue 27). The
+# outputs keep their per-sample paths (design.md), which a wildcard cannot give a job
+# with a patient-dependent number of files: the rule is defined per patient
 # (ch_call_<patient>), from the sample sheet at parse time.
 for _patient in ch_call_patients():
 
@@ -135,6 +137,8 @@ for _patient in ch_call_patients():
                 "results/ch/{sample}.calls.tsv", sample=ch_call_samples(_patient)
             ),
             lod=expand("results/ch/{sample}.lod.tsv", sample=ch_call_samples(_patient)),
+            # the clones of the whole-specimen samples (read back from the calls above)
+            clones=OUT["clones"].format(patient=_patient),
         log:
             f"logs/ch_call/{_patient}.log",
         benchmark:
@@ -147,37 +151,14 @@ for _patient in ch_call_patients():
             runtime=job_runtime("ch_call"),
         params:
             samples=ch_call_samples(_patient),
+            # every CallParams field, which the calling and the tracking both read
             ch=caller_settings(),
+            patient=_patient,
+            # tracked: the whole specimens (their BAMs, calls and LOD tables are above)
+            track_samples=whole_dna_samples(_patient),
+            track_days=[int(SAMPLES.at[s, "day"]) for s in whole_dna_samples(_patient)],
         script:
             "../../scripts/ch_call.py"
-
-
-rule ch_track:
-    input:
-        calls=lambda wc: patient_dna(wc, "calls"),
-        lods=lambda wc: patient_dna(wc, "lod"),
-        bams=lambda wc: patient_dna(wc, "bam"),
-        fasta=reference_file("fasta"),
-    output:
-        "results/ch/{patient}.clones.tsv",
-    log:
-        "logs/ch_track/{patient}.log",
-    benchmark:
-        "benchmarks/ch_track/{patient}.tsv"
-    conda:
-        "../../envs/clonal.yaml"
-    threads: 1
-    resources:
-        mem_mb=job_mem("ch_track"),
-        runtime=job_runtime("ch_track"),
-    params:
-        samples=lambda wc: whole_dna_samples(wc.patient),
-        days=lambda wc: [
-            int(SAMPLES.at[s, "day"]) for s in whole_dna_samples(wc.patient)
-        ],
-        ch=config["ch"],
-    script:
-        "../../scripts/ch_track.py"
 
 
 # Clones in sorted fractions (samples.tsv fraction CD3, CD14, ...): every clone re-counted

@@ -141,7 +141,9 @@ def setting(section, *keys):
 
 def caller_settings():
     """The caller's numeric settings (its files, CHIP rules and PON, are inputs; the
-    PON builder's settings reach the caller through its output)."""
+    PON builder's settings reach the caller through its output). Every CallParams
+    field is one, so they are also all the clone tracking of rule ch_call_<patient>
+    reads: a change of any reruns the clone table too."""
     return {
         k: v
         for k, v in config["ch"].items()
@@ -217,6 +219,8 @@ _BY_PATIENT_ASSAY = {
     for key, group in SAMPLES.groupby(["patient", "assay"], sort=True)
 }
 _PATIENTS = sorted(SAMPLES["patient"].unique())
+# patients with DNA samples: one ch_call_<patient> rule each (clonal.smk)
+_CH_CALL_PATIENTS = sorted({p for p, assay in _BY_PATIENT_ASSAY if assay == "dna"})
 # sorted fractions (samples.tsv fraction CD3, CD14, ...) and the patients with sorted DNA
 _SORTED = set(SAMPLES.index[is_sorted(SAMPLES)])
 _LINEAGE_PATIENTS = sorted(
@@ -342,6 +346,12 @@ def _branch(rule_name):
     return rule_name in _RULE_NAMES["names"]
 
 
+def ch_branch():
+    """True when the CH branch is part of this workflow: its rules ch_call_<patient> (a
+    patient's calls, then its clones) are named per patient, hence the first one."""
+    return bool(_CH_CALL_PATIENTS) and _branch(f"ch_call_{_CH_CALL_PATIENTS[0]}")
+
+
 def all_targets():
     """Every stable output of design.md for the samples and patients in the sheet.
 
@@ -371,7 +381,7 @@ def all_targets():
         )
     if vdj_patients() and _branch(f"tcr_clonotypes_{vdj_patients()[0]}"):
         targets += expand(OUT["vdj_clonotypes"], patient=vdj_patients())
-    if dna and _branch("ch_track"):
+    if dna and ch_branch():
         targets += expand(
             [
                 OUT["vcf"],
@@ -668,7 +678,7 @@ OUT_EVIDENCE = "results/ch/{sample}.candidates.tsv.gz"
 
 def ch_call_patients():
     """Patients with DNA samples: one ch_call_<patient> job each (clonal.smk)."""
-    return sorted({SAMPLES.at[s, "patient"] for s in dna_samples()})
+    return _CH_CALL_PATIENTS
 
 
 def ch_call_samples(patient):
@@ -809,7 +819,7 @@ def report_sample_inputs(samples, kinds=None):
         names = []
         if SAMPLES.at[s, "assay"] == "scrna" and _branch("cart_call"):
             names = ["qc", "doublets", "composition", "cart", "signatures", "h5ad"]
-        if SAMPLES.at[s, "assay"] == "dna" and _branch("ch_track"):
+        if SAMPLES.at[s, "assay"] == "dna" and ch_branch():
             names = ["calls", "lod"] + (
                 ["umi_qc"] if SAMPLES.at[s, "umi"] != "none" else []
             )
@@ -826,7 +836,7 @@ def report_patient_inputs(patient, kinds=None):
 
     files = report_sample_inputs(patient_samples(patient, "scrna"), kinds)
     files += report_sample_inputs(patient_samples(patient, "dna"), kinds)
-    if patient_samples(patient, "dna") and _branch("ch_track") and want("clones"):
+    if patient_samples(patient, "dna") and ch_branch() and want("clones"):
         files.append(OUT["clones"].format(patient=patient))
     # clone-to-cell genotyping exists only for samples with a bam in samples.tsv
     if genotyped_samples(patient) and _branch("clone_cells") and want("clone_cells"):

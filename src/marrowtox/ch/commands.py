@@ -223,12 +223,13 @@ def _annotate(a: argparse.Namespace) -> int:
 
 
 def _track(a: argparse.Namespace) -> int:
-    from marrowtox.atomic import write_tsv
     from marrowtox.ch.config import params_from_config
-    from marrowtox.ch.track import track
+    from marrowtox.ch.steps import TrackInputs, track_step
 
     params = params_from_config(options_section(a, "ch"))
-    write_tsv(track(a.patient, a.samples, a.days, a.calls, a.bams, a.lods, a.fasta, params), a.out)
+    track_step(
+        TrackInputs(a.patient, a.samples, a.days, a.calls, a.bams, a.lods, a.fasta, params, a.out)
+    )
     return 0
 
 

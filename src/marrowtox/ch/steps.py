@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pysam
 
-from marrowtox.atomic import atomic_path, write_rows
+from marrowtox.atomic import atomic_path, write_rows, write_tsv
 from marrowtox.ch.call import (
     CALL_COLUMNS,
     EVIDENCE_COLUMNS,
@@ -23,6 +23,7 @@ from marrowtox.ch.consensus import ConsensusParams, call_consensus
 from marrowtox.ch.pileup import PileupParams
 from marrowtox.ch.pon import PonParams, SiteModel, build_pon, write_pon
 from marrowtox.ch.pon import read_pon as read_pon_model
+from marrowtox.ch.track import track
 from marrowtox.ch.umi import check_umis
 from marrowtox.ch.umi_extract import (
     ExtractStats,
@@ -161,6 +162,70 @@ def call_samples_step(batch: BatchCallInputs) -> None:
     models = read_pon_model(batch.pon_model) if batch.pon_model else None
     for i in range(len(batch.bams)):
         call_step(batch.one(i, models))
+
+
+@dataclass(frozen=True)
+class TrackInputs:
+    """One patient's `ch-track`: its whole-specimen DNA samples with their days, and per
+    sample (same order) its calls, the BAM ch-call read (the UMI consensus of a UMI
+    sample) and its LOD table; the settings and the clone table to write."""
+
+    patient: str
+    samples: list[str]
+    days: list[int]
+    calls: list[str]
+    bams: list[str]
+    lods: list[str]
+    fasta: str
+    params: CallParams
+    out: str
+
+
+def track_step(inp: TrackInputs) -> None:
+    """Writes the patient's clone table (every clone re-genotyped in every sample)."""
+    table = track(
+        inp.patient, inp.samples, inp.days, inp.calls, inp.bams, inp.lods, inp.fasta, inp.params
+    )
+    write_tsv(table, inp.out)
+
+
+def tracked_samples(
+    batch: BatchCallInputs, patient: str, samples: list[str], days: list[int], out: str
+) -> TrackInputs:
+    """The `ch-track` of `samples` (a subset of the batch's, e.g. its whole specimens)
+    on the calls, LOD tables and BAMs of the batch."""
+    if len(days) != len(samples):
+        raise InputError(
+            f"{len(days)} days for {len(samples)} samples to track",
+            expected="one day per sample, in the same order",
+        )
+    missing = [s for s in samples if s not in batch.samples]
+    if missing:
+        raise InputError(
+            f"samples to track not called in this batch: {', '.join(missing)}",
+            expected=f"a subset of {', '.join(batch.samples)}",
+        )
+    at = [batch.samples.index(s) for s in samples]
+    return TrackInputs(
+        patient=patient,
+        samples=list(samples),
+        days=[int(d) for d in days],
+        calls=[batch.out_tsv[i] for i in at],
+        bams=[batch.bams[i] for i in at],
+        lods=[batch.out_lod[i] for i in at],
+        fasta=batch.fasta,
+        params=batch.params,
+        out=out,
+    )
+
+
+def call_and_track_step(batch: BatchCallInputs, track_inputs: TrackInputs) -> None:
+    """Rule ch_call_<patient>: the patient's DNA samples called (call_samples_step), then
+    its clones tracked across time points from the calls just written (track_step), in
+    one process: one job per patient instead of two (issue 27). `track_inputs` as
+    tracked_samples(batch, ...) gives them."""
+    call_samples_step(batch)
+    track_step(track_inputs)
 
 
 def pon_step(bams: list[str], fasta: str, bed: str, params: PonParams, out: str) -> None:
