@@ -9,13 +9,13 @@ from marrowtox.signatures.steps import gene_sets, signatures_step
 
 sys.stderr = open(snakemake.log[0], "w")
 i, o, p = snakemake.input, snakemake.output, snakemake.params
-s = p.signatures
+s, one = p.signatures, p.sample
 sets = gene_sets(i.programs, i.hallmark, s["program_min_genes"], s["hallmark_min_genes"])
 skipped = car_step(
     i.h5ad,
     snakemake.wildcards.sample,
-    p.construct,
-    p.features,
+    one["construct"],
+    one["features"],
     CarParams.from_settings(p.cart),
     sets,
     p.organism,
@@ -27,19 +27,19 @@ skipped = car_step(
     constructs=i.constructs,
     genotypes=(i.genotypes, i.sites) if i.get("genotypes") else None,
     protein={
-        "section": {**p.protein, **({"aliases": i.aliases} if i.get("aliases") else {})},
+        "section": {**one["protein"], **({"aliases": i.aliases} if i.get("aliases") else {})},
         "raw": i.get("proteins") or None,
         "adt": i.get("adt") or "",
         "empty": i.get("raw_matrix") or None,
     },
 )
 print("gene sets skipped: " + ("; ".join(skipped) or "none"), file=sys.stderr)
-# p.baselines lists every baseline path, this sample's own (o.h5ad, just written) included
+# one["baselines"] lists every baseline path, this sample's own (o.h5ad, just written) included
 signatures_step(
     o.h5ad,
     snakemake.wildcards.sample,
-    list(p.baselines),
-    p.baseline_source,
+    list(one["baselines"]),
+    one["baseline_source"],
     sets,
     p.organism,
     o.signatures,

@@ -1,21 +1,12 @@
 rule cart_call:
     input:
+        # the sample's optional inputs (genotypes, proteins, empty droplets, signature
+        # baselines) from one function: one call per job instead of eight (bench/dag.py)
+        unpack(cart_call_inputs),
         h5ad="results/singlecell/annotated/{sample}.h5ad",
         constructs=config["cart"]["constructs"],
         programs=config["signatures"]["programs"],
         hallmark=config["signatures"]["hallmark"],
-        genotypes=sample_genotypes(".tsv"),
-        sites=sample_genotypes(".sites.tsv"),
-        proteins=car_protein_input("proteins"),
-        adt=car_protein_input("adt"),
-        raw_matrix=car_protein_input("raw_matrix"),
-        # the run's raw matrix (sample sheet raw_matrix): its empty droplets give the
-        # soup's CAR share for the ambient CAR estimate (docs/car-calling.md)
-        empty_droplets=sample_raw_matrix,
-        aliases=car_protein_input("aliases"),
-        # the baseline marrow(s) the sample's signature index is taken against, but for
-        # the sample itself (a baseline is scored against its own cells, written here)
-        baselines=signature_baselines_of_others,
     output:
         h5ad="results/singlecell/{sample}.h5ad",
         summary="results/cart/{sample}.tsv",
@@ -37,9 +28,8 @@ rule cart_call:
         mem_mb=job_mem("cart_call"),
         runtime=job_runtime("cart_call"),
     params:
-        construct=sample_column("car_construct"),
-        # resolved as the pre-flight and `marrowtox car-call` do (cart.features.car_features)
-        features=sample_car_features,
+        # construct, CAR features, protein panel, signature baselines: one function
+        sample=cart_call_params,
         cart=setting(
             "cart",
             "fdr",
@@ -53,8 +43,6 @@ rule cart_call:
             "not_detected_sensitivity",
         ),
         signatures=setting("signatures", "program_min_genes", "hallmark_min_genes"),
-        baselines=signature_baselines,
-        baseline_source=signature_source,
         files=file_digest(
             config["cart"]["constructs"],
             config["signatures"]["programs"],
@@ -62,7 +50,6 @@ rule cart_call:
         ),
         organism=config["organism"],
         seed=config["seed"],
-        protein=car_protein_params,
     script:
         "../../scripts/cart_call.py"
 

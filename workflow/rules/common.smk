@@ -1096,6 +1096,41 @@ def car_protein_params(wildcards):
     return {"car_panel": _protein["car_panel"]}
 
 
+def cart_call_inputs(wildcards):
+    """cart_call's inputs that depend on the sample, as named files (unpack), only those
+    it has: its genotype counts and sites (a cell-barcoded BAM), its protein files and
+    alias table, the run's raw matrix (empty droplets: the soup's CAR share, docs/
+    car-calling.md) and the baseline marrow(s) its signature index is taken against,
+    but for the sample itself (a baseline is scored against its own cells, written in
+    the same job). One function: Snakemake inspects and calls each input function of
+    each job, ~0.1 ms per call over 6,000 jobs at 2,000 patients (bench/dag.py)."""
+    files = {
+        "genotypes": sample_genotypes(".tsv")(wildcards),
+        "sites": sample_genotypes(".sites.tsv")(wildcards),
+        "empty_droplets": sample_raw_matrix(wildcards),
+        "baselines": signature_baselines_of_others(wildcards),
+        **{k: car_protein_input(k)(wildcards) for k in _CAR_PROTEIN_FILES},
+    }
+    return {k: v for k, v in files.items() if v}
+
+
+_CAR_PROTEIN_FILES = ("proteins", "adt", "raw_matrix", "aliases")
+
+
+def cart_call_params(wildcards):
+    """cart_call's per-sample params in one function (see cart_call_inputs): the CAR
+    construct; its CAR features, resolved as the pre-flight and `marrowtox car-call` do
+    (cart.features.car_features); the protein panel settings; every signature baseline
+    (the sample's own included) and where it comes from."""
+    return {
+        "construct": SAMPLES.at[wildcards.sample, "car_construct"],
+        "features": sample_car_features(wildcards),
+        "protein": car_protein_params(wildcards),
+        "baselines": signature_baselines(wildcards),
+        "baseline_source": signature_source(wildcards),
+    }
+
+
 def protein_options():
     """singlecell.protein settings as sc-protein options (files are inputs)."""
     out = []
