@@ -189,7 +189,7 @@ def sheet_rows(
     found: Sequence[Found], pattern: re.Pattern[str] | None, base: Path
 ) -> tuple[list[dict[str, str]], list[str]]:
     """One row per sample (ids made unique per assay) and notes for the user."""
-    from marrowtox.prot.io import has_proteins
+    from marrowtox.prot.header import has_proteins
 
     rows, notes, seen = [], [], set()
     for f in found:

@@ -17,7 +17,7 @@ from marrowtox.errors import InputError, raise_all
 from marrowtox.layout import PATTERNS as OUT
 from marrowtox.layout import report_stem
 from marrowtox.preflight import run_preflight
-from marrowtox.prot.io import has_proteins
+from marrowtox.prot.header import has_proteins
 from marrowtox.samplesheet import is_marrow, is_sorted, no_tables
 from marrowtox.settings import removed_settings, section_settings
 from marrowtox.validate_commands import config_faults
@@ -352,6 +352,36 @@ def ch_branch():
     return bool(_CH_CALL_PATIENTS) and _branch(f"ch_call_{_CH_CALL_PATIENTS[0]}")
 
 
+#: Per-sample outputs written by one job (sc_process, cart_call, ch_call_<patient>):
+#: when a report reads one of them, the job runs and writes the others too.
+SAME_JOB_KINDS = (
+    ("qc", "doublets", "composition", "annotation"),
+    ("h5ad", "cart", "signatures"),
+    ("vcf", "tbi", "calls", "lod"),
+)
+
+
+def _made_for_reports(target, read):
+    """Whether `target` is read by a patient report or written by a job whose other
+    per-sample output a report reads (SAME_JOB_KINDS)."""
+    if target in read:
+        return True
+    for kinds in SAME_JOB_KINDS:
+        for kind in kinds:
+            m = _KIND_PATTERNS[kind].fullmatch(target)
+            if m:
+                sample = m.group(1)
+                return any(OUT[k].format(sample=sample) in read for k in kinds)
+    return False
+
+
+_KIND_PATTERNS = {
+    k: re.compile(re.escape(OUT[k]).replace(re.escape("{sample}"), r"(.+)"))
+    for kinds in SAME_JOB_KINDS
+    for k in kinds
+}
+
+
 def all_targets():
     """Every stable output of design.md for the samples and patients in the sheet.
 
@@ -408,10 +438,11 @@ def all_targets():
         targets += [OUT["de_car"], OUT["de_car_programs"]]
         targets += [OUT["de_hspc"], OUT["de_hspc_programs"]]
     if _branch("report_cohort"):
-        # a file a report reads is built for the report: listing it again here would
-        # only be another producer lookup per file in the DAG (bench/dag.py)
+        # a file a report reads is built for the report, and so is every other output
+        # of the job that writes it: listing them again here would only be another
+        # producer lookup per file in the DAG (bench/dag.py)
         read = {f for p in patients() for f in report_patient_inputs(p)}
-        targets = [t for t in targets if t not in read]
+        targets = [t for t in targets if not _made_for_reports(t, read)]
         targets += [OUT["patients"], OUT["cohort_report"]]
         targets += expand(OUT["patient_report"], patient=list(report_stems()))
     return targets

@@ -15,7 +15,6 @@ second normalisation) with a warning, unless `refuse_normalised` is set.
 
 from __future__ import annotations
 
-import gzip
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,11 +25,11 @@ import pandas as pd
 from scipy import sparse
 
 from marrowtox.errors import InputError
+from marrowtox.prot.header import ANTIBODY, has_proteins  # noqa: F401 - re-exported
 from marrowtox.prot.names import canonical_names, isotype_controls, load_aliases
 
 log = logging.getLogger(__name__)
 
-ANTIBODY = "Antibody Capture"
 SAMPLE_VALUES = 200_000
 
 
@@ -180,33 +179,6 @@ def read_proteins(
 def sample_proteins(rna_path: str, adt_path: str = "", **kw) -> Proteins | None:
     """The protein data of a sample: the `adt` file if given, else what the RNA file holds."""
     return read_proteins(adt_path or rna_path, **kw)
-
-
-# ---- header-only checks (pre-flight and DAG: no matrix read) ----
-
-
-def has_proteins(rna_path: str, adt_path: str = "", obsm_key: str = "protein") -> bool:
-    """Whether a sample has protein data, from file headers only."""
-    import h5py
-
-    if adt_path:
-        return True
-    p = Path(rna_path)
-    try:
-        if p.is_dir():
-            f = next((p / n for n in ("features.tsv.gz", "features.tsv") if (p / n).exists()), None)
-            if f is None:
-                return False
-            opener = gzip.open if f.suffix == ".gz" else open
-            with opener(f, "rt") as fh:
-                return any(line.rstrip("\n").split("\t")[2:3] == [ANTIBODY] for line in fh)
-        with h5py.File(p, "r") as h:
-            if p.suffix == ".h5":
-                ft = h["matrix"]["features"].get("feature_type")
-                return ft is not None and ANTIBODY.encode() in set(ft[:])
-            return "obsm" in h and obsm_key in h["obsm"]
-    except (OSError, KeyError, ValueError, TypeError, IndexError):
-        return False
 
 
 def barcode_overlap(rna_barcodes: pd.Index, prot: ad.AnnData) -> tuple[int, int, int]:
