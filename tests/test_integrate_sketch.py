@@ -43,6 +43,7 @@ def _params(cap: int) -> IntegrateParams:
         leiden_resolution=0.5,
         min_cells_per_gene=3,
         harmony_key="batch",
+        umap_epochs=200,
         sketch_cells_per_sample=cap,
         seed=0,
     )

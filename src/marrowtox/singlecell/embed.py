@@ -17,6 +17,7 @@ import numpy as np
 
 from marrowtox.singlecell import numba_cache
 from marrowtox.singlecell.hvg import select_hvgs
+from marrowtox.singlecell.pca import display_pca
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class EmbedParams:
     n_neighbors: int
     min_cells_per_gene: int
     min_cells: int
+    umap_epochs: int
     seed: int = 0
 
     @classmethod
@@ -77,7 +79,7 @@ def _embed(counts: ad.AnnData, params: EmbedParams, exclude_genes: tuple[str, ..
     del lognorm
     sc.pp.scale(sub, max_value=10)
     n_pcs = min(params.n_pcs, sub.n_vars - 1, sub.n_obs - 1)
-    sc.tl.pca(sub, n_comps=n_pcs, random_state=params.seed)
+    display_pca(sub, n_pcs, params.seed)
     # Gaussian-kernel connectivities (as in annotation): scanpy's default UMAP kernel
     # compiles with numba for ~30 s in every new process; the layout itself compiles ~5 s.
     sc.pp.neighbors(
@@ -87,6 +89,6 @@ def _embed(counts: ad.AnnData, params: EmbedParams, exclude_genes: tuple[str, ..
         transformer="sklearn",
         method="gauss",
     )
-    sc.tl.umap(sub, random_state=params.seed)
+    sc.tl.umap(sub, maxiter=params.umap_epochs, random_state=params.seed)
     note = f"HVG flavour {hvg.flavour} ({hvg.note})" if hvg.note else ""
     return Embedding(np.asarray(sub.obsm["X_umap"], dtype=float), note)

@@ -73,9 +73,10 @@ def safe_key(name: str) -> str:
     return re.sub(r"[/\s]+", "_", name)
 
 
-def measured_mask(adatas: Sequence[ad.AnnData], genes: pd.Index) -> np.ndarray:
-    """genes x samples boolean: True where the sample's own matrix has the gene."""
-    return np.column_stack([genes.isin(a.var_names) for a in adatas])
+def measured_mask(sample_genes: Sequence[pd.Index], genes: pd.Index) -> np.ndarray:
+    """genes x samples boolean: True where the sample's own matrix (its var_names in
+    `sample_genes`) has the gene."""
+    return np.column_stack([genes.isin(names) for names in sample_genes])
 
 
 def shared_gene_report(

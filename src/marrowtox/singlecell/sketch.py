@@ -49,21 +49,29 @@ def project_pca(
     max_value: float | None,
     pca_mean: np.ndarray,
     loadings: np.ndarray,
-    chunk: int = 20_000,
+    chunk: int = 5_000,
+    rows: np.ndarray | None = None,
+    cols: np.ndarray | None = None,
 ) -> np.ndarray:
     """PCA coordinates of cells (rows of the log-normalised HVG matrix `x`) under the
     sketch's scaling (`mean`, `std`, clip at `max_value`, as sc.pp.scale) and PCA
     (`pca_mean`, `loadings` genes x PCs). In chunks, so the dense scaled matrix is never
-    held for every cell at once."""
+    held for every cell at once; `rows` and `cols` (indices into `x`) pick the cells and
+    the HVG columns chunk by chunk, so no cells x HVGs copy of the cohort is made
+    (5,000 cells x 2,000 HVGs: 80 MB per dense block)."""
     std = np.where(std == 0, 1.0, std)
-    out = np.empty((x.shape[0], loadings.shape[1]), dtype=np.float64)
-    for start in range(0, x.shape[0], chunk):
-        block = x[start : start + chunk]
+    rows = np.arange(x.shape[0]) if rows is None else np.asarray(rows)
+    out = np.empty((len(rows), loadings.shape[1]), dtype=np.float64)
+    for start in range(0, len(rows), chunk):
+        block = x[rows[start : start + chunk]]
+        if cols is not None:
+            block = block[:, cols]
         block = block.toarray() if sp.issparse(block) else np.asarray(block)
         z = (block - mean) / std
         if max_value is not None:
-            z = np.minimum(z, max_value)
-        out[start : start + chunk] = (z - pca_mean) @ loadings
+            np.minimum(z, max_value, out=z)
+        z -= pca_mean
+        out[start : start + chunk] = z @ loadings
     return out
 
 

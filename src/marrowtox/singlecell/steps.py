@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from marrowtox.errors import InputError
 from marrowtox.singlecell.annotate import AnnotateParams, composition, load_markers
 from marrowtox.singlecell.doublets import DoubletParams, call_doublets
 from marrowtox.singlecell.embed import EmbedParams, sample_embedding
-from marrowtox.singlecell.integrate import IntegrateParams, integrate, merge
+from marrowtox.singlecell.integrate import IntegrateParams, integrate, merge_files
 from marrowtox.singlecell.io import read_counts
 from marrowtox.singlecell.qc import QCParams, qc_plot, run_qc
 from marrowtox.singlecell.reference import ReferenceParams, train_model
@@ -107,8 +108,10 @@ def integrate_step(
     still written, `out_status` (and uns['integration']) says what happened and why,
     and the UMAP figure carries the note instead of a picture. Returns the status row.
     """
-    # no name keeps the per-sample objects alive: only the merged matrix stays in memory
-    merged = merge([ad.read_h5ad(p) for p in paths], samples)
+    # concatenated on disk, read back once: only the merged matrix is ever in memory
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=Path(out).parent, prefix=".merge.") as scratch:
+        merged = merge_files(paths, samples, scratch)
     if labels:
         _attach_cohort_labels(merged, labels, samples)
     try:
@@ -424,7 +427,9 @@ def annotated_sample(
 
 
 def umap_plot(adata: ad.AnnData, path: str, note: str = "") -> None:
-    """The cohort UMAP by per-sample cell type; without an embedding, the note instead."""
+    """The cohort UMAP by per-sample cell type (by cohort Leiden cluster when no labels
+    were given: `marrowtox sc-integrate` without --labels); without an embedding, the
+    note instead."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -440,7 +445,8 @@ def umap_plot(adata: ad.AnnData, path: str, note: str = "") -> None:
         plt.close(fig)
         return
     xy = adata.obsm["X_umap"]
-    types = adata.obs["cell_type"].astype(str).to_numpy()
+    by = "cell_type" if "cell_type" in adata.obs else "leiden"
+    types = adata.obs[by].astype(str).to_numpy()
     cats = sorted(set(types))
     pal = dict(
         zip(
@@ -464,7 +470,7 @@ def umap_plot(adata: ad.AnnData, path: str, note: str = "") -> None:
             if adata.uns.get("integration", {}).get("harmony") == "yes"
             else "not batch-corrected"
         )
-        + "), per-sample cell types"
+        + ("), per-sample cell types" if by == "cell_type" else "), cohort Leiden clusters")
     )
     ax.legend(markerscale=4, fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)
     fig.tight_layout()
