@@ -17,7 +17,7 @@ import numpy as np
 
 from marrowtox.singlecell import numba_cache
 from marrowtox.singlecell.hvg import select_hvgs
-from marrowtox.singlecell.pca import display_pca
+from marrowtox.singlecell.pca import display_pca, display_scale
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def _embed(counts: ad.AnnData, params: EmbedParams, exclude_genes: tuple[str, ..
     sc.pp.log1p(lognorm)
     sub = lognorm[:, hvg.genes].copy()
     del lognorm
-    sc.pp.scale(sub, max_value=10)
+    display_scale(sub)
     n_pcs = min(params.n_pcs, sub.n_vars - 1, sub.n_obs - 1)
     display_pca(sub, n_pcs, params.seed)
     # Gaussian-kernel connectivities (as in annotation): scanpy's default UMAP kernel

@@ -24,7 +24,7 @@ import pandas as pd
 from marrowtox.singlecell import numba_cache
 from marrowtox.singlecell.genespace import measured_mask
 from marrowtox.singlecell.hvg import select_hvgs
-from marrowtox.singlecell.pca import display_pca
+from marrowtox.singlecell.pca import SCALE_MAX, display_pca, display_scale
 from marrowtox.singlecell.sketch import (
     knn_mean,
     majority,
@@ -33,8 +33,6 @@ from marrowtox.singlecell.sketch import (
     transfer_shift,
 )
 
-#: sc.pp.scale's clip of the scaled HVG values (scanpy's tutorial value)
-SCALE_MAX = 10
 #: counts per cell after sc.pp.normalize_total (scanpy's tutorial value, as everywhere here)
 TARGET_SUM = 1e4
 
@@ -138,7 +136,6 @@ def integrate(
 def _integrate(
     adata: ad.AnnData, params: IntegrateParams, exclude_genes: Sequence[str] = ()
 ) -> ad.AnnData:
-    import scanpy as sc
 
     n_cells = _cells_per_gene(adata.X)
     usable = (n_cells >= params.min_cells_per_gene) & ~adata.var_names.isin(list(exclude_genes))
@@ -166,7 +163,7 @@ def _integrate(
     if len(on) < adata.n_obs:
         return _integrate_sketch(adata, params, on, batch_key, hvg.flavour, notes)
     sub = adata[:, adata.var["highly_variable"].to_numpy()].copy()
-    sc.pp.scale(sub, max_value=SCALE_MAX)
+    display_scale(sub)
     n_pcs = min(params.n_pcs, sub.n_vars - 1, sub.n_obs - 1)
     display_pca(sub, n_pcs, params.seed)
     adata.obsm["X_pca"] = sub.obsm["X_pca"]
@@ -184,18 +181,33 @@ def _integrate(
     return adata
 
 
-def lognorm_sharing_index(counts: Any) -> Any:
+def lognorm_sharing_index(counts: Any, block: int = 10_000) -> Any:
     """log1p of sc.pp.normalize_total (target 1e4) of CSR counts, the same values, as a
     matrix that shares the counts' index arrays: only the values are new, 4 bytes per
-    stored count instead of 8 (the cohort object keeps both, issue 27)."""
+    stored count instead of 8 (the cohort object keeps both, issue 27). Computed by
+    scanpy on blocks of `block` cells (both steps work cell by cell), so its
+    temporaries are a block's, not the cohort's (they were 1.8 GB at 100,000 cells)."""
     import scanpy as sc
     from scipy import sparse
 
-    x = sparse.csr_matrix((counts.data.copy(), counts.indices, counts.indptr), shape=counts.shape)
-    out = ad.AnnData(x)
-    sc.pp.normalize_total(out, target_sum=TARGET_SUM)
-    sc.pp.log1p(out)
-    return out.X
+    data = np.empty_like(counts.data)
+    for start in range(0, counts.shape[0], block):
+        stop = min(start + block, counts.shape[0])
+        lo, hi = counts.indptr[start], counts.indptr[stop]
+        part = ad.AnnData(
+            sparse.csr_matrix(
+                (
+                    counts.data[lo:hi].copy(),
+                    counts.indices[lo:hi],
+                    counts.indptr[start : stop + 1] - lo,
+                ),
+                shape=(stop - start, counts.shape[1]),
+            )
+        )
+        sc.pp.normalize_total(part, target_sum=TARGET_SUM)
+        sc.pp.log1p(part)
+        data[lo:hi] = part.X.data  # same structure: both steps keep every stored entry
+    return sparse.csr_matrix((data, counts.indices, counts.indptr), shape=counts.shape)
 
 
 def _cells_per_gene(counts: Any) -> np.ndarray:
@@ -268,11 +280,10 @@ def _integrate_sketch(
 ) -> ad.AnnData:
     """The embedding fitted on the sketched cells, every other cell placed by projection
     (marrowtox.singlecell.sketch). X is already log-normalised for every cell."""
-    import scanpy as sc
 
     hv = adata.var["highly_variable"].to_numpy()
     sub = adata[sketch, hv].copy()
-    sc.pp.scale(sub, max_value=SCALE_MAX)
+    display_scale(sub)
     n_pcs = min(params.n_pcs, sub.n_vars - 1, sub.n_obs - 1)
     display_pca(sub, n_pcs, params.seed)
     pca_sketch = np.asarray(sub.obsm["X_pca"], dtype=np.float64)
