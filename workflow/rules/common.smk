@@ -361,25 +361,16 @@ SAME_JOB_KINDS = (
 )
 
 
-def _made_for_reports(target, read):
-    """Whether `target` is read by a patient report or written by a job whose other
-    per-sample output a report reads (SAME_JOB_KINDS)."""
-    if target in read:
-        return True
-    for kinds in SAME_JOB_KINDS:
-        for kind in kinds:
-            m = _KIND_PATTERNS[kind].fullmatch(target)
-            if m:
-                sample = m.group(1)
-                return any(OUT[k].format(sample=sample) in read for k in kinds)
-    return False
-
-
-_KIND_PATTERNS = {
-    k: re.compile(re.escape(OUT[k]).replace(re.escape("{sample}"), r"(.+)"))
-    for kinds in SAME_JOB_KINDS
-    for k in kinds
-}
+def _made_for_reports(read):
+    """The files a patient report reads (`read`) and every other per-sample output of
+    the jobs that write them (SAME_JOB_KINDS): all are built for the reports."""
+    made = set(read)
+    for s in SAMPLES.index:
+        for kinds in SAME_JOB_KINDS:
+            files = [OUT[k].format(sample=s) for k in kinds]
+            if not made.isdisjoint(files):
+                made.update(files)
+    return made
 
 
 def all_targets():
@@ -441,8 +432,10 @@ def all_targets():
         # a file a report reads is built for the report, and so is every other output
         # of the job that writes it: listing them again here would only be another
         # producer lookup per file in the DAG (bench/dag.py)
-        read = {f for p in patients() for f in report_patient_inputs(p)}
-        targets = [t for t in targets if not _made_for_reports(t, read)]
+        made = _made_for_reports(
+            f for p in patients() for f in report_patient_inputs(p)
+        )
+        targets = [t for t in targets if t not in made]
         targets += [OUT["patients"], OUT["cohort_report"]]
         targets += expand(OUT["patient_report"], patient=list(report_stems()))
     return targets

@@ -136,7 +136,6 @@ def integrate(
 def _integrate(
     adata: ad.AnnData, params: IntegrateParams, exclude_genes: Sequence[str] = ()
 ) -> ad.AnnData:
-
     n_cells = _cells_per_gene(adata.X)
     usable = (n_cells >= params.min_cells_per_gene) & ~adata.var_names.isin(list(exclude_genes))
     usable &= ~adata.var_names.str.startswith(("MT-", "mt-"))
@@ -280,7 +279,6 @@ def _integrate_sketch(
 ) -> ad.AnnData:
     """The embedding fitted on the sketched cells, every other cell placed by projection
     (marrowtox.singlecell.sketch). X is already log-normalised for every cell."""
-
     hv = adata.var["highly_variable"].to_numpy()
     sub = adata[sketch, hv].copy()
     display_scale(sub)
