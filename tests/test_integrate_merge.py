@@ -1,5 +1,6 @@
-"""The cohort picture's merge on disk and its shared-index log-normalisation (issue 27:
-the cohort object's memory): both must give exactly what the in-memory versions give."""
+"""The cohort picture's merge on disk, its block-wise cohort object and its
+shared-index log-normalisation (issue 27: the cohort object's memory): each must give
+exactly what anndata and scanpy give in memory."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import pandas as pd
 import scanpy as sc
 import scipy.sparse as sp
 
-from marrowtox.singlecell.integrate import lognorm_sharing_index, merge, merge_files
+from marrowtox.singlecell import cohort_store
+from marrowtox.singlecell.cohort_store import merge_to_disk, scan, write_cohort
+from marrowtox.singlecell.integrate import lognorm_sharing_index
 
 
 def _sample(seed: int, genes: list[str], n: int) -> ad.AnnData:
@@ -22,27 +25,69 @@ def _sample(seed: int, genes: list[str], n: int) -> ad.AnnData:
     return a
 
 
-def test_merge_on_disk_equals_the_in_memory_merge(tmp_path) -> None:
-    # different gene panels (outer join, genes not measured by a sample) and the same
-    # barcodes in two samples (names made unique by the sample prefix)
-    panels = [[f"G{i}" for i in range(0, 80)], [f"G{i}" for i in range(20, 100)], ["G5", "G99"]]
-    samples = ["S1", "S2", "S3"]
+PANELS = [[f"G{i}" for i in range(0, 80)], [f"G{i}" for i in range(20, 100)], ["G5", "G99"]]
+SAMPLES = ["S1", "S2", "S3"]
+
+
+def _files(tmp_path) -> list[str]:
+    """Different gene panels (outer join, genes not measured by a sample) and the same
+    barcodes in every sample (names made unique by the sample prefix)."""
     paths = []
-    for k, genes in enumerate(panels):
-        p = tmp_path / f"{samples[k]}.h5ad"
+    for k, genes in enumerate(PANELS):
+        p = tmp_path / f"{SAMPLES[k]}.h5ad"
         _sample(k, genes, 30 + 10 * k).write_h5ad(p)
         paths.append(str(p))
-    on_disk = merge_files(paths, samples, tmp_path)
-    in_memory = merge([ad.read_h5ad(p) for p in paths], samples)
-    assert list(on_disk.obs_names) == list(in_memory.obs_names)
-    assert on_disk.obs_names[0] == "S1:AAAC0-1" and on_disk.obs_names.is_unique
-    assert list(on_disk.var_names) == list(in_memory.var_names)
-    assert (on_disk.X != in_memory.X).nnz == 0 and sp.isspmatrix_csr(on_disk.X)
-    assert np.array_equal(on_disk.varm["measured"], in_memory.varm["measured"])
-    assert not on_disk.varm["measured"][list(on_disk.var_names).index("G0"), 1]
+    return paths
+
+
+def _in_memory(paths: list[str]) -> ad.AnnData:
+    adatas = [ad.read_h5ad(p) for p in paths]
+    for a, s in zip(adatas, SAMPLES, strict=True):
+        a.obs_names = [f"{s}:{b}" for b in a.obs_names]
+    return ad.concat(adatas, join="outer", merge="same", fill_value=0)
+
+
+def test_merge_on_disk_equals_the_in_memory_merge(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(cohort_store, "BLOCK_CELLS", 17)  # blocks across sample borders
+    paths = _files(tmp_path)
+    on_disk = merge_to_disk(paths, SAMPLES, tmp_path)
+    in_memory = _in_memory(paths)
+    assert list(on_disk.obs.index) == list(in_memory.obs_names)
+    assert on_disk.obs.index[0] == "S1:AAAC0-1" and on_disk.obs.index.is_unique
+    assert list(on_disk.var.index) == list(in_memory.var_names)
+    x = sp.vstack([b for _, b in on_disk.blocks()], format="csr")
+    assert (x != in_memory.X).nnz == 0
+    genes = list(on_disk.var.index)
+    assert not on_disk.measured[genes.index("G0"), 1] and on_disk.measured[genes.index("G0"), 0]
+    n_measured = on_disk.var["n_samples_measured"].to_dict()
+    assert (n_measured["G5"], n_measured["G0"], n_measured["G50"]) == (2, 1, 2)
     pd.testing.assert_frame_equal(on_disk.obs, in_memory.obs)
-    pd.testing.assert_frame_equal(on_disk.var, in_memory.var)
-    assert not (tmp_path / "merged.h5ad").exists()  # the scratch file is removed
+    seen = scan(on_disk, np.array([0, 31, 75]))
+    assert list(seen.rows.obs_names) == [in_memory.obs_names[i] for i in (0, 31, 75)]
+    assert (seen.rows.X != in_memory.X[[0, 31, 75]]).nnz == 0
+    np.testing.assert_array_equal(seen.cells_per_gene, (in_memory.X > 0).sum(axis=0).A1)
+
+
+def test_cohort_object_written_by_blocks_reads_back_in_scanpy(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(cohort_store, "BLOCK_CELLS", 17)
+    paths = _files(tmp_path)
+    merged = merge_to_disk(paths, SAMPLES, tmp_path)
+    seen = scan(merged, np.arange(0))
+    shell = ad.AnnData(obs=merged.obs, var=merged.var)
+    shell.obsm["X_test"] = np.arange(merged.n_obs * 2.0).reshape(-1, 2)
+    starts: list[int] = []
+    out = tmp_path / "cohort.h5ad"
+    write_cohort(out, merged, seen.stored_per_row, lognorm_sharing_index, lambda: shell,
+                 lambda start, values: starts.append(start))  # fmt: skip
+    cohort = sc.read_h5ad(out)
+    ref = _in_memory(paths)
+    assert (cohort.layers["counts"] != ref.X).nnz == 0
+    sc.pp.normalize_total(ref, target_sum=1e4)
+    sc.pp.log1p(ref)
+    np.testing.assert_allclose(cohort.X.toarray(), ref.X.toarray(), rtol=1e-6)
+    np.testing.assert_array_equal(cohort.obsm["X_test"], shell.obsm["X_test"])
+    assert list(cohort.obs_names) == list(ref.obs_names) and starts == list(range(0, 120, 17))
+    assert not list(tmp_path.glob("cohort.h5ad.*"))  # no temporary left behind
 
 
 def test_lognorm_shares_the_count_index_and_equals_scanpy() -> None:

@@ -10,7 +10,9 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.neighbors import NearestNeighbors
 
-from marrowtox.singlecell.integrate import IntegrateParams, integrate, merge
+from marrowtox.singlecell import cohort_store
+from marrowtox.singlecell.cohort_store import merge_to_disk
+from marrowtox.singlecell.integrate import IntegrateParams, write_picture
 from marrowtox.singlecell.sketch import project_pca, sketch_indices
 
 TYPES = ("HSC", "Erythroid", "T cell")
@@ -49,14 +51,26 @@ def _params(cap: int) -> IntegrateParams:
     )
 
 
+SAMPLES = ["S1", "S2", "S3", "S4"]
+
+
+def _picture(tmp_path, out: str, cap: int = 100) -> ad.AnnData:
+    """The four samples (two batches) through the workflow's merge and picture."""
+    paths = []
+    for i, s in enumerate(SAMPLES):
+        paths.append(tmp_path / f"{s}.h5ad")
+        if not paths[-1].exists():
+            _sample(s, i >= 2, seed=i).write_h5ad(paths[-1])
+    scratch = tmp_path / f"scratch_{out}"
+    scratch.mkdir()
+    merged = merge_to_disk([str(p) for p in paths], SAMPLES, scratch)
+    return write_picture(merged, _params(cap=cap), tmp_path / out)
+
+
 def test_projected_cells_land_next_to_sketched_cells_of_their_type(tmp_path) -> None:
     import scanpy as sc
 
-    from marrowtox.singlecell.steps import write_h5ad
-
-    samples = ["S1", "S2", "S3", "S4"]
-    adatas = [_sample(s, i >= 2, seed=i) for i, s in enumerate(samples)]
-    write_h5ad(integrate(merge(adatas, samples), _params(cap=100)), tmp_path / "cohort.h5ad")
+    _picture(tmp_path, "cohort.h5ad")
     # the written cohort object, read back by scanpy, holds every cell
     cohort = sc.read_h5ad(tmp_path / "cohort.h5ad")
     assert "counts" in cohort.layers
@@ -119,3 +133,25 @@ def test_sketch_is_bounded_whatever_the_number_of_samples() -> None:
     assert p.sketch_cap(6000) == 33  # 2,000 patients x 3: the total bound holds
     assert p.sketch_cap(6000) * 6000 <= 200_000
     assert IntegrateParams.from_config({"sketch_cells_per_sample": 0}).sketch_cap(10) == 0
+
+
+def test_the_picture_does_not_depend_on_the_block_size(tmp_path, monkeypatch) -> None:
+    """Cells are read, placed and written a block at a time (memory set by the sketch
+    and one block, issue 27): blocks of 97 cells give the same object as one block, up
+    to the last bits of BLAS sums over blocks of another shape."""
+    import scanpy as sc
+
+    _picture(tmp_path, "one.h5ad")
+    monkeypatch.setattr(cohort_store, "BLOCK_CELLS", 97)
+    _picture(tmp_path, "many.h5ad")
+    one, many = sc.read_h5ad(tmp_path / "one.h5ad"), sc.read_h5ad(tmp_path / "many.h5ad")
+    for key in ("X_pca", "X_pca_harmony", "X_umap"):
+        np.testing.assert_allclose(one.obsm[key], many.obsm[key], rtol=0, atol=1e-6)
+    assert (one.obs["leiden"] == many.obs["leiden"]).all()
+    assert (one.X != many.X).nnz == 0 and (one.layers["counts"] != many.layers["counts"]).nnz == 0
+
+
+def test_without_a_sketch_every_cell_is_fitted(tmp_path) -> None:
+    cohort = _picture(tmp_path, "all.h5ad", cap=0)
+    assert cohort.obs["in_sketch"].all() and "sketch" not in cohort.uns["integration"]["note"]
+    assert cohort.uns["integration"]["harmony"] == "yes"

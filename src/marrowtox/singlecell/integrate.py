@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from marrowtox.singlecell import numba_cache
-from marrowtox.singlecell.genespace import measured_mask
+from marrowtox.singlecell.cohort_store import MergedCounts, scan, write_cohort
 from marrowtox.singlecell.hvg import select_hvgs
 from marrowtox.singlecell.pca import SCALE_MAX, display_pca, display_scale
 from marrowtox.singlecell.sketch import (
@@ -71,113 +71,251 @@ class IntegrateParams:
         return cls(**{k: values[k] for k in names}, seed=seed)
 
 
-def merge(adatas: Sequence[ad.AnnData], samples: Sequence[str]) -> ad.AnnData:
-    """Concatenate samples (outer join on genes); obs_names become <sample>:<barcode>.
+@dataclass(frozen=True)
+class SketchFit:
+    """The embedding fitted on the sketched cells, and what placing any other cell
+    needs (marrowtox.singlecell.sketch)."""
 
-    Genes a sample never measured are zero in X but False in varm['measured'] (one
-    column per sample, named in uns['measured_samples']): downstream steps tell
-    "measured and absent" from "not measured" (marrowtox.singlecell.genespace).
-    """
-    for a, s in zip(adatas, samples, strict=True):
-        a.obs_names = [f"{s}:{b}" for b in a.obs_names]
-    merged = ad.concat(list(adatas), join="outer", merge="same", fill_value=0)
-    return _with_measured(merged, [a.var_names for a in adatas], samples)
-
-
-def merge_files(paths: Sequence[str], samples: Sequence[str], scratch: str | Path) -> ad.AnnData:
-    """merge() of the samples' h5ad files, without holding them all twice: anndata's
-    concat_on_disk writes the concatenation (the same outer join, fill and "same"
-    merge as ad.concat) to a file in `scratch` in pieces of bounded size, read back once.
-
-    Why: ad.concat of the loaded samples holds every sample and the merged copy at
-    once, 2.4 GB at 100,000 cells for a 1.2 GB matrix (the cohort picture's peak,
-    issue 27); this way 1.8 GB, and 4 s instead of 7 s.
-    """
-    from anndata.experimental import concat_on_disk
-
-    genes, sizes = [], []
-    for path in paths:
-        backed = ad.read_h5ad(path, backed="r")
-        genes.append(backed.var_names.copy())
-        sizes.append(backed.n_obs)
-        backed.file.close()
-    tmp = Path(scratch) / "merged.h5ad"
-    concat_on_disk([str(p) for p in paths], str(tmp), join="outer", merge="same", fill_value=0)
-    merged = ad.read_h5ad(tmp)
-    tmp.unlink()
-    prefix = np.repeat(np.asarray(samples, dtype=object), sizes)
-    merged.obs_names = [f"{s}:{b}" for s, b in zip(prefix, merged.obs_names, strict=True)]
-    return _with_measured(merged, genes, samples)
+    rows: np.ndarray  # the sketched rows of the cohort (sorted)
+    hv: np.ndarray  # column indices of the HVGs
+    mean: np.ndarray  # the sketch's scaling of the HVGs
+    std: np.ndarray
+    scaled_mean: np.ndarray
+    loadings: np.ndarray  # HVGs x PCs
+    pca: np.ndarray  # sketched cells x PCs
+    corrected: np.ndarray | None  # their Harmony coordinates (None: not corrected)
+    batch: np.ndarray | None  # their batches (None: one batch)
+    umap: np.ndarray
+    leiden: np.ndarray
+    hvg_flavour: str
+    notes: tuple[str, ...]
 
 
-def _with_measured(
-    merged: ad.AnnData, genes: Sequence[pd.Index], samples: Sequence[str]
-) -> ad.AnnData:
-    merged.X = merged.X.tocsr()
-    merged.varm["measured"] = measured_mask(genes, merged.var_names)
-    merged.uns["measured_samples"] = list(samples)
-    merged.var["n_samples_measured"] = merged.varm["measured"].sum(axis=1)
-    return merged
+def usable_genes(
+    var_names: pd.Index,
+    cells_per_gene: np.ndarray,
+    measured: np.ndarray,
+    params: IntegrateParams,
+    exclude_genes: Sequence[str] = (),
+) -> np.ndarray:
+    """Genes the picture may use: seen in min_cells_per_gene cells, not excluded, not
+    mitochondrial, and measured by every sample (a gene missing from one panel would
+    otherwise separate batches by design, not by biology)."""
+    usable = (cells_per_gene >= params.min_cells_per_gene) & ~var_names.isin(list(exclude_genes))
+    usable &= ~var_names.str.startswith(("MT-", "mt-"))
+    return usable & np.asarray(measured).all(axis=1)
 
 
-def integrate(
-    adata: ad.AnnData, params: IntegrateParams, exclude_genes: Sequence[str] = ()
-) -> ad.AnnData:
-    """Runs with BLAS/OpenMP limited to one thread: multi-threaded BLAS sums in an order
+def fit_sketch(
+    sketch: ad.AnnData, rows: np.ndarray, usable: np.ndarray, params: IntegrateParams
+) -> SketchFit:
+    """HVGs (raw counts, batch-aware, with the fallback flavour for small or shallow
+    batches: marrowtox.singlecell.hvg), scaling, PCA, Harmony, neighbours, UMAP and
+    Leiden of the sketched cells (`sketch`: their raw counts, all genes, obs with the
+    Harmony key), with BLAS/OpenMP on one thread: multi-threaded BLAS sums in an order
     that depends on the thread count, and UMAP amplifies those float32 last-bit
-    differences into a different layout, so `--cores 1` and `--cores 2` (Snakemake sets
-    the job's thread count) would give different embeddings (tests/test_rerun.py)."""
+    differences into a different layout, so `--cores 1` and `--cores 2` would give
+    different pictures (tests/test_rerun.py)."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):
-        return _integrate(adata, params, exclude_genes)
+        return _fit(sketch, rows, usable, params)
 
 
-def _integrate(
-    adata: ad.AnnData, params: IntegrateParams, exclude_genes: Sequence[str] = ()
-) -> ad.AnnData:
-    n_cells = _cells_per_gene(adata.X)
-    usable = (n_cells >= params.min_cells_per_gene) & ~adata.var_names.isin(list(exclude_genes))
-    usable &= ~adata.var_names.str.startswith(("MT-", "mt-"))
-    if "measured" in adata.varm:
-        # HVGs and PCA on genes every sample measured: a gene missing from one panel
-        # would otherwise separate batches by design, not by biology.
-        usable &= np.asarray(adata.varm["measured"]).all(axis=1)
-    # HVGs on the raw counts of the usable genes, with a fallback flavour for small or
-    # shallow batches (marrowtox.singlecell.hvg).
-    batch_key = params.harmony_key if adata.obs[params.harmony_key].nunique() > 1 else None
-    # with a sketch, HVGs come from the sketched cells (the genes the PCA is fitted on)
-    of = _sample_of(adata)
-    on = sketch_indices(of, params.sketch_cap(len(set(of))), params.seed)
-    hvg = select_hvgs(
-        adata[:, usable] if len(on) == adata.n_obs else adata[on][:, usable],
-        params.n_top_genes,
-        batch_key,
-    )
-    adata.var["highly_variable"] = adata.var_names.isin(hvg.genes)
+def _fit(
+    sketch: ad.AnnData, rows: np.ndarray, usable: np.ndarray, params: IntegrateParams
+) -> SketchFit:
+    key = params.harmony_key
+    batch_key = key if sketch.obs[key].nunique() > 1 else None
+    hvg = select_hvgs(sketch[:, usable], params.n_top_genes, batch_key)
     notes = [f"HVG flavour fell back to {hvg.flavour}: {hvg.note}"] if hvg.note else []
-    # Counts stay as a layer (the same matrix object, not a copy); X becomes log-normalised.
-    adata.layers["counts"] = adata.X
-    adata.X = lognorm_sharing_index(adata.X)
-    if len(on) < adata.n_obs:
-        return _integrate_sketch(adata, params, on, batch_key, hvg.flavour, notes)
-    sub = adata[:, adata.var["highly_variable"].to_numpy()].copy()
+    hv = np.flatnonzero(sketch.var_names.isin(hvg.genes))
+    sub = ad.AnnData(lognorm_sharing_index(sketch.X)[:, hv], obs=sketch.obs[[]].copy())
     display_scale(sub)
     n_pcs = min(params.n_pcs, sub.n_vars - 1, sub.n_obs - 1)
     display_pca(sub, n_pcs, params.seed)
-    adata.obsm["X_pca"] = sub.obsm["X_pca"]
-    rep = "X_pca"
-    z = _harmony(sub.obsm["X_pca"], adata.obs, batch_key, params.seed, notes)
-    if z is not None:
-        adata.obsm["X_pca_harmony"] = z
-        rep = "X_pca_harmony"
-    _layout(adata, rep, params)
-    adata.uns["integration"] = {
-        "hvg_flavour": hvg.flavour,
-        "harmony": "yes" if rep == "X_pca_harmony" else "no",
+    pca = np.asarray(sub.obsm["X_pca"], dtype=np.float64)
+    scaling = (sub.var["mean"].to_numpy(), sub.var["std"].to_numpy())
+    scaled_mean = np.asarray(sub.X.mean(axis=0)).ravel()
+    loadings = np.asarray(sub.varm["PCs"], dtype=np.float64)
+    del sub
+    z = _harmony(pca, sketch.obs, batch_key, params.seed, notes)
+    small = ad.AnnData(obs=sketch.obs[[]].copy())
+    small.obsm["rep"] = pca if z is None else z
+    _layout(small, "rep", params)
+    return SketchFit(
+        rows=np.asarray(rows),
+        hv=hv,
+        mean=scaling[0],
+        std=scaling[1],
+        scaled_mean=scaled_mean,
+        loadings=loadings,
+        pca=pca,
+        corrected=z,
+        batch=None if z is None else sketch.obs[key].astype(str).to_numpy(),
+        umap=np.asarray(small.obsm["X_umap"], dtype=np.float32),
+        leiden=small.obs["leiden"].astype(str).to_numpy(),
+        hvg_flavour=hvg.flavour,
+        notes=tuple(notes),
+    )
+
+
+@dataclass
+class Placement:
+    """Every cell's coordinates: the sketch's own for sketched cells, placed for the
+    others (filled block by block by `place`)."""
+
+    pca: np.ndarray
+    corrected: np.ndarray | None
+    umap: np.ndarray
+    leiden: np.ndarray
+
+    @classmethod
+    def of_sketch(cls, fit: SketchFit, n_obs: int) -> Placement:
+        n_pcs = fit.pca.shape[1]
+        out = cls(
+            pca=np.empty((n_obs, n_pcs), dtype=np.float32),
+            corrected=None if fit.corrected is None else np.empty((n_obs, n_pcs)),
+            umap=np.empty((n_obs, 2), dtype=np.float32),
+            leiden=np.empty(n_obs, dtype=object),
+        )
+        out.pca[fit.rows] = fit.pca
+        if out.corrected is not None:
+            out.corrected[fit.rows] = fit.corrected
+        out.umap[fit.rows] = fit.umap
+        out.leiden[fit.rows] = fit.leiden
+        return out
+
+
+def place(
+    fit: SketchFit,
+    placement: Placement,
+    start: int,
+    lognorm: Any,
+    batch: np.ndarray | None,
+    params: IntegrateParams,
+) -> None:
+    """Place the cells of a block (rows start.. of the cohort, log-normalised, all
+    genes; `batch` their batches) that are not in the sketch: PCA through the sketch's
+    scaling and loadings, Harmony as the mean shift of their nearest sketched cells of
+    the same batch, UMAP position and Leiden cluster from their nearest sketched cells
+    (marrowtox.singlecell.sketch). One BLAS thread, as in `fit_sketch`."""
+    from threadpoolctl import threadpool_limits
+
+    rows = np.arange(start, start + lognorm.shape[0])
+    local = np.flatnonzero(~np.isin(rows, fit.rows))
+    if not len(local):
+        return
+    with threadpool_limits(limits=1):
+        pca = project_pca(
+            lognorm, fit.mean, fit.std, SCALE_MAX, fit.scaled_mean, fit.loadings,
+            rows=local, cols=fit.hv,
+        )  # fmt: skip
+        rep_sketch, rep = fit.pca, pca
+        if fit.corrected is not None and batch is not None:
+            rep_sketch = fit.corrected
+            rep = transfer_shift(
+                fit.pca, fit.corrected, fit.batch, pca, batch[local], params.n_neighbors
+            )
+            placement.corrected[rows[local]] = rep
+        umap, idx = knn_mean(rep_sketch, fit.umap, rep, params.n_neighbors)
+    placement.pca[rows[local]] = pca
+    placement.umap[rows[local]] = umap
+    placement.leiden[rows[local]] = majority(fit.leiden, idx)
+
+
+def picture_shell(
+    merged: MergedCounts, fit: SketchFit | None, placement: Placement | None, cap: int = 0
+) -> ad.AnnData:
+    """The cohort object without its matrices: obs (with `leiden` and `in_sketch`),
+    var (with `highly_variable`), X_pca, X_pca_harmony, X_umap and
+    uns['integration']."""
+    obs = merged.obs
+    shell = ad.AnnData(obs=obs.copy(), var=merged.var.copy())
+    shell.varm["measured"] = merged.measured
+    shell.uns["measured_samples"] = list(merged.samples)
+    if fit is None or placement is None:
+        return shell
+    hv = np.zeros(merged.n_vars, dtype=bool)
+    hv[fit.hv] = True
+    shell.var["highly_variable"] = hv
+    shell.obsm["X_pca"] = placement.pca
+    if placement.corrected is not None:
+        shell.obsm["X_pca_harmony"] = placement.corrected
+    shell.obsm["X_umap"] = placement.umap
+    shell.obs["leiden"] = pd.Categorical(placement.leiden.astype(str))
+    shell.obs["in_sketch"] = np.isin(np.arange(len(obs)), fit.rows)
+    notes = list(fit.notes)
+    if len(fit.rows) < len(obs):
+        notes.append(
+            f"sketch: embedding fitted on {len(fit.rows)} of {len(obs)} cells (at most "
+            f"{cap} per sample); the others placed by projection and their nearest "
+            "sketched cells"
+        )
+    shell.uns["integration"] = {
+        "hvg_flavour": fit.hvg_flavour,
+        "harmony": "no" if placement.corrected is None else "yes",
         "note": "; ".join(notes),
     }
-    return adata
+    return shell
+
+
+def write_picture(
+    merged: MergedCounts,
+    params: IntegrateParams,
+    out: str | Path,
+    exclude_genes: Sequence[str] = (),
+) -> ad.AnnData:
+    """Fit the picture on the sketch, place every other cell block by block while the
+    cohort object is written to `out` (counts read once), and return the object
+    without its matrices (for the figure). Memory: the sketch, one block and the
+    per-cell coordinates, whatever the cohort's size.
+
+    A display leaf: when the fit or a placement fails, the merged counts are still
+    written, and uns['integration']['note'] says why (no embedding in obsm)."""
+    samples = sample_of(merged.obs.index)
+    cap = params.sketch_cap(len(set(samples)))
+    rows = sketch_indices(samples, cap, params.seed)
+    seen = scan(merged, rows)
+    stored, failure = seen.stored_per_row, []
+    fit, placement = None, None
+    try:
+        usable = usable_genes(
+            merged.var.index, seen.cells_per_gene, merged.measured, params, exclude_genes
+        )
+        fit = fit_sketch(seen.rows, rows, usable, params)
+        placement = Placement.of_sketch(fit, merged.n_obs)
+    except Exception as err:  # noqa: BLE001 - a display leaf: any failure becomes the note
+        failure.append(_failed(err))
+    del seen  # the sketch's counts
+    key = params.harmony_key
+    batch = merged.obs[key].astype(str).to_numpy() if key in merged.obs else None
+
+    def on_block(start: int, values: Any) -> None:
+        if fit is None or placement is None or failure:
+            return
+        try:
+            here = None if batch is None else batch[start : start + values.shape[0]]
+            place(fit, placement, start, values, here, params)
+        except Exception as err:  # noqa: BLE001 - as above
+            failure.append(_failed(err))
+
+    def finish() -> ad.AnnData:
+        if not failure:
+            return picture_shell(merged, fit, placement, cap)
+        shell = picture_shell(merged, None, None)
+        shell.uns["integration"] = {"hvg_flavour": "", "harmony": "no", "note": failure[0]}
+        return shell
+
+    return write_cohort(out, merged, stored, lognorm_sharing_index, finish, on_block)
+
+
+def _failed(err: Exception) -> str:
+    import sys
+    import traceback
+
+    traceback.print_exc(file=sys.stderr)
+    return f"cohort integration failed: {type(err).__name__}: {err}"
 
 
 def lognorm_sharing_index(counts: Any, block: int = 10_000) -> Any:
@@ -207,19 +345,6 @@ def lognorm_sharing_index(counts: Any, block: int = 10_000) -> Any:
         sc.pp.log1p(part)
         data[lo:hi] = part.X.data  # same structure: both steps keep every stored entry
     return sparse.csr_matrix((data, counts.indices, counts.indptr), shape=counts.shape)
-
-
-def _cells_per_gene(counts: Any) -> np.ndarray:
-    """Cells with a count of each gene: from the CSR's column indices once its explicit
-    zeros are dropped (in place), without the cells x genes boolean copy that
-    `(X > 0).sum(axis=0)` makes (0.7 GB at 100,000 cells)."""
-    from scipy import sparse
-
-    if not sparse.issparse(counts):
-        return np.asarray((counts > 0).sum(axis=0)).ravel()
-    counts.sum_duplicates()  # canonical: one stored entry per cell and gene
-    counts.eliminate_zeros()
-    return np.bincount(counts.indices, minlength=counts.shape[1])
 
 
 def _harmony(
@@ -264,69 +389,6 @@ def _layout(adata: ad.AnnData, rep: str, params: IntegrateParams) -> None:
     )
 
 
-def _sample_of(adata: ad.AnnData) -> np.ndarray:
-    """Each cell's sample: the prefix of its merged name <sample>:<barcode> (merge)."""
-    return np.asarray(adata.obs_names.str.split(":", n=1).str[0])
-
-
-def _integrate_sketch(
-    adata: ad.AnnData,
-    params: IntegrateParams,
-    sketch: np.ndarray,
-    batch_key: str | None,
-    flavour: str,
-    notes: list[str],
-) -> ad.AnnData:
-    """The embedding fitted on the sketched cells, every other cell placed by projection
-    (marrowtox.singlecell.sketch). X is already log-normalised for every cell."""
-    hv = adata.var["highly_variable"].to_numpy()
-    sub = adata[sketch, hv].copy()
-    display_scale(sub)
-    n_pcs = min(params.n_pcs, sub.n_vars - 1, sub.n_obs - 1)
-    display_pca(sub, n_pcs, params.seed)
-    pca_sketch = np.asarray(sub.obsm["X_pca"], dtype=np.float64)
-    loadings = np.asarray(sub.varm["PCs"], dtype=np.float64)
-    scaled_mean = np.asarray(sub.X.mean(axis=0)).ravel()
-    mean, std = sub.var["mean"].to_numpy(), sub.var["std"].to_numpy()
-    del sub
-    rest = np.setdiff1d(np.arange(adata.n_obs), sketch)
-    pca = np.empty((adata.n_obs, n_pcs))
-    pca[sketch] = pca_sketch
-    pca[rest] = project_pca(
-        adata.X, mean, std, SCALE_MAX, scaled_mean, loadings, rows=rest, cols=np.flatnonzero(hv)
-    )
-    adata.obsm["X_pca"] = pca.astype(np.float32)
-    rep = pca
-    z = _harmony(pca_sketch, adata.obs.iloc[sketch], batch_key, params.seed, notes)
-    if z is not None:
-        batch = adata.obs[batch_key].astype(str).to_numpy()
-        rep = np.empty_like(pca)
-        rep[sketch] = z
-        rep[rest] = transfer_shift(
-            pca_sketch, z, batch[sketch], pca[rest], batch[rest], params.n_neighbors
-        )
-        adata.obsm["X_pca_harmony"] = rep
-    small = ad.AnnData(obs=adata.obs.iloc[sketch][[]].copy())
-    small.obsm["rep"] = rep[sketch]
-    _layout(small, "rep", params)
-    umap = np.empty((adata.n_obs, 2), dtype=np.float32)
-    umap[sketch] = small.obsm["X_umap"]
-    umap[rest], idx = knn_mean(rep[sketch], small.obsm["X_umap"], rep[rest], params.n_neighbors)
-    adata.obsm["X_umap"] = umap
-    leiden = np.empty(adata.n_obs, dtype=object)
-    leiden[sketch] = small.obs["leiden"].astype(str).to_numpy()
-    leiden[rest] = majority(leiden[sketch], idx)
-    adata.obs["leiden"] = pd.Categorical(leiden)
-    adata.obs["in_sketch"] = np.isin(np.arange(adata.n_obs), sketch)
-    notes.append(
-        f"sketch: embedding fitted on {len(sketch)} of {adata.n_obs} cells (at most "
-        f"{params.sketch_cap(len(set(_sample_of(adata))))} per sample); the others placed "
-        "by projection "
-        "and their nearest sketched cells"
-    )
-    adata.uns["integration"] = {
-        "hvg_flavour": flavour,
-        "harmony": "yes" if "X_pca_harmony" in adata.obsm else "no",
-        "note": "; ".join(notes),
-    }
-    return adata
+def sample_of(names: pd.Index) -> np.ndarray:
+    """Each cell's sample: the prefix of its merged name <sample>:<barcode>."""
+    return np.asarray(pd.Index(names).str.split(":", n=1).str[0])

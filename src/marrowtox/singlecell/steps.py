@@ -15,9 +15,10 @@ import pandas as pd
 from marrowtox.atomic import atomic_path, write_tsv
 from marrowtox.errors import InputError
 from marrowtox.singlecell.annotate import AnnotateParams, composition, load_markers
+from marrowtox.singlecell.cohort_store import merge_to_disk
 from marrowtox.singlecell.doublets import DoubletParams, call_doublets
 from marrowtox.singlecell.embed import EmbedParams, sample_embedding
-from marrowtox.singlecell.integrate import IntegrateParams, integrate, merge_files
+from marrowtox.singlecell.integrate import IntegrateParams, write_picture
 from marrowtox.singlecell.io import read_counts
 from marrowtox.singlecell.qc import QCParams, qc_plot, run_qc
 from marrowtox.singlecell.reference import ReferenceParams, train_model
@@ -108,32 +109,20 @@ def integrate_step(
     still written, `out_status` (and uns['integration']) says what happened and why,
     and the UMAP figure carries the note instead of a picture. Returns the status row.
     """
-    # concatenated on disk, read back once: only the merged matrix is ever in memory
+    # concatenated on disk and written block by block: memory holds the sketch and one
+    # block of cells, not the cohort (marrowtox.singlecell.cohort_store)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=Path(out).parent, prefix=".merge.") as scratch:
-        merged = merge_files(paths, samples, scratch)
-    if labels:
-        _attach_cohort_labels(merged, labels, samples)
-    try:
-        cohort = integrate(merged, params, exclude_genes)
-        status = {"status": "integrated", **cohort.uns["integration"]}
-    except Exception as err:  # noqa: BLE001 - a display leaf: any failure becomes the note
-        import traceback
-
-        traceback.print_exc()
-        cohort = _counts_layer_and_lognorm(merged)
-        status = {
-            "status": "failed",
-            "hvg_flavour": "",
-            "harmony": "no",
-            "note": f"cohort integration failed: {type(err).__name__}: {err}",
-        }
-        cohort.uns["integration"] = {k: v for k, v in status.items() if k != "status"}
+        merged = merge_to_disk(paths, samples, scratch)
+        if labels:
+            _attach_cohort_labels(merged.obs, labels, samples)
+        cohort = write_picture(merged, params, out, exclude_genes)
+    info = cohort.uns["integration"]
+    status = {"status": "integrated" if "X_umap" in cohort.obsm else "failed", **info}
     print(f"cohort picture: {status}", file=sys.stderr)
     row = pd.DataFrame([{"n_samples": len(samples), "n_cells": cohort.n_obs, **status}])[
         ["n_samples", "n_cells", "status", "hvg_flavour", "harmony", "note"]
     ]
-    write_h5ad(cohort, out)
     if umap_png:
         umap_plot(cohort, umap_png, status["note"])
     if out_status:
@@ -141,36 +130,21 @@ def integrate_step(
     return row
 
 
-def _counts_layer_and_lognorm(a: ad.AnnData) -> ad.AnnData:
-    """The cohort object's contract (docs/architecture.md) also after a failed
-    integration, whichever step it failed in: raw counts in layers['counts'], X
-    log-normalised (the failure may come before or after integrate normalised X)."""
-    import scanpy as sc
-
-    if "counts" not in a.layers:
-        a.layers["counts"] = a.X.copy()
-        sc.pp.normalize_total(a, target_sum=1e4)
-        sc.pp.log1p(a)
-    return a
-
-
-def _attach_cohort_labels(
-    merged: ad.AnnData, labels: Sequence[str], samples: Sequence[str]
-) -> None:
+def _attach_cohort_labels(obs: pd.DataFrame, labels: Sequence[str], samples: Sequence[str]) -> None:
     table = pd.concat(
         [
             _read_labels(p).rename(index=lambda b, s=s: f"{s}:{b}")
             for p, s in zip(labels, samples, strict=True)
         ]
     )
-    missing = merged.obs_names.difference(table.index)
+    missing = obs.index.difference(table.index)
     if len(missing):
         raise InputError(
             f"{len(missing)} cells (e.g. {missing[0]}) have no label",
             file=labels[0],
             expected="the per-sample label tables of the same run (rerun sc_sample)",
         )
-    _attach_labels(merged, table.loc[merged.obs_names])
+    _attach_labels(obs, table.loc[obs.index])
 
 
 LABEL_COLUMNS = (
@@ -191,24 +165,25 @@ def _read_labels(path: str) -> pd.DataFrame:
     ).set_index("barcode")
 
 
-def _attach_labels(a: ad.AnnData, table: pd.DataFrame) -> None:
+def _attach_labels(obs: pd.DataFrame, table: pd.DataFrame) -> None:
+    """The label table's columns on `obs` (in place; rows in the same order)."""
     from marrowtox.celltypes import CELL_TYPES, UNKNOWN
 
-    a.obs["cell_type"] = pd.Categorical(
+    obs["cell_type"] = pd.Categorical(
         table["cell_type"].astype(str).to_numpy(), categories=[*CELL_TYPES, UNKNOWN]
     )
-    a.obs["cell_type_confidence"] = table["cell_type_confidence"].to_numpy(dtype=float)
+    obs["cell_type_confidence"] = table["cell_type_confidence"].to_numpy(dtype=float)
     for col in ("cell_type_route", "cell_type_ontology_term_id", "leiden_sample"):
-        a.obs[col] = pd.Categorical(table[col].astype(str).to_numpy())
+        obs[col] = pd.Categorical(table[col].astype(str).to_numpy())
     for col in table.columns:
         if col.startswith("score_ct_"):
-            a.obs[col] = table[col].to_numpy(dtype=float)
+            obs[col] = table[col].to_numpy(dtype=float)
     for col in ("marker_label", "reference_label", "reference_type"):
         if col in table:
-            a.obs[col] = pd.Categorical(table[col].astype(str).to_numpy())
+            obs[col] = pd.Categorical(table[col].astype(str).to_numpy())
     for col in ("marker_confidence", "reference_confidence"):
         if col in table:
-            a.obs[col] = table[col].to_numpy(dtype=float)
+            obs[col] = table[col].to_numpy(dtype=float)
 
 
 def reference_step(reference: str, params: ReferenceParams, out_model: str, out_tsv: str) -> None:
@@ -411,7 +386,7 @@ def annotated_sample(
             file=labels,
             expected="the label table of the same run (rerun sc_sample)",
         )
-    _attach_labels(a, table.loc[a.obs_names])
+    _attach_labels(a.obs, table.loc[a.obs_names])
     emb = sample_embedding(a, params, tuple(exclude_genes))
     if emb.xy is not None:
         a.obsm["X_umap"] = emb.xy
