@@ -8,8 +8,9 @@ cells with the demo simulator, then runs
   (b) a plain scanpy script doing the same steps in one process (QC, scrublet per
       batch, normalise, seurat_v3 HVGs, PCA, Harmony via scanpy's wrapper, neighbours
       with scanpy defaults, UMAP, Leiden);
-and prints wall time, peak memory (max RSS of the largest process; for parallel
-stages the sum of concurrent processes) and the ratio marrowtox/plain.
+and prints wall time, CPU time (user + system, per step), peak memory (max RSS of the
+largest process; for parallel stages the sum of concurrent processes) and the ratio
+marrowtox/plain.
 
 Usage: .venv/bin/python bench/singlecell.py [--cells 20000 100000] [--jobs 2] [--skip-plain]
 """
@@ -63,18 +64,20 @@ print(adata.n_obs)
 
 GNU_TIME = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
 STEPS: dict[str, float] = {}
+CPU: dict[str, float] = {}
 PEAKS: dict[str, float] = {}
 
 
 def timed(cmd: list[str], step: str = "") -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one command.
+    """Wall seconds and peak RSS (MiB) of one command; its CPU seconds (user + system)
+    go to CPU[step].
 
-    Peak RSS from GNU time when present. Not from os.wait4 on our own child: Linux
+    Peak RSS and CPU from GNU time when present. Not from os.wait4 on our own child: Linux
     carries a forked child's max RSS across exec, so every command would report at
     least this (large, data-generating) Python process' size.
     """
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
-        argv = [GNU_TIME, "-f", "%M", "-o", rss.name, *cmd] if GNU_TIME else cmd
+        argv = [GNU_TIME, "-f", "%U %S %M", "-o", rss.name, *cmd] if GNU_TIME else cmd
         t0 = time.perf_counter()
         p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         _, err = p.communicate()
@@ -82,9 +85,12 @@ def timed(cmd: list[str], step: str = "") -> tuple[float, float]:
         if p.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd[:3])} failed ({p.returncode}): {err[-2000:]}")
         text = Path(rss.name).read_text().split()
+    measured = len(text) >= 3 and text[-1].isdigit()
     if step:
         STEPS[step] = STEPS.get(step, 0.0) + wall
-    return wall, float(text[-1]) / 1024 if text and text[-1].isdigit() else float("nan")
+        cpu = float(text[-3]) + float(text[-2]) if measured else float("nan")
+        CPU[step] = CPU.get(step, 0.0) + cpu
+    return wall, float(text[-1]) / 1024 if measured else float("nan")
 
 
 def generate(out: Path, n_cells: int, batch_size: int) -> list[Path]:
@@ -169,13 +175,14 @@ def main() -> int:
         work = Path(tempfile.mkdtemp(prefix=f"bench_sc_{n}."))
         paths = generate(work, n, a.batch_size)
         STEPS.clear()
+        CPU.clear()
         mt, mm = marrowtox(paths, work, a.jobs)
         print(
             f"{n} cells x 20000 genes, {len(paths)} batches: marrowtox wall {mt:.1f} s, "
             f"peak {mm:.0f} MiB"
         )
         for step, t in STEPS.items():
-            print(f"  {step}: {t:.1f} s")
+            print(f"  {step}: {t:.1f} s wall, {CPU[step]:.1f} s CPU")
         for step, m in PEAKS.items():
             print(f"  peak RSS {step}: {m:.0f} MiB")
         if not a.skip_plain:

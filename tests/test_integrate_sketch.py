@@ -13,7 +13,7 @@ from sklearn.neighbors import NearestNeighbors
 from marrowtox.singlecell import cohort_store
 from marrowtox.singlecell.cohort_store import merge_to_disk
 from marrowtox.singlecell.integrate import IntegrateParams, write_picture
-from marrowtox.singlecell.sketch import project_pca, sketch_indices
+from marrowtox.singlecell.sketch import project_pca, sketch_indices, transfer_shift
 
 TYPES = ("HSC", "Erythroid", "T cell")
 
@@ -155,3 +155,20 @@ def test_without_a_sketch_every_cell_is_fitted(tmp_path) -> None:
     cohort = _picture(tmp_path, "all.h5ad", cap=0)
     assert cohort.obs["in_sketch"].all() and "sketch" not in cohort.uns["integration"]["note"]
     assert cohort.uns["integration"]["harmony"] == "yes"
+
+
+def test_transfer_shift_moves_a_cell_by_its_own_batch_and_names_its_neighbours() -> None:
+    """A placed cell takes the Harmony shift of its nearest sketched cells of its own
+    batch, and those neighbours (rows of the sketch) also place it in the UMAP; a
+    batch with fewer sketched cells than neighbours is marked -1 (placed among all)."""
+    rng = np.random.default_rng(0)
+    pca_ref = rng.normal(size=(60, 3))
+    batch_ref = np.array(["a"] * 30 + ["b"] * 27 + ["c"] * 3)
+    shift = np.where(batch_ref[:, None] == "a", 1.0, -2.0) * np.ones((60, 3))
+    query = rng.normal(size=(8, 3))
+    batch_q = np.array(["a"] * 4 + ["b"] * 3 + ["c"])
+    out, idx = transfer_shift(pca_ref, pca_ref + shift, batch_ref, query, batch_q, k=5)
+    np.testing.assert_allclose(out[:4], query[:4] + 1.0)
+    np.testing.assert_allclose(out[4:7], query[4:7] - 2.0)
+    assert (batch_ref[idx[:4]] == "a").all() and (batch_ref[idx[4:7]] == "b").all()
+    assert (idx[7] == -1).all()  # batch c: 3 sketched cells, fewer than 5

@@ -198,7 +198,7 @@ def place(
     """Place the cells of a block (rows start.. of the cohort, log-normalised, all
     genes; `batch` their batches) that are not in the sketch: PCA through the sketch's
     scaling and loadings, Harmony as the mean shift of their nearest sketched cells of
-    the same batch, UMAP position and Leiden cluster from their nearest sketched cells
+    the same batch, UMAP position and Leiden cluster from those same-batch neighbours
     (marrowtox.singlecell.sketch). One BLAS thread, as in `fit_sketch`."""
     from threadpoolctl import threadpool_limits
 
@@ -211,14 +211,19 @@ def place(
             lognorm, fit.mean, fit.std, SCALE_MAX, fit.scaled_mean, fit.loadings,
             rows=local, cols=fit.hv,
         )  # fmt: skip
-        rep_sketch, rep = fit.pca, pca
         if fit.corrected is not None and batch is not None:
-            rep_sketch = fit.corrected
-            rep = transfer_shift(
+            rep, idx = transfer_shift(
                 fit.pca, fit.corrected, fit.batch, pca, batch[local], params.n_neighbors
             )
             placement.corrected[rows[local]] = rep
-        umap, idx = knn_mean(rep_sketch, fit.umap, rep, params.n_neighbors)
+            # the same-batch neighbours place the cell (marrowtox.singlecell.sketch);
+            # a batch with fewer sketched cells than neighbours: all sketched cells
+            alone = idx[:, 0] < 0
+            if alone.any():
+                idx[alone] = knn_mean(fit.corrected, fit.umap, rep[alone], idx.shape[1])[1]
+            umap = fit.umap[idx].mean(axis=1)
+        else:
+            umap, idx = knn_mean(fit.pca, fit.umap, pca, params.n_neighbors)
     placement.pca[rows[local]] = pca
     placement.umap[rows[local]] = umap
     placement.leiden[rows[local]] = majority(fit.leiden, idx)

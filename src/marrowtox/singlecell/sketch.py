@@ -10,9 +10,10 @@ at most that many cells per sample; every other cell gets
 - Harmony coordinates as its PCA coordinates plus the mean Harmony shift of its k
   nearest sketched cells of the same batch (Harmony's correction is a smooth shift
   per batch and cluster, so neighbours in the same batch share it),
-- UMAP position and Leiden cluster from its k nearest sketched cells in Harmony space
-  (mean position, majority cluster): the picture shows it next to the cells it
-  resembles.
+- UMAP position and Leiden cluster from those same k neighbours (mean position,
+  majority cluster): the picture shows it next to the cells it resembles, found
+  within its own batch, where no batch effect separates it from its type (without a
+  batch correction, its k nearest sketched cells in PCA space).
 The sketch is a seeded uniform sample within each sample: every sample keeps cells,
 and a population keeps its share of its sample. (A geometric sketch would keep more
 rare cells; none is a pinned dependency here, and a per-sample cap of thousands keeps
@@ -94,20 +95,31 @@ def transfer_shift(
     pca_query: np.ndarray,
     batch_query: np.ndarray,
     k: int,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Corrected coordinates of query cells: their PCA coordinates plus the mean
     correction (corrected - PCA) of their k nearest reference cells of the same batch
-    (all reference cells when the batch has none in the sketch)."""
+    (all reference cells when the batch has none in the sketch); and those neighbours'
+    rows in the reference (queries x k; -1 in the rows of a batch with fewer than k
+    reference cells).
+
+    The neighbours serve the UMAP position and cluster of the query too (`place`):
+    within its own batch no batch effect separates a cell from its type, and one
+    search instead of two halves the placement's time (11 of its 13 s at 100,000
+    cells were the searches)."""
     shift = corrected_ref - pca_ref
     out = pca_query.copy()
+    k = max(1, min(k, len(pca_ref)))
+    idx = np.full((len(pca_query), k), -1, dtype=np.int64)
     for b in pd.unique(batch_query):
         q = batch_query == b
         r = batch_ref == b
         if not r.any():
             r = np.ones(len(batch_ref), dtype=bool)
-        mean_shift, _ = knn_mean(pca_ref[r], shift[r], pca_query[q], k)
+        mean_shift, near = knn_mean(pca_ref[r], shift[r], pca_query[q], k)
         out[q] += mean_shift
-    return out
+        if near.shape[1] == k:
+            idx[q] = np.flatnonzero(r)[near]
+    return out, idx
 
 
 def majority(labels: np.ndarray, idx: np.ndarray) -> np.ndarray:
