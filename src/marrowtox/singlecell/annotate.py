@@ -20,7 +20,6 @@ with it. A cell whose best type does not beat the best type of another lineage b
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ import yaml
 from marrowtox.celltypes import CELL_TYPES, LINEAGE, UNKNOWN
 from marrowtox.errors import InputError
 from marrowtox.singlecell.genespace import safe_key
-from marrowtox.singlecell.hvg import select_hvgs
+from marrowtox.singlecell.knn_graph import GraphSettings, knn_graph
 
 
 @dataclass(frozen=True)
@@ -65,6 +64,12 @@ class AnnotateParams:
         values = {**section_defaults("singlecell", "annotate"), **section}
         names = {f.name for f in fields(cls)} - {"seed"}
         return cls(**{k: values[k] for k in names}, seed=seed)
+
+    def graph_settings(self) -> GraphSettings:
+        """The settings of the sample's own kNN graph."""
+        return GraphSettings(
+            self.n_top_genes, self.n_pcs, self.n_neighbors, self.min_cells_per_gene, self.seed
+        )
 
 
 def load_markers(path: str | Path, organism: str = "human") -> dict[str, list[str]]:
@@ -120,10 +125,13 @@ def assess_markers(
 
 @dataclass(frozen=True)
 class SampleGraph:
-    """One sample's own Leiden clusters and kNN weights (rows sum to 1, self excluded)."""
+    """One sample's own Leiden clusters and kNN weights (rows sum to 1, self excluded),
+    and the kNN graph they come from (marrowtox.singlecell.knn_graph; the sample's own
+    UMAP lays it out when the settings agree)."""
 
     clusters: np.ndarray
     neighbours: Any  # scipy.sparse CSR, cells x cells
+    knn: ad.AnnData
 
 
 def sample_clusters(adata: ad.AnnData, params: AnnotateParams) -> np.ndarray | None:
@@ -139,48 +147,25 @@ def sample_graph(adata: ad.AnnData, params: AnnotateParams) -> SampleGraph | Non
     import scanpy as sc
     from scipy import sparse
 
-    if adata.n_obs < 3 * params.n_neighbors:
+    knn = knn_graph(adata, params.graph_settings())
+    if knn is None:
         return None
-    n_cells = np.asarray((adata.layers["counts"] > 0).sum(axis=0)).ravel()
-    usable = (n_cells >= params.min_cells_per_gene) & ~adata.var_names.str.startswith(
-        ("MT-", "mt-")
-    )
-    view = adata[:, usable]
-    # seurat_v3 on the counts, with the fallback flavour a shallow or small sample needs
-    # (its loess fails on ~150 Seq-Well-depth cells; marrowtox.singlecell.hvg)
-    hvg = select_hvgs(
-        ad.AnnData(view.layers["counts"], var=pd.DataFrame(index=view.var_names)),
-        params.n_top_genes,
-    )
-    if hvg.note:
-        print(f"per-sample HVGs: {hvg.flavour} ({hvg.note})", file=sys.stderr)
-    sub = adata[:, hvg.genes].copy()
-    sc.pp.scale(sub, max_value=10)
-    n_pcs = min(params.n_pcs, sub.n_vars - 1, sub.n_obs - 1)
-    sc.tl.pca(sub, n_comps=n_pcs, random_state=params.seed)
-    # Gaussian-kernel connectivities: the default UMAP kernel compiles with numba for
-    # ~30 s in every new process, paid here once per sample job (measured with cProfile).
-    sc.pp.neighbors(
-        sub,
-        n_neighbors=params.n_neighbors,
-        random_state=params.seed,
-        transformer="sklearn",
-        method="gauss",
-    )
     sc.tl.leiden(
-        sub,
+        knn,
         resolution=params.leiden_resolution,
         random_state=params.seed,
         flavor="igraph",
         n_iterations=2,
         directed=False,
     )
-    conn = sparse.csr_matrix(sub.obsp["connectivities"], dtype=np.float64)
+    clusters = knn.obs.pop("leiden").astype(str).to_numpy()
+    knn.uns.pop("leiden", None)
+    conn = sparse.csr_matrix(knn.obsp["connectivities"], dtype=np.float64)
     conn.setdiag(0)
     conn.eliminate_zeros()
     rows = np.asarray(conn.sum(axis=1)).ravel()
     weights = sparse.diags(np.divide(1.0, rows, out=np.zeros_like(rows), where=rows > 0)) @ conn
-    return SampleGraph(sub.obs["leiden"].astype(str).to_numpy(), sparse.csr_matrix(weights))
+    return SampleGraph(clusters, sparse.csr_matrix(weights), knn)
 
 
 def score_markers(

@@ -5,6 +5,10 @@ integration that fails, is switched off or is still running would otherwise hold
 every report). A sample's own UMAP is also what a reader compares across time points
 of one patient without another batch's cells shaping it. The cohort UMAP
 (marrowtox.singlecell.integrate) remains, as a display leaf of its own.
+
+The layout is of the sample's own kNN graph (marrowtox.singlecell.knn_graph), the one
+the annotation smooths its labels over: with equal settings the per-sample job builds
+it once, and `marrowtox sc-sample` alone builds the same graph from the counts.
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ import anndata as ad
 import numpy as np
 
 from marrowtox.singlecell import numba_cache
-from marrowtox.singlecell.hvg import select_hvgs
-from marrowtox.singlecell.pca import display_pca, display_scale
+from marrowtox.singlecell.knn_graph import GraphSettings, knn_graph
+
+#: counts per cell after sc.pp.normalize_total (scanpy's tutorial value, as in annotation)
+TARGET_SUM = 1e4
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,12 @@ class EmbedParams:
         names = {f.name for f in fields(cls)} - {"seed"}
         return cls(**{k: values[k] for k in names}, seed=seed)
 
+    def graph_settings(self) -> GraphSettings:
+        """The settings of the sample's own kNN graph."""
+        return GraphSettings(
+            self.n_top_genes, self.n_pcs, self.n_neighbors, self.min_cells_per_gene, self.seed
+        )
+
 
 @dataclass(frozen=True)
 class Embedding:
@@ -48,47 +60,48 @@ class Embedding:
 
 
 def sample_embedding(
-    counts: ad.AnnData, params: EmbedParams, exclude_genes: tuple[str, ...] = ()
+    counts: ad.AnnData,
+    params: EmbedParams,
+    exclude_genes: tuple[str, ...] = (),
+    knn: ad.AnnData | None = None,
 ) -> Embedding:
-    """UMAP of one sample (raw counts in X). One BLAS thread: as in the cohort
-    integration, multi-threaded sums would make the layout depend on `--cores`."""
+    """UMAP of one sample (raw counts in X) laid out on its own kNN graph
+    (marrowtox.singlecell.knn_graph): `knn` when the caller built it with this
+    embedding's settings (the annotation's graph, in the per-sample job), else built
+    here. One BLAS thread: as in the cohort integration, multi-threaded sums would
+    make the layout depend on `--cores`."""
     from threadpoolctl import threadpool_limits
 
     if counts.n_obs < params.min_cells:
         return Embedding(None, f"{counts.n_obs} cells: fewer than {params.min_cells}")
     with threadpool_limits(limits=1):
-        return _embed(counts, params, exclude_genes)
+        if knn is None:
+            knn = _own_graph(counts, params, exclude_genes)
+        if knn is None:
+            return Embedding(None, f"{counts.n_obs} cells: no kNN graph")
+        return _layout(knn, params)
 
 
-def _embed(counts: ad.AnnData, params: EmbedParams, exclude_genes: tuple[str, ...]) -> Embedding:
+def _own_graph(
+    counts: ad.AnnData, params: EmbedParams, exclude_genes: tuple[str, ...]
+) -> ad.AnnData | None:
+    """The graph as the annotation builds it: library size over all genes, then the
+    genes not left out (marrowtox.singlecell.steps.annotate_cells)."""
+    import scanpy as sc
+
+    lognorm = counts.copy()
+    lognorm.layers["counts"] = lognorm.X.copy()
+    sc.pp.normalize_total(lognorm, target_sum=TARGET_SUM)
+    sc.pp.log1p(lognorm)
+    keep = ~lognorm.var_names.isin(list(exclude_genes))
+    return knn_graph(lognorm[:, keep], params.graph_settings())
+
+
+def _layout(knn: ad.AnnData, params: EmbedParams) -> Embedding:
     import scanpy as sc
 
     numba_cache.enable()  # before sc.tl.umap imports umap-learn (marrowtox.singlecell.numba_cache)
 
-    seen = np.asarray((counts.X > 0).sum(axis=0)).ravel()
-    usable = (seen >= params.min_cells_per_gene) & ~counts.var_names.isin(list(exclude_genes))
-    usable &= ~counts.var_names.str.startswith(("MT-", "mt-"))
-    if usable.sum() < 2:
-        return Embedding(None, f"{int(usable.sum())} usable genes")
-    hvg = select_hvgs(counts[:, usable], params.n_top_genes)
-    # library size over all genes, as in annotation; then the HVGs only
-    lognorm = counts.copy()
-    sc.pp.normalize_total(lognorm, target_sum=1e4)
-    sc.pp.log1p(lognorm)
-    sub = lognorm[:, hvg.genes].copy()
-    del lognorm
-    display_scale(sub)
-    n_pcs = min(params.n_pcs, sub.n_vars - 1, sub.n_obs - 1)
-    display_pca(sub, n_pcs, params.seed)
-    # Gaussian-kernel connectivities (as in annotation): scanpy's default UMAP kernel
-    # compiles with numba for ~30 s in every new process; the layout itself compiles ~5 s.
-    sc.pp.neighbors(
-        sub,
-        n_neighbors=params.n_neighbors,
-        random_state=params.seed,
-        transformer="sklearn",
-        method="gauss",
-    )
-    sc.tl.umap(sub, maxiter=params.umap_epochs, random_state=params.seed)
-    note = f"HVG flavour {hvg.flavour} ({hvg.note})" if hvg.note else ""
-    return Embedding(np.asarray(sub.obsm["X_umap"], dtype=float), note)
+    graph = knn.copy()  # sc.tl.umap writes into it; the caller's graph stays as it was
+    sc.tl.umap(graph, maxiter=params.umap_epochs, random_state=params.seed)
+    return Embedding(np.asarray(graph.obsm["X_umap"], dtype=float), knn.uns.get("hvg_note", ""))

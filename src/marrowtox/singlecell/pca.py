@@ -1,5 +1,5 @@
-"""Scaling and PCA of the HVG matrix for the display embeddings (a sample's own UMAP,
-the cohort picture).
+"""Scaling and PCA of the HVG matrix for the cohort picture (a sample's own UMAP lays
+out the annotation's graph instead: marrowtox.singlecell.knn_graph).
 
 Why float32 for the scaled matrix: sc.pp.scale densifies a sparse matrix as float64,
 640 MB for the 40,000 sketched cells of a 100,000-cell cohort, beside the cohort's

@@ -102,9 +102,12 @@ def process_sample(
         inputs.ontology or None,
     )
     # annotation normalises its object in place; the embedding wants raw counts
-    table = annotate_cells(
+    table, graph = annotate_cells(
         singlets.copy(), inputs.sample, files, settings.annotate, out.labels, out.annotation
     )
+    # the annotation's graph is the embedding's when their settings agree (the schema
+    # defaults do): built once (marrowtox.singlecell.knn_graph)
+    same = settings.annotate.graph_settings() == settings.embed.graph_settings()
     annotated_sample(
         singlets,
         out.labels,
@@ -113,5 +116,6 @@ def process_sample(
         out.composition,
         settings.embed,
         settings.exclude_genes,
+        graph.knn if graph is not None and same else None,
     )
     return table

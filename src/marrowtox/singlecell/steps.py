@@ -14,7 +14,12 @@ import pandas as pd
 
 from marrowtox.atomic import atomic_path, write_tsv
 from marrowtox.errors import InputError
-from marrowtox.singlecell.annotate import AnnotateParams, composition, load_markers
+from marrowtox.singlecell.annotate import (
+    AnnotateParams,
+    SampleGraph,
+    composition,
+    load_markers,
+)
 from marrowtox.singlecell.cohort_store import merge_to_disk
 from marrowtox.singlecell.doublets import DoubletParams, call_doublets
 from marrowtox.singlecell.embed import EmbedParams, sample_embedding
@@ -227,7 +232,8 @@ def annotate_step(
     inputs = AnnotateInputs(
         markers_path, organism, model_path, label_map_path, tuple(exclude_genes), ontology_path
     )
-    return annotate_cells(ad.read_h5ad(in_h5ad), sample, inputs, params, out_labels, out_table)
+    table, _ = annotate_cells(ad.read_h5ad(in_h5ad), sample, inputs, params, out_labels, out_table)
+    return table
 
 
 def annotate_cells(
@@ -237,8 +243,9 @@ def annotate_cells(
     params: AnnotateParams,
     out_labels: str,
     out_table: str,
-) -> pd.DataFrame:
-    """annotate_step on a sample in memory (raw counts in X; normalised in place)."""
+) -> tuple[pd.DataFrame, SampleGraph | None]:
+    """annotate_step on a sample in memory (raw counts in X; normalised in place);
+    returns the annotation table and the sample's own graph (None: too small)."""
     import scanpy as sc
 
     from marrowtox.singlecell.annotate import sample_graph, score_markers
@@ -267,7 +274,7 @@ def annotate_cells(
     write_tsv(table.rename_axis("barcode").reset_index(), out_labels)
     assess = _assessment(assess, sample, final, markers, route, a.n_obs)
     write_tsv(assess, out_table)
-    return assess
+    return assess, graph
 
 
 @dataclass(frozen=True)
@@ -373,9 +380,11 @@ def annotated_sample(
     out_composition: str,
     params: EmbedParams,
     exclude_genes: Sequence[str] = (),
+    knn: ad.AnnData | None = None,
 ) -> None:
     """sample_step on a sample in memory (raw counts in X), its labels read from the
-    table `labels` as written (the same values whether or not it ran in this process)."""
+    table `labels` as written (the same values whether or not it ran in this process);
+    `knn`: the sample's graph when already built with the embedding's settings."""
     import scanpy as sc
 
     table = _read_labels(labels)
@@ -387,7 +396,7 @@ def annotated_sample(
             expected="the label table of the same run (rerun sc_sample)",
         )
     _attach_labels(a.obs, table.loc[a.obs_names])
-    emb = sample_embedding(a, params, tuple(exclude_genes))
+    emb = sample_embedding(a, params, tuple(exclude_genes), knn)
     if emb.xy is not None:
         a.obsm["X_umap"] = emb.xy
     a.uns["embedding_note"] = emb.note
