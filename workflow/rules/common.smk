@@ -475,14 +475,17 @@ def ch_call_input_mb(input):
 
 #: bytes of one float32 value
 _FLOAT32_BYTES = 4
-#: copies of the dense sketch matrix at once in sc_integrate: scaled, PCA, Harmony
-_DENSE_COPIES = 3
+#: float32 sketch cells x HVGs matrices' worth of memory per sketched cell in
+#: sc_integrate: the scaled matrix, PCA and Harmony, plus the sketch's sparse counts
+#: and log-normalised values (about two more at 2,000 HVGs); bench/singlecell.py
+#: measured 40 kB per sketched cell at 100,000 and 500,000 cells (job_resources.yaml)
+_DENSE_COPIES = 5
 
 
 def integrate_sketch_mb(wildcards, input):
-    """The dense steps of sc_integrate in MB (the term beside the counts of its
-    job_resources.yaml entry): float32 sketch cells x HVGs, about three copies
-    at once (scaled matrix, PCA, Harmony); without a sketch twice the input."""
+    """The sketch's part of sc_integrate in MB (beside the per-cell term of its
+    job_resources.yaml entry): float32 sketch cells x HVGs, _DENSE_COPIES of them;
+    without a sketch twice the input."""
     cfg = config["singlecell"]["integrate"]
     cap = cfg["sketch_cells_per_sample"]
     if not cap:
