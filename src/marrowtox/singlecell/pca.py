@@ -1,5 +1,5 @@
-"""Scaling and PCA of the HVG matrix for the cohort picture (a sample's own UMAP lays
-out the annotation's graph instead: marrowtox.singlecell.knn_graph).
+"""Scaling and PCA of the HVG matrix for the cohort picture, and the PCA solver of
+every embedding here (the per-sample graph too: marrowtox.singlecell.knn_graph).
 
 Why float32 for the scaled matrix: sc.pp.scale densifies a sparse matrix as float64,
 640 MB for the 40,000 sketched cells of a 100,000-cell cohort, beside the cohort's
@@ -11,9 +11,9 @@ scanpy's default for it (sklearn's ARPACK) iterates matrix products until the 30
 components converge: 28 s of the cohort picture's 133 s at 100,000 cells (40,000
 sketched; cProfile). The eigendecomposition of the 2,000 x 2,000 covariance is exact
 as well (the same components up to float rounding), in one pass over the cells, and
-deterministic with one BLAS thread (marrowtox.singlecell.integrate.integrate).
-The annotation's own graph (marrowtox.singlecell.annotate) keeps scanpy's default, so
-the labels validated on real marrow do not move.
+deterministic with one BLAS thread (marrowtox.singlecell.integrate.fit_sketch).
+The per-sample graph of annotation and sample UMAP uses it too
+(marrowtox.singlecell.knn_graph says how the labels were checked not to move).
 """
 
 from __future__ import annotations
