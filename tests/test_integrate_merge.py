@@ -12,7 +12,7 @@ import scipy.sparse as sp
 
 from marrowtox.singlecell import cohort_store
 from marrowtox.singlecell.cohort_store import merge_to_disk, scan, write_cohort
-from marrowtox.singlecell.integrate import lognorm_sharing_index
+from marrowtox.singlecell.lognorm import lognorm_sharing_index
 
 
 def _sample(seed: int, genes: list[str], n: int) -> ad.AnnData:

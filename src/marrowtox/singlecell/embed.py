@@ -21,9 +21,7 @@ import numpy as np
 
 from marrowtox.singlecell import numba_cache
 from marrowtox.singlecell.knn_graph import GraphSettings, knn_graph
-
-#: counts per cell after sc.pp.normalize_total (scanpy's tutorial value, as in annotation)
-TARGET_SUM = 1e4
+from marrowtox.singlecell.lognorm import TARGET_SUM
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from marrowtox.singlecell.lognorm import TARGET_SUM
+
 #: scikit-misc's loess kills the process (segfault, no Python error) on very few genes
 #: (measured: 0, 1 and 3 genes crash; 10 genes raise a catchable "near singularities"),
 #: so seurat_v3 is not attempted below this many genes.
@@ -60,7 +62,7 @@ def select_hvgs(counts: ad.AnnData, n_top: int, batch_key: str | None = None) ->
         except (ValueError, ZeroDivisionError, np.linalg.LinAlgError) as err:
             errors.append(f"seurat_v3: {err}")
     lognorm = counts.copy()
-    sc.pp.normalize_total(lognorm, target_sum=1e4)
+    sc.pp.normalize_total(lognorm, target_sum=TARGET_SUM)
     sc.pp.log1p(lognorm)
     for key in dict.fromkeys([batch_key, None]):
         try:

@@ -1,4 +1,7 @@
-"""Cohort integration: merge, normalise, HVGs, PCA, Harmony, neighbours, UMAP, Leiden.
+"""The cohort picture: HVGs, PCA, Harmony, neighbours, UMAP and Leiden fitted on a
+sketch of cells, every other cell placed by projection, block by block while the
+cohort object is written (marrowtox.singlecell.cohort_store), so the job's memory is
+set by the sketch, not the cohort (issue 27).
 
 Choices and why:
 - seurat_v3 HVGs on raw counts with the batch key, so one batch cannot dominate
@@ -24,6 +27,7 @@ import pandas as pd
 from marrowtox.singlecell import numba_cache
 from marrowtox.singlecell.cohort_store import MergedCounts, scan, write_cohort
 from marrowtox.singlecell.hvg import select_hvgs
+from marrowtox.singlecell.lognorm import lognorm_sharing_index
 from marrowtox.singlecell.pca import SCALE_MAX, display_pca, display_scale
 from marrowtox.singlecell.sketch import (
     knn_mean,
@@ -32,9 +36,6 @@ from marrowtox.singlecell.sketch import (
     sketch_indices,
     transfer_shift,
 )
-
-#: counts per cell after sc.pp.normalize_total (scanpy's tutorial value, as everywhere here)
-TARGET_SUM = 1e4
 
 
 @dataclass(frozen=True)
@@ -321,35 +322,6 @@ def _failed(err: Exception) -> str:
 
     traceback.print_exc(file=sys.stderr)
     return f"cohort integration failed: {type(err).__name__}: {err}"
-
-
-def lognorm_sharing_index(counts: Any, block: int = 10_000) -> Any:
-    """log1p of sc.pp.normalize_total (target 1e4) of CSR counts, the same values, as a
-    matrix that shares the counts' index arrays: only the values are new, 4 bytes per
-    stored count instead of 8 (the cohort object keeps both, issue 27). Computed by
-    scanpy on blocks of `block` cells (both steps work cell by cell), so its
-    temporaries are a block's, not the cohort's (they were 1.8 GB at 100,000 cells)."""
-    import scanpy as sc
-    from scipy import sparse
-
-    data = np.empty_like(counts.data)
-    for start in range(0, counts.shape[0], block):
-        stop = min(start + block, counts.shape[0])
-        lo, hi = counts.indptr[start], counts.indptr[stop]
-        part = ad.AnnData(
-            sparse.csr_matrix(
-                (
-                    counts.data[lo:hi].copy(),
-                    counts.indices[lo:hi],
-                    counts.indptr[start : stop + 1] - lo,
-                ),
-                shape=(stop - start, counts.shape[1]),
-            )
-        )
-        sc.pp.normalize_total(part, target_sum=TARGET_SUM)
-        sc.pp.log1p(part)
-        data[lo:hi] = part.X.data  # same structure: both steps keep every stored entry
-    return sparse.csr_matrix((data, counts.indices, counts.indptr), shape=counts.shape)
 
 
 def _harmony(

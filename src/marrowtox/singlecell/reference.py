@@ -29,6 +29,7 @@ import yaml
 from marrowtox.atomic import atomic_path
 from marrowtox.celltypes import CELL_TYPES, UNKNOWN
 from marrowtox.errors import InputError
+from marrowtox.singlecell.lognorm import TARGET_SUM
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def lognormalise(adata: ad.AnnData) -> ad.AnnData:
     import scanpy as sc
 
     b = adata.copy()
-    sc.pp.normalize_total(b, target_sum=1e4)
+    sc.pp.normalize_total(b, target_sum=TARGET_SUM)
     sc.pp.log1p(b)
     return b
 

@@ -25,6 +25,7 @@ from marrowtox.singlecell.doublets import DoubletParams, call_doublets
 from marrowtox.singlecell.embed import EmbedParams, sample_embedding
 from marrowtox.singlecell.integrate import IntegrateParams, write_picture
 from marrowtox.singlecell.io import read_counts
+from marrowtox.singlecell.lognorm import TARGET_SUM
 from marrowtox.singlecell.qc import QCParams, qc_plot, run_qc
 from marrowtox.singlecell.reference import ReferenceParams, train_model
 
@@ -252,7 +253,7 @@ def annotate_cells(
     from marrowtox.singlecell.labels import combine, load_ontology
 
     a.layers["counts"] = a.X.copy()
-    sc.pp.normalize_total(a, target_sum=1e4)
+    sc.pp.normalize_total(a, target_sum=TARGET_SUM)
     sc.pp.log1p(a)
     keep = ~a.var_names.isin(list(inputs.exclude_genes))
     graph = sample_graph(a[:, keep], params)
@@ -403,7 +404,7 @@ def annotated_sample(
     if emb.note:
         print(f"{sample} embedding: {emb.note}", file=sys.stderr)
     a.layers["counts"] = a.X.copy()
-    sc.pp.normalize_total(a, target_sum=1e4)
+    sc.pp.normalize_total(a, target_sum=TARGET_SUM)
     sc.pp.log1p(a)
     write_h5ad(a, out_annotated)
     obs = pd.DataFrame({"sample": sample, "cell_type": a.obs["cell_type"].astype(str)})
