@@ -65,12 +65,6 @@ class AnnotateParams:
         names = {f.name for f in fields(cls)} - {"seed"}
         return cls(**{k: values[k] for k in names}, seed=seed)
 
-    def graph_settings(self) -> GraphSettings:
-        """The settings of the sample's own kNN graph."""
-        return GraphSettings(
-            self.n_top_genes, self.n_pcs, self.n_neighbors, self.min_cells_per_gene, self.seed
-        )
-
 
 def load_markers(path: str | Path, organism: str = "human") -> dict[str, list[str]]:
     with open(path, encoding="utf-8") as fh:
@@ -147,7 +141,7 @@ def sample_graph(adata: ad.AnnData, params: AnnotateParams) -> SampleGraph | Non
     import scanpy as sc
     from scipy import sparse
 
-    knn = knn_graph(adata, params.graph_settings())
+    knn = knn_graph(adata, GraphSettings.of(params))
     if knn is None:
         return None
     sc.tl.leiden(

@@ -44,12 +44,6 @@ class EmbedParams:
         names = {f.name for f in fields(cls)} - {"seed"}
         return cls(**{k: values[k] for k in names}, seed=seed)
 
-    def graph_settings(self) -> GraphSettings:
-        """The settings of the sample's own kNN graph."""
-        return GraphSettings(
-            self.n_top_genes, self.n_pcs, self.n_neighbors, self.min_cells_per_gene, self.seed
-        )
-
 
 @dataclass(frozen=True)
 class Embedding:
@@ -92,7 +86,7 @@ def _own_graph(
     sc.pp.normalize_total(lognorm, target_sum=TARGET_SUM)
     sc.pp.log1p(lognorm)
     keep = ~lognorm.var_names.isin(list(exclude_genes))
-    return knn_graph(lognorm[:, keep], params.graph_settings())
+    return knn_graph(lognorm[:, keep], GraphSettings.of(params))
 
 
 def _layout(knn: ad.AnnData, params: EmbedParams) -> Embedding:

@@ -17,7 +17,8 @@ default ARPACK: 3.7 s of that graph at 5,000 cells. Checked before the switch
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 import anndata as ad
 import numpy as np
@@ -36,6 +37,11 @@ class GraphSettings:
     n_neighbors: int
     min_cells_per_gene: int
     seed: int
+
+    @classmethod
+    def of(cls, params: Any) -> GraphSettings:
+        """The graph settings of an AnnotateParams or EmbedParams (same field names)."""
+        return cls(*(getattr(params, f.name) for f in fields(cls)))
 
 
 def knn_graph(adata: ad.AnnData, settings: GraphSettings) -> ad.AnnData | None:

@@ -23,6 +23,7 @@ from marrowtox import layout
 from marrowtox.singlecell.annotate import AnnotateParams
 from marrowtox.singlecell.doublets import DoubletParams
 from marrowtox.singlecell.embed import EmbedParams
+from marrowtox.singlecell.knn_graph import GraphSettings
 from marrowtox.singlecell.qc import QCParams
 from marrowtox.singlecell.steps import (
     AnnotateInputs,
@@ -107,7 +108,7 @@ def process_sample(
     )
     # the annotation's graph is the embedding's when their settings agree (the schema
     # defaults do): built once (marrowtox.singlecell.knn_graph)
-    same = settings.annotate.graph_settings() == settings.embed.graph_settings()
+    same = GraphSettings.of(settings.annotate) == GraphSettings.of(settings.embed)
     annotated_sample(
         singlets,
         out.labels,
