@@ -102,7 +102,7 @@ def test_bam_counts_only_construct_unique_regions(tmp_path: Path) -> None:
 def test_real_car_t_product_not_measurable_but_scored(real_data: Path, tmp_path: Path) -> None:
     import scanpy as sc
 
-    from marrowtox.cart.steps import car_step
+    from marrowtox.cart.steps import CarInputs, car_step
     from marrowtox.signatures.steps import shipped_sets
     from marrowtox.singlecell.io import read_counts
 
@@ -115,17 +115,19 @@ def test_real_car_t_product_not_measurable_but_scored(real_data: Path, tmp_path:
     a.write_h5ad(src)
     out = tmp_path / "out"
     skipped = car_step(
-        str(src),
-        "ID38low",
-        "fmc63_41bbz",
-        None,
-        CarParams(),
-        shipped_sets(),
-        "human",
-        0,
-        str(out / "s.h5ad"),
-        str(out / "s.tsv"),
-        str(out / "s.cells.tsv"),
+        CarInputs(
+            annotated=str(src),
+            sample="ID38low",
+            construct="fmc63_41bbz",
+            feature_override=None,
+            params=CarParams(),
+            gene_sets=shipped_sets(),
+            organism="human",
+            seed=0,
+            out_h5ad=str(out / "s.h5ad"),
+            out_summary=str(out / "s.tsv"),
+            out_cells=str(out / "s.cells.tsv"),
+        )
     )
     summary = pd.read_csv(out / "s.tsv", sep="\t")
     assert summary.loc[0, "car_status"] == NOT_MEASURABLE

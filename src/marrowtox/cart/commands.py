@@ -96,7 +96,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _car(a: argparse.Namespace) -> int:
     from marrowtox.cart.calling import CarParams
-    from marrowtox.cart.steps import car_step
+    from marrowtox.cart.steps import CarInputs, car_step
     from marrowtox.errors import InputError
     from marrowtox.settings import removed_settings
     from marrowtox.signatures.steps import gene_sets
@@ -105,28 +105,30 @@ def _car(a: argparse.Namespace) -> int:
         (why,) = removed_settings({"cart": {"min_umis": a.min_umis}})
         raise InputError(f"--min-umis: {why.removeprefix('cart.min_umis ')}")
     skipped = car_step(
-        a.h5ad,
-        a.sample,
-        a.construct,
-        a.features,
-        CarParams.from_settings(options_section(a, "cart")),
-        gene_sets(
-            resolve(a.programs), resolve(a.hallmark), a.program_min_genes, a.hallmark_min_genes
-        ),
-        a.organism,
-        a.seed,
-        a.out_h5ad,
-        a.out_tsv,
-        a.out_cells,
-        a.empty_droplets,
-        resolve(a.constructs),
-        genotypes=tuple(a.genotypes) if a.genotypes else None,
-        protein={
-            "section": options_section(a, "singlecell", "protein"),
-            "raw": a.proteins or None,
-            "adt": a.adt,
-            "empty": a.protein_empty_droplets or None,
-        },
+        CarInputs(
+            annotated=a.h5ad,
+            sample=a.sample,
+            construct=a.construct,
+            feature_override=a.features,
+            params=CarParams.from_settings(options_section(a, "cart")),
+            gene_sets=gene_sets(
+                resolve(a.programs), resolve(a.hallmark), a.program_min_genes, a.hallmark_min_genes
+            ),
+            organism=a.organism,
+            seed=a.seed,
+            out_h5ad=a.out_h5ad,
+            out_summary=a.out_tsv,
+            out_cells=a.out_cells,
+            empty_droplets=a.empty_droplets,
+            constructs=resolve(a.constructs),
+            genotypes=tuple(a.genotypes) if a.genotypes else None,
+            protein={
+                "section": options_section(a, "singlecell", "protein"),
+                "raw": a.proteins or None,
+                "adt": a.adt,
+                "empty": a.protein_empty_droplets or None,
+            },
+        )
     )
     for s in skipped:
         print(f"gene set skipped: {s}")
