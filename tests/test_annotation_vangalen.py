@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from realdata import lopo_fold, per_class, prepare_sample, vangalen_dir
+from realdata import author_margin, lopo_fold, per_class, prepare_sample, vangalen_dir
 
 from marrowtox.settings import section_defaults
 from marrowtox.singlecell.annotate import AnnotateParams
@@ -67,6 +67,25 @@ def test_held_out_patients_meet_the_targets(lopo: pd.DataFrame) -> None:
     assert low.empty, f"classes under {MIN_RECALL}: {low.to_dict('index')}"
     # the reference decides most cells; the marker cross-check a minority
     assert (lopo["route"] == "reference").mean() > 0.8
+
+
+def test_author_margin_is_own_class_score_minus_best_other_class() -> None:
+    """The confidence of the authors' label: best score of its class minus the best
+    score of another class (HSC and Prog are one class), negative when they scored
+    another class higher, NaN for a label outside the classes."""
+    obs = pd.DataFrame(
+        {
+            "CellType": ["B", "cDC", "GMP-like", "HSC"],
+            "Score_B": [0.5, 0.4, 0.1, 0.1],
+            "Score_cDC": [0.2, 0.3, 0.2, 0.1],
+            "Score_T": [0.3, 0.3, 0.7, 0.1],
+            "Score_HSC": [0.0, 0.0, 0.0, 0.3],
+            "Score_Prog": [0.0, 0.0, 0.0, 0.4],
+        }
+    )
+    got = author_margin(obs).to_numpy()
+    np.testing.assert_allclose(got[[0, 1, 3]], [0.2, -0.1, 0.3])
+    assert np.isnan(got[2])
 
 
 def test_shipped_model_is_the_default_and_documented() -> None:
