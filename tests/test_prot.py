@@ -81,6 +81,29 @@ def test_10x_split_rna_unchanged_and_proteins_read(tmp_path) -> None:
     assert not prot.normalised and has_proteins(str(h5))
 
 
+def test_header_reads_are_shared_and_follow_rewrites(tmp_path) -> None:
+    """The pre-flight asks every sample's genes several times (mito, CAR feature, shared
+    genes): two files of one reference give one shared gene list without the antibody
+    features, and a file rewritten with other genes is read again."""
+    import os
+
+    from marrowtox.preflight import scrna_genes
+
+    truth = _truth(3)
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    _cite_h5(a, truth)
+    _cite_h5(b, truth, seed=1)
+    assert scrna_genes(str(a)) == ["ACTB", "CD4", "MT-CO1"]
+    assert scrna_genes(str(a)) is scrna_genes(str(b))
+    assert has_proteins(str(a)) and has_proteins(str(b))
+    rna = sparse.csr_matrix(np.ones((2, 2), dtype=np.int32))
+    write_10x_h5(a, rna, ["GAPDH", "CD8A"], ["GAPDH", "CD8A"], ["X-1", "Y-1"])
+    os.utime(a, ns=(0, 10**9))  # another modification time, whatever the clock's resolution
+    assert scrna_genes(str(a)) == ["GAPDH", "CD8A"]
+    assert not has_proteins(str(a))
+    assert scrna_genes(str(tmp_path / "absent.h5")) is None
+
+
 def test_rna_h5ad_with_antibody_features_keeps_only_genes(tmp_path) -> None:
     from marrowtox.singlecell.io import read_counts
 

@@ -191,9 +191,48 @@ def check_alignment(path: str, contigs: dict[str, int], panel: set[str]) -> str 
     return None
 
 
+#: One list object per distinct gene list seen in this process (keyed by a digest of
+#: its content): a cohort of thousands of samples on one reference holds one list, not
+#: thousands (1,500 real 10x samples held 3.8 GB of identical lists), and the checks
+#: below memoise per list object. Shared: callers must not modify a returned list.
+_GENE_LISTS: dict[bytes, list[str]] = {}
+
+
+def _interned(raw: bytes, decode: Any) -> list[str]:
+    """The shared list for this content; `decode()` builds it the first time only (the
+    per-gene decoding was most of the pre-flight's time on real cohorts)."""
+    import hashlib
+
+    key = hashlib.sha1(raw).digest()
+    if key not in _GENE_LISTS:
+        _GENE_LISTS[key] = decode()
+    return _GENE_LISTS[key]
+
+
+def _as_text_list(names: list[str]) -> list[str]:
+    return _interned("\n".join(names).encode(), lambda: names)
+
+
+#: scrna_genes per (path, size, mtime): the checks below ask it of every sample in turn.
+_BY_FILE: dict[tuple[str, int, int], list[str] | None] = {}
+
+
 def scrna_genes(path: str) -> list[str] | None:
     """Feature symbols of a scRNA file from its header (no matrix read); Ensembl-keyed
-    .h5ad files give their symbols column. None when the names cannot be read here."""
+    .h5ad files give their symbols column. None when the names cannot be read here.
+    Files with the same gene list get the same (shared, read-only) list object; a file
+    is read once per process while its size and modification time stay the same."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _BY_FILE:
+        _BY_FILE[key] = _read_scrna_genes(path)
+    return _BY_FILE[key]
+
+
+def _read_scrna_genes(path: str) -> list[str] | None:
     import h5py
 
     from marrowtox.singlecell.genespace import SYMBOL_COLUMNS, looks_like_ensembl
@@ -214,24 +253,28 @@ def scrna_genes(path: str) -> list[str] | None:
             opener = gzip.open if f.suffix == ".gz" else open
             with opener(f, "rt") as fh:
                 rows = [line.rstrip("\n").split("\t") for line in fh if "\t" in line]
-            return [r[1] for r in rows if r[2:3] != ["Antibody Capture"]]
+            return _as_text_list([r[1] for r in rows if r[2:3] != ["Antibody Capture"]])
         with h5py.File(p, "r") as h:
             if p.suffix == ".h5":
                 ft = h["matrix"]["features"]
-                names = [x.decode() for x in ft["name"][:]]
+                raw = np.asarray(ft["name"][:])
                 if "feature_type" in ft:  # genes only: Antibody Capture is the protein modality
-                    kinds = ft["feature_type"][:]
-                    names = [
-                        n for n, k in zip(names, kinds, strict=True) if k != b"Antibody Capture"
-                    ]
-                return names
+                    raw = raw[np.asarray(ft["feature_type"][:]) != b"Antibody Capture"]
+                if raw.dtype.kind != "S":  # variable-length strings: bytes are pointers
+                    return _as_text_list(
+                        [x.decode() if isinstance(x, bytes) else str(x) for x in raw]
+                    )
+                return _interned(
+                    str(raw.dtype).encode() + raw.tobytes(),
+                    lambda: [x.decode() for x in raw],
+                )
             var = h["var"]
             index = var.attrs.get("_index", "_index")
             names = [x.decode() if isinstance(x, bytes) else str(x) for x in var[index][:]]
             if looks_like_ensembl(names):
                 col = next((c for c in SYMBOL_COLUMNS if c in var), None)
                 if col is None:
-                    return names
+                    return _as_text_list(names)
                 node = var[col]
                 if isinstance(node, h5py.Group):  # categorical
                     cats = node["categories"][:]
@@ -239,8 +282,8 @@ def scrna_genes(path: str) -> list[str] | None:
                     vals = [cats[c] if c >= 0 else b"" for c in codes]
                 else:
                     vals = node[:]
-                return [x.decode() if isinstance(x, bytes) else str(x) for x in vals]
-            return names
+                return _as_text_list([x.decode() if isinstance(x, bytes) else str(x) for x in vals])
+            return _as_text_list(names)
     except (OSError, KeyError, ValueError, TypeError, IndexError):
         return None
 
@@ -254,11 +297,14 @@ def mito_warnings(samples: Any, organism: str) -> list[str]:
 
     prefix = mt_prefix(organism)
     out = []
+    has_mt: dict[int, bool] = {}  # per shared gene list (scrna_genes), not per sample
     for s, a, p in zip(samples["sample"], samples["assay"], samples["path"], strict=True):
         if a != "scrna":
             continue
         genes = scrna_genes(p)
-        if genes and not any(g.startswith(prefix) for g in genes):
+        if genes and id(genes) not in has_mt:
+            has_mt[id(genes)] = any(g.startswith(prefix) for g in genes)
+        if genes and not has_mt[id(genes)]:
             out.append(
                 f"scRNA sample {s} has no mitochondrial gene ({prefix}*) for organism "
                 f"{organism!r}: the QC mitochondrial criterion cannot remove dying cells "
@@ -278,6 +324,10 @@ def car_feature_warnings(samples: Any, cart: dict[str, Any] | None = None) -> li
 
     settings = {**section_defaults("cart"), **(cart or {})}
     out = []
+    # per construct and per shared gene list (scrna_genes), not per sample: the
+    # construct table was re-read and a 33,000-gene set rebuilt for every sample
+    wanted_by: dict[str, list[str]] = {}
+    gene_sets: dict[int, set[str]] = {}
     for s, a, p, day, construct in zip(
         samples["sample"],
         samples["assay"],
@@ -289,10 +339,14 @@ def car_feature_warnings(samples: Any, cart: dict[str, Any] | None = None) -> li
         if a != "scrna" or int(day) <= 0:
             continue
         genes = scrna_genes(p)
-        wanted = car_features(
-            construct or "", settings["features"], resolve(settings["constructs"])
-        )
-        if genes is not None and not set(wanted) & set(genes):
+        if construct not in wanted_by:
+            wanted_by[construct] = car_features(
+                construct or "", settings["features"], resolve(settings["constructs"])
+            )
+        wanted = wanted_by[construct]
+        if genes is not None and id(genes) not in gene_sets:
+            gene_sets[id(genes)] = set(genes)
+        if genes is not None and not set(wanted) & gene_sets[id(genes)]:
             out.append(
                 f"post-infusion sample {s} (day {day}) has no CAR feature in its matrix "
                 f"(looked for {', '.join(wanted)}): CAR T % will be reported as not "

@@ -90,8 +90,11 @@ def shared_gene_report(
     cohort of hundreds of samples on two chemistries costs a handful of comparisons.
     """
     groups: dict[frozenset[str], list[str]] = {}
+    as_set: dict[int, frozenset[str]] = {}  # the pre-flight shares one list per reference
     for sample, genes in gene_lists.items():
-        groups.setdefault(frozenset(genes), []).append(sample)
+        if id(genes) not in as_set:
+            as_set[id(genes)] = frozenset(genes)
+        groups.setdefault(as_set[id(genes)], []).append(sample)
     keys = list(groups)
     out = []
     for i, a in enumerate(keys):
