@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from marrowtox import headercache
 from marrowtox.ch.pileup import chr_prefix_hint, read_bed
 from marrowtox.errors import InputError, data_row, raise_all
 
@@ -213,23 +214,13 @@ def _as_text_list(names: list[str]) -> list[str]:
     return _interned("\n".join(names).encode(), lambda: names)
 
 
-#: scrna_genes per (path, size, mtime): the checks below ask it of every sample in turn.
-_BY_FILE: dict[tuple[str, int, int], list[str] | None] = {}
-
-
 def scrna_genes(path: str) -> list[str] | None:
     """Feature symbols of a scRNA file from its header (no matrix read); Ensembl-keyed
     .h5ad files give their symbols column. None when the names cannot be read here.
     Files with the same gene list get the same (shared, read-only) list object; a file
-    is read once per process while its size and modification time stay the same."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    key = (str(path), st.st_size, st.st_mtime_ns)
-    if key not in _BY_FILE:
-        _BY_FILE[key] = _read_scrna_genes(path)
-    return _BY_FILE[key]
+    is read again only when its size or modification time changed, within a process
+    and, in the workflow, across Snakemake starts (marrowtox.headercache)."""
+    return headercache.lookup("genes", path, lambda: _read_scrna_genes(path))
 
 
 def _read_scrna_genes(path: str) -> list[str] | None:

@@ -12,6 +12,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
+from marrowtox import headercache
 from marrowtox.cart.features import car_features
 from marrowtox.errors import InputError, raise_all
 from marrowtox.layout import PATTERNS as OUT
@@ -191,6 +192,11 @@ def pon_settings():
 # config (no sample sheet yet) parses the rules over an empty cohort; any run, and a
 # lint of a config that names a sheet, goes through the pre-flight.
 LINTING = "--lint" in sys.argv and not config.get("samples")
+
+# gene lists and protein flags read from the data files' headers, kept across starts:
+# without it every start re-reads every scRNA file (bench/dag.py --real-scrna)
+if not LINTING:
+    headercache.load(os.path.join(".snakemake", "marrowtox-headers.json.gz"))
 
 try:
     # the pre-flight `marrowtox validate` runs too: required inputs, tables, file contents
@@ -1048,6 +1054,8 @@ _PROTEIN_SAMPLES = [
 
 
 _PROTEIN_SET = set(_PROTEIN_SAMPLES)
+# the last header read of the parse is above: keep what this start read for the next
+headercache.save()
 
 
 def protein_samples():

@@ -7,31 +7,24 @@ start, on the login node too (bench/dag.py)."""
 from __future__ import annotations
 
 import gzip
-import os
 from pathlib import Path
+
+from marrowtox import headercache
 
 #: the 10x feature type of antibody-derived tags
 ANTIBODY = "Antibody Capture"
 
 
-#: answers per (path, size, mtime, obsm key): the parse and the pre-flight both ask
-#: for every scRNA sample (3,000 file opens a parse at 1,500 real samples before)
-_SEEN: dict[tuple[str, int, int, str], bool] = {}
-
-
 def has_proteins(rna_path: str, adt_path: str = "", obsm_key: str = "protein") -> bool:
-    """Whether a sample has protein data, from file headers only; a file is opened once
-    per process while its size and modification time stay the same."""
+    """Whether a sample has protein data, from file headers only; a file is opened again
+    only when its size or modification time changed, within a process and, in the
+    workflow, across Snakemake starts (marrowtox.headercache)."""
     if adt_path:
         return True
-    try:
-        st = os.stat(rna_path)
-    except OSError:
-        return False
-    key = (str(rna_path), st.st_size, st.st_mtime_ns, obsm_key)
-    if key not in _SEEN:
-        _SEEN[key] = _read_has_proteins(rna_path, obsm_key)
-    return _SEEN[key]
+    answer = headercache.lookup(
+        f"proteins:{obsm_key}", rna_path, lambda: _read_has_proteins(rna_path, obsm_key)
+    )
+    return bool(answer)
 
 
 def _read_has_proteins(rna_path: str, obsm_key: str) -> bool:

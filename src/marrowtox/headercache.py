@@ -1,0 +1,142 @@
+"""What the workflow's parse reads from data-file headers, kept across Snakemake starts.
+
+Every Snakemake start parses common.smk, whose pre-flight and protein routing read each
+scRNA file's gene list (mitochondrial, CAR-feature and shared-gene checks) and whether
+it carries proteins. The content checks have their own cache, but these reads did not:
+~7 ms per real 10x file on every start, about a minute at 6,000 samples (bench/dag.py
+--real-scrna). Here each answer is kept per (kind, absolute path) with the file's size
+and modification time, in one gzip'd JSON file beside the content-check cache
+(.snakemake/), and read again only when the file changed.
+
+Gene lists are stored once per distinct content (a cohort on one reference holds one
+list), and a list is one shared object in the process, so checks that memoise per list
+object (preflight.mito_warnings) keep doing so. Callers must not modify returned lists.
+
+Without `load`, answers are memoised for the process only (`marrowtox validate`, tests).
+No marrowtox import here: prot.header imports this at every parse, before anndata.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+#: bump when the stored answers change meaning
+VERSION = 1
+
+#: (kind, path) -> [size, mtime_ns, answer]; a list answer is stored as {"list": digest}
+_files: dict[str, list[Any]] = {}
+#: digest -> the one shared list of that content, and back by object identity (the
+#: lists are kept alive here, so an id is not reused while it is a key)
+_lists: dict[str, list[str]] = {}
+_digests: dict[int, str] = {}
+_state: dict[str, Any] = {"path": None, "changed": False}
+
+
+def load(path: str) -> None:
+    """Use the store at `path` for this process (read now; a missing, unreadable or
+    older-version store is an empty one, rebuilt as files are read)."""
+    _state.update(path=path, changed=False)
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError, EOFError):
+        return
+    if not isinstance(data, dict) or data.get("version") != VERSION:
+        return
+    for digest, genes in data.get("lists", {}).items():
+        if digest not in _lists:
+            _lists[digest] = genes
+            _digests[id(genes)] = digest
+    for key, entry in data.get("files", {}).items():
+        _files.setdefault(key, entry)
+
+
+def _signature(path: str) -> tuple[str, int, int] | None:
+    """Absolute path, size and modification time; for a folder (a 10x matrix folder),
+    its files' total size and latest modification, so a rewritten features file counts."""
+    try:
+        st = os.stat(path)
+        if not os.path.isdir(path):
+            return os.path.abspath(path), st.st_size, st.st_mtime_ns
+        stats = [e.stat() for e in os.scandir(path)]
+    except OSError:
+        return None
+    size = sum(s.st_size for s in stats)
+    return os.path.abspath(path), size, max([st.st_mtime_ns] + [s.st_mtime_ns for s in stats])
+
+
+def _digest(genes: list[str]) -> str:
+    """The content digest of a list, registering it as its content's list when new (a
+    list already shared is not joined and hashed again)."""
+    if id(genes) in _digests:
+        return _digests[id(genes)]
+    digest = hashlib.sha1("\n".join(genes).encode()).hexdigest()
+    if digest not in _lists:
+        _lists[digest] = genes
+        _digests[id(genes)] = digest
+    return digest
+
+
+def lookup(kind: str, path: str, read: Callable[[], Any]) -> Any:
+    """`read()`'s answer for the file at `path`, from the store while the file keeps its
+    size and modification time. `read` returns None, a bool or a list of strings; a
+    missing file is not stored (its answer is None)."""
+    sig = _signature(path)
+    if sig is None:
+        return None
+    key = f"{kind}|{sig[0]}"
+    entry = _files.get(key)
+    if entry is not None and entry[0] == sig[1] and entry[1] == sig[2]:
+        answer = entry[2]
+        if not isinstance(answer, dict):
+            return answer
+        if answer.get("list") in _lists:  # else a damaged store: read the file again
+            return _lists[answer["list"]]
+    answer = read()
+    stored: Any = answer
+    if isinstance(answer, list):
+        digest = _digest(answer)
+        answer = _lists[digest]
+        stored = {"list": digest}
+    _files[key] = [sig[1], sig[2], stored]
+    _state["changed"] = True
+    return answer
+
+
+def save() -> None:
+    """Write the store (atomically) when this process added to it; lists no entry uses
+    any more are dropped."""
+    path = _state["path"]
+    if not path or not _state["changed"]:
+        return
+    used = {e[2]["list"] for e in _files.values() if isinstance(e[2], dict)}
+    data = {
+        "version": VERSION,
+        "files": _files,
+        "lists": {d: genes for d, genes in _lists.items() if d in used},
+    }
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=1) as fh:
+            json.dump(data, fh, separators=(",", ":"))
+        os.replace(tmp, path)  # concurrent parses (cluster jobs): the last complete one wins
+    except OSError:
+        # a read-only working directory only costs the next start its reads
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        return
+    _state["changed"] = False
+
+
+def reset() -> None:
+    """Forget everything (tests)."""
+    _files.clear()
+    _lists.clear()
+    _digests.clear()
+    _state.update(path=None, changed=False)
