@@ -172,3 +172,22 @@ def test_transfer_shift_moves_a_cell_by_its_own_batch_and_names_its_neighbours()
     np.testing.assert_allclose(out[4:7], query[4:7] - 2.0)
     assert (batch_ref[idx[:4]] == "a").all() and (batch_ref[idx[4:7]] == "b").all()
     assert (idx[7] == -1).all()  # batch c: 3 sketched cells, fewer than 5
+
+
+def test_per_cell_coordinates_are_float32_and_the_merged_table_is_untouched(tmp_path) -> None:
+    """What grows with the cohort in the picture job is per cell (issue 27): the
+    coordinates are held as float32 (a float64 corrected copy was 8 B per PC and cell),
+    and the shell shares the merged obs columns instead of copying them, without adding
+    its own columns to the merged table."""
+    paths = []
+    for i, s in enumerate(SAMPLES):
+        paths.append(tmp_path / f"{s}.h5ad")
+        _sample(s, i >= 2, seed=i).write_h5ad(paths[-1])
+    (tmp_path / "scratch").mkdir()
+    merged = merge_to_disk([str(p) for p in paths], SAMPLES, tmp_path / "scratch")
+    before = list(merged.obs.columns)
+    shell = write_picture(merged, _params(cap=100), tmp_path / "cohort.h5ad")
+    assert list(merged.obs.columns) == before
+    assert {"leiden", "in_sketch"} <= set(shell.obs.columns)
+    for key in ("X_pca", "X_pca_harmony", "X_umap"):
+        assert shell.obsm[key].dtype == np.float32, key
