@@ -21,7 +21,7 @@ from marrowtox.singlecell.annotate import (
     AnnotateParams,
     composition,
     load_markers,
-    sample_clusters,
+    sample_graph,
     score_markers,
 )
 from marrowtox.singlecell.doublets import DoubletParams, call_doublets
@@ -101,11 +101,17 @@ def _lognorm(a: ad.AnnData) -> ad.AnnData:
     return b
 
 
+def _own_clusters(b, params):
+    """The sample's own Leiden clusters, as sc-process passes them to score_markers."""
+    graph = sample_graph(b, params)
+    return None if graph is None else graph.clusters
+
+
 def test_annotation_recovers_cell_types(sample) -> None:
     a, truth = sample
     b = _lognorm(a)
     params = AnnotateParams.from_config({})
-    clusters = sample_clusters(b, params)
+    clusters = _own_clusters(b, params)
     out, assess = score_markers(b, load_markers(MARKERS), params, clusters)
     clean = ~truth["doublet"].to_numpy() & ~truth["low_quality"].to_numpy()
     acc = (out["marker_label"].to_numpy()[clean] == truth["cell_type"].to_numpy()[clean]).mean()
@@ -132,7 +138,7 @@ def test_type_without_measured_markers_is_never_called(sample) -> None:
     drop = [g for g in markers["DC"] if g in a.var_names][1:]  # keep one DC marker only
     b = _lognorm(a[:, ~a.var_names.isin(drop)].copy())
     params = AnnotateParams.from_config({})
-    out, assess = score_markers(b, markers, params, sample_clusters(b, params))
+    out, assess = score_markers(b, markers, params, _own_clusters(b, params))
     dc = assess.set_index("cell_type").loc["DC"]
     assert not dc["assessable"] and dc["markers_measured"] == 1
     assert (truth["cell_type"] == "DC").sum() > 20

@@ -128,13 +128,6 @@ class SampleGraph:
     knn: ad.AnnData
 
 
-def sample_clusters(adata: ad.AnnData, params: AnnotateParams) -> np.ndarray | None:
-    """Leiden clusters of one sample in its own embedding (X log-normalised, counts in
-    layers['counts']); None for samples too small to cluster (cells then stand alone)."""
-    graph = sample_graph(adata, params)
-    return None if graph is None else graph.clusters
-
-
 def sample_graph(adata: ad.AnnData, params: AnnotateParams) -> SampleGraph | None:
     """Clusters and kNN of one sample in its own embedding; None for samples too small
     to cluster (cells then stand alone)."""
