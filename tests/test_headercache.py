@@ -1,6 +1,7 @@
 """The header store the workflow's parse keeps across Snakemake starts (marrowtox.headercache)."""
 
 import gzip
+import json
 import os
 
 import pytest
@@ -83,6 +84,16 @@ def test_a_damaged_or_foreign_store_is_rebuilt(tmp_path) -> None:
     _new_process(store)
     assert headercache.lookup("genes", str(f), lambda: ["CD4"]) == ["CD4"]
 
+    # entries of the wrong shape, or naming a list the store lacks, are read again
+    key = f"genes|{f.resolve()}"
+    st = f.stat()
+    for files in ({key: "junk"}, {key: [st.st_size, st.st_mtime_ns, {"list": "gone"}]}):
+        with gzip.open(store, "wt") as fh:
+            json.dump({"version": headercache.VERSION, "files": files, "lists": {}}, fh)
+        _new_process(store)
+        assert headercache.lookup("genes", str(f), lambda: ["CD8A"]) == ["CD8A"]
+        headercache.save()
+
 
 def test_without_a_store_nothing_is_written(tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
@@ -92,3 +103,14 @@ def test_without_a_store_nothing_is_written(tmp_path, monkeypatch) -> None:
     assert headercache.lookup("genes", str(f), _never) == ["ACTB"]  # memoised in-process
     headercache.save()
     assert list(tmp_path.iterdir()) == [f]
+
+
+def test_a_store_that_cannot_be_written_costs_only_the_reads(tmp_path) -> None:
+    f = tmp_path / "a.h5"
+    f.write_bytes(b"x")
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("")
+    headercache.load(str(blocker / "headers.json.gz"))
+    assert headercache.lookup("genes", str(f), lambda: ["ACTB"]) == ["ACTB"]
+    headercache.save()  # no error: the parse goes on
+    assert blocker.read_text() == ""

@@ -13,7 +13,8 @@ list), and a list is one shared object in the process, so checks that memoise pe
 object (preflight.mito_warnings) keep doing so. Callers must not modify returned lists.
 
 Without `load`, answers are memoised for the process only (`marrowtox validate`, tests).
-No marrowtox import here: prot.header imports this at every parse, before anndata.
+Light imports only (marrowtox.atomic is standard library): prot.header imports this at
+every parse, before anndata.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import json
 import os
 from collections.abc import Callable
 from typing import Any
+
+from marrowtox.atomic import atomic_path
 
 #: bump when the stored answers change meaning
 VERSION = 1
@@ -48,12 +51,16 @@ def load(path: str) -> None:
         return
     if not isinstance(data, dict) or data.get("version") != VERSION:
         return
-    for digest, genes in data.get("lists", {}).items():
-        if digest not in _lists:
+    lists, files = data.get("lists"), data.get("files")
+    if not isinstance(lists, dict) or not isinstance(files, dict):
+        return
+    for digest, genes in lists.items():
+        if digest not in _lists and isinstance(genes, list):
             _lists[digest] = genes
             _digests[id(genes)] = digest
-    for key, entry in data.get("files", {}).items():
-        _files.setdefault(key, entry)
+    for key, entry in files.items():
+        if isinstance(entry, list) and len(entry) == 3:  # [size, mtime_ns, answer]
+            _files.setdefault(key, entry)
 
 
 def _signature(path: str) -> tuple[str, int, int] | None:
@@ -114,23 +121,21 @@ def save() -> None:
     path = _state["path"]
     if not path or not _state["changed"]:
         return
-    used = {e[2]["list"] for e in _files.values() if isinstance(e[2], dict)}
+    used = {e[2].get("list") for e in _files.values() if isinstance(e[2], dict)}
     data = {
         "version": VERSION,
         "files": _files,
         "lists": {d: genes for d, genes in _lists.items() if d in used},
     }
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
     try:
-        with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=1) as fh:
+        # concurrent parses (cluster jobs) each write a whole store: the last one wins
+        with (
+            atomic_path(path) as tmp,
+            gzip.open(tmp, "wt", encoding="utf-8", compresslevel=1) as fh,
+        ):
             json.dump(data, fh, separators=(",", ":"))
-        os.replace(tmp, path)  # concurrent parses (cluster jobs): the last complete one wins
     except OSError:
-        # a read-only working directory only costs the next start its reads
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        return
+        return  # a read-only working directory only costs the next start its reads
     _state["changed"] = False
 
 
