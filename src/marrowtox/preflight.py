@@ -192,26 +192,22 @@ def check_alignment(path: str, contigs: dict[str, int], panel: set[str]) -> str 
     return None
 
 
-#: One list object per distinct gene list seen in this process (keyed by a digest of
-#: its content): a cohort of thousands of samples on one reference holds one list, not
-#: thousands (1,500 real 10x samples held 3.8 GB of identical lists), and the checks
-#: below memoise per list object. Shared: callers must not modify a returned list.
+#: Decoded gene lists of 10x HDF5 files by a digest of their raw name bytes, so a
+#: reference's names are decoded once per process, not once per file (the per-gene
+#: decoding was most of the pre-flight's time on real cohorts). One list object per
+#: content is headercache's job (scrna_genes goes through it): 1,500 real 10x samples
+#: held 3.8 GB of identical lists before, and the checks below memoise per list object.
 _GENE_LISTS: dict[bytes, list[str]] = {}
 
 
 def _interned(raw: bytes, decode: Any) -> list[str]:
-    """The shared list for this content; `decode()` builds it the first time only (the
-    per-gene decoding was most of the pre-flight's time on real cohorts)."""
+    """The decoded list for these raw bytes; `decode()` builds it the first time only."""
     import hashlib
 
     key = hashlib.sha1(raw).digest()
     if key not in _GENE_LISTS:
         _GENE_LISTS[key] = decode()
     return _GENE_LISTS[key]
-
-
-def _as_text_list(names: list[str]) -> list[str]:
-    return _interned("\n".join(names).encode(), lambda: names)
 
 
 def scrna_genes(path: str) -> list[str] | None:
@@ -244,7 +240,7 @@ def _read_scrna_genes(path: str) -> list[str] | None:
             opener = gzip.open if f.suffix == ".gz" else open
             with opener(f, "rt") as fh:
                 rows = [line.rstrip("\n").split("\t") for line in fh if "\t" in line]
-            return _as_text_list([r[1] for r in rows if r[2:3] != ["Antibody Capture"]])
+            return [r[1] for r in rows if r[2:3] != ["Antibody Capture"]]
         with h5py.File(p, "r") as h:
             if p.suffix == ".h5":
                 ft = h["matrix"]["features"]
@@ -252,9 +248,7 @@ def _read_scrna_genes(path: str) -> list[str] | None:
                 if "feature_type" in ft:  # genes only: Antibody Capture is the protein modality
                     raw = raw[np.asarray(ft["feature_type"][:]) != b"Antibody Capture"]
                 if raw.dtype.kind != "S":  # variable-length strings: bytes are pointers
-                    return _as_text_list(
-                        [x.decode() if isinstance(x, bytes) else str(x) for x in raw]
-                    )
+                    return [x.decode() if isinstance(x, bytes) else str(x) for x in raw]
                 return _interned(
                     str(raw.dtype).encode() + raw.tobytes(),
                     lambda: [x.decode() for x in raw],
@@ -265,7 +259,7 @@ def _read_scrna_genes(path: str) -> list[str] | None:
             if looks_like_ensembl(names):
                 col = next((c for c in SYMBOL_COLUMNS if c in var), None)
                 if col is None:
-                    return _as_text_list(names)
+                    return names
                 node = var[col]
                 if isinstance(node, h5py.Group):  # categorical
                     cats = node["categories"][:]
@@ -273,8 +267,8 @@ def _read_scrna_genes(path: str) -> list[str] | None:
                     vals = [cats[c] if c >= 0 else b"" for c in codes]
                 else:
                     vals = node[:]
-                return _as_text_list([x.decode() if isinstance(x, bytes) else str(x) for x in vals])
-            return _as_text_list(names)
+                return [x.decode() if isinstance(x, bytes) else str(x) for x in vals]
+            return names
     except (OSError, KeyError, ValueError, TypeError, IndexError):
         return None
 
