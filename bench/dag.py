@@ -20,7 +20,9 @@ from the demo cohort when demo/ exists (first run; later runs hit the cache).
 With --floor it also dry-runs bench/dag_floor/Snakefile at each size: a DAG of the
 same shape (8 jobs per patient) whose rules do nothing but carry the directives every
 marrowtox rule has (log, benchmark, threads, callable resources, params, script:).
-Its CPU is Snakemake's own cost for that many jobs, the floor under ours.
+Its CPU is Snakemake's own cost for that many jobs, the floor under ours. Then
+bench/dag_floor/files.smk: the same jobs, each reading and writing as many files as
+ours (Snakemake's cost for our jobs and our files; what remains above it is our code).
 
     .venv/bin/python bench/dag.py [--sizes 50 200 500] [--floor]
     .venv/bin/python bench/dag.py --real-scrna 500     # the parse on real 10x files
@@ -139,11 +141,26 @@ def bench(n: int) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def floor(n: int) -> dict:
-    """Dry run of bench/dag_floor/Snakefile for n patients: Snakemake's own cost."""
+def floor(n: int, shape: str = "jobs") -> dict:
+    """Dry run of a do-nothing DAG for n patients: Snakemake's own cost. `shape` "jobs":
+    bench/dag_floor/Snakefile, our jobs with one file each; "files": bench/dag_floor/
+    files.smk, our jobs with as many files each as ours (its source files are touched
+    here: 3 scRNA and 3 DNA files a patient, 17 shared files, the three tables)."""
     tmp = Path(tempfile.mkdtemp(prefix=f"marrowtox-dagfloor{n}-"))
     try:
-        snakefile = ROOT / "bench" / "dag_floor" / "Snakefile"
+        name = "Snakefile" if shape == "jobs" else "files.smk"
+        if shape == "files":
+            for d in ("scrna", "dna", "res"):
+                (tmp / d).mkdir()
+            for i in range(1, n + 1):
+                for tp, _ in TIMEPOINTS:
+                    (tmp / "scrna" / f"P{i:04d}_{tp}_sc.h5").touch()
+                    (tmp / "dna" / f"P{i:04d}_{tp}_dna.bam").touch()
+            for i in range(1, 18):
+                (tmp / "res" / f"shared{i}.txt").touch()
+            for f in ("labs.tsv", "events.tsv", "samples.tsv"):
+                (tmp / f).touch()
+        snakefile = ROOT / "bench" / "dag_floor" / name
         cmd = [SNAKEMAKE, "--snakefile", str(snakefile), "--directory", str(tmp)]
         cmd += ["--config", f"patients={n}", "--cores", "2", "-n", "--quiet", "rules"]
         wall, rss, out, cpu = timed(cmd, tmp)
@@ -239,14 +256,15 @@ def main() -> None:
             flush=True,
         )
         if args.floor:
-            f = floor(n)
-            print(
-                f"{'floor':>8} {'':>7} {f['jobs']:>6} {'':>8} {f['dry']:>9.1f} {'':>7} "
-                f"{f['cpu']:>7.1f} {f['rss']:>8.0f}  Snakemake alone: "
-                f"{1000 * f['cpu'] / max(f['jobs'], 1):.2f} ms CPU per job "
-                f"(ours {1000 * r['cpu'] / max(r['jobs'], 1):.2f})",
-                flush=True,
-            )
+            for shape, what in (("jobs", "one file a job"), ("files", "our files a job")):
+                f = floor(n, shape)
+                print(
+                    f"{'floor':>8} {'':>7} {f['jobs']:>6} {'':>8} {f['dry']:>9.1f} {'':>7} "
+                    f"{f['cpu']:>7.1f} {f['rss']:>8.0f}  Snakemake alone, {what}: "
+                    f"{1000 * f['cpu'] / max(f['jobs'], 1):.2f} ms CPU per job "
+                    f"(ours {1000 * r['cpu'] / max(r['jobs'], 1):.2f})",
+                    flush=True,
+                )
         prev = r
     print(
         "goal (issue 27): dry-run under 60 s and 2 GB at 2,000 patients; "
