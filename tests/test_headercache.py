@@ -114,3 +114,29 @@ def test_a_store_that_cannot_be_written_costs_only_the_reads(tmp_path) -> None:
     assert headercache.lookup("genes", str(f), lambda: ["ACTB"]) == ["ACTB"]
     headercache.save()  # no error: the parse goes on
     assert blocker.read_text() == ""
+
+
+def test_entries_of_removed_files_leave_the_store(tmp_path) -> None:
+    store = tmp_path / "headers.json.gz"
+    kept, gone = tmp_path / "kept.h5", tmp_path / "gone.h5"
+    kept.write_bytes(b"x")
+    gone.write_bytes(b"y")
+    headercache.load(str(store))
+    headercache.lookup("genes", str(kept), lambda: ["ACTB"])
+    headercache.lookup("genes", str(gone), lambda: ["CD19"])  # a list only this file has
+    headercache.save()
+
+    gone.unlink()
+    _new_process(store)
+    newer = tmp_path / "new.h5"
+    newer.write_bytes(b"z")
+    headercache.lookup("proteins", str(newer), lambda: False)  # a start that adds something
+    headercache.save()
+
+    with gzip.open(store, "rt") as fh:
+        data = json.load(fh)
+    paths = {key.split("|", 1)[1] for key in data["files"]}
+    assert paths == {str(kept.resolve()), str(newer.resolve())}
+    assert list(data["lists"].values()) == [["ACTB"]]
+    _new_process(store)
+    assert headercache.lookup("genes", str(kept), _never) == ["ACTB"]

@@ -115,16 +115,23 @@ def lookup(kind: str, path: str, read: Callable[[], Any]) -> Any:
     return answer
 
 
+def _still_there(key: str) -> bool:
+    return os.path.exists(key.split("|", 1)[1])
+
+
 def save() -> None:
-    """Write the store (atomically) when this process added to it; lists no entry uses
-    any more are dropped."""
+    """Write the store (atomically) when this process added to it. Entries of files
+    that no longer exist are dropped (a cohort re-run from new paths would otherwise
+    grow the store by every old path; one stat per entry, only when writing), and so
+    are lists no entry uses any more."""
     path = _state["path"]
     if not path or not _state["changed"]:
         return
-    used = {e[2].get("list") for e in _files.values() if isinstance(e[2], dict)}
+    files = {k: e for k, e in _files.items() if _still_there(k)}
+    used = {e[2].get("list") for e in files.values() if isinstance(e[2], dict)}
     data = {
         "version": VERSION,
-        "files": _files,
+        "files": files,
         "lists": {d: genes for d, genes in _lists.items() if d in used},
     }
     try:
