@@ -141,25 +141,30 @@ def bench(n: int) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def floor_sources(d: Path, n: int) -> None:
+    """The source files bench/dag_floor/files.smk reads, as empty placeholders in `d`:
+    3 scRNA and 3 DNA files a patient, 17 shared files, the three tables."""
+    for sub in ("scrna", "dna", "res"):
+        (d / sub).mkdir(parents=True, exist_ok=True)
+    for i in range(1, n + 1):
+        for tp, _ in TIMEPOINTS:
+            (d / "scrna" / f"P{i:04d}_{tp}_sc.h5").touch()
+            (d / "dna" / f"P{i:04d}_{tp}_dna.bam").touch()
+    for i in range(1, 18):
+        (d / "res" / f"shared{i}.txt").touch()
+    for f in ("labs.tsv", "events.tsv", "samples.tsv"):
+        (d / f).touch()
+
+
 def floor(n: int, shape: str = "jobs") -> dict:
     """Dry run of a do-nothing DAG for n patients: Snakemake's own cost. `shape` "jobs":
     bench/dag_floor/Snakefile, our jobs with one file each; "files": bench/dag_floor/
-    files.smk, our jobs with as many files each as ours (its source files are touched
-    here: 3 scRNA and 3 DNA files a patient, 17 shared files, the three tables)."""
+    files.smk, our jobs with as many files each as ours."""
     tmp = Path(tempfile.mkdtemp(prefix=f"marrowtox-dagfloor{n}-"))
     try:
         name = "Snakefile" if shape == "jobs" else "files.smk"
         if shape == "files":
-            for d in ("scrna", "dna", "res"):
-                (tmp / d).mkdir()
-            for i in range(1, n + 1):
-                for tp, _ in TIMEPOINTS:
-                    (tmp / "scrna" / f"P{i:04d}_{tp}_sc.h5").touch()
-                    (tmp / "dna" / f"P{i:04d}_{tp}_dna.bam").touch()
-            for i in range(1, 18):
-                (tmp / "res" / f"shared{i}.txt").touch()
-            for f in ("labs.tsv", "events.tsv", "samples.tsv"):
-                (tmp / f).touch()
+            floor_sources(tmp, n)
         snakefile = ROOT / "bench" / "dag_floor" / name
         cmd = [SNAKEMAKE, "--snakefile", str(snakefile), "--directory", str(tmp)]
         cmd += ["--config", f"patients={n}", "--cores", "2", "-n", "--quiet", "rules"]

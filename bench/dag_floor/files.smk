@@ -163,6 +163,7 @@ for _part, _patients in PARTS.items():
             "labs.tsv",
             "events.tsv",
             "samples.tsv",
+            SHARED[12],  # the biomarker panel
         output:
             *[
                 f"results/clinical/{p}.{k}.tsv"
@@ -188,6 +189,7 @@ rule clinical_scores:
         "labs.tsv",
         "events.tsv",
         "samples.tsv",
+        SHARED[12],
     output:
         "results/clinical/cohort.tsv",
         "results/clinical/labs.normalised.tsv",
@@ -208,6 +210,7 @@ rule cohort_stats:
         "labs.tsv",
         "events.tsv",
         "results/clinical/cohort.tsv",
+        SHARED[12],
     output:
         "results/cohort/associations.tsv",
         "results/cohort/correlations.tsv",
