@@ -64,7 +64,7 @@ for _patient in vdj_patients():
         name:
             f"tcr_clonotypes_{_patient}"
         input:
-            contigs=[SAMPLES.at[s, "vdj"] for s in vdj_samples(_patient)],
+            contigs=[cell(s, "vdj") for s in vdj_samples(_patient)],
             car_cells=expand(OUT["cart_cells"], sample=vdj_samples(_patient)),
         output:
             cells=expand(OUT["vdj_cells"], sample=vdj_samples(_patient)),
@@ -83,9 +83,9 @@ for _patient in vdj_patients():
         params:
             patient=_patient,
             samples=vdj_samples(_patient),
-            days=[int(SAMPLES.at[s, "day"]) for s in vdj_samples(_patient)],
-            specimens=[str(SAMPLES.at[s, "specimen"]) for s in vdj_samples(_patient)],
-            fractions=[str(SAMPLES.at[s, "fraction"]) for s in vdj_samples(_patient)],
+            days=[int(cell(s, "day")) for s in vdj_samples(_patient)],
+            specimens=[str(cell(s, "specimen")) for s in vdj_samples(_patient)],
+            fractions=[str(cell(s, "fraction")) for s in vdj_samples(_patient)],
             clonotypes=config["cart"]["clonotypes"],
         script:
             "../../scripts/tcr_clonotypes.py"

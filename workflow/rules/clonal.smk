@@ -156,7 +156,7 @@ for _patient in ch_call_patients():
             patient=_patient,
             # tracked: the whole specimens (their BAMs, calls and LOD tables are above)
             track_samples=whole_dna_samples(_patient),
-            track_days=[int(SAMPLES.at[s, "day"]) for s in whole_dna_samples(_patient)],
+            track_days=[int(cell(s, "day")) for s in whole_dna_samples(_patient)],
         script:
             "../../scripts/ch_call.py"
 
@@ -185,10 +185,10 @@ rule ch_lineage:
     params:
         samples=lambda wc: patient_samples(wc.patient, "dna"),
         days=lambda wc: [
-            int(SAMPLES.at[s, "day"]) for s in patient_samples(wc.patient, "dna")
+            int(cell(s, "day")) for s in patient_samples(wc.patient, "dna")
         ],
         fractions=lambda wc: [
-            str(SAMPLES.at[s, "fraction"]) for s in patient_samples(wc.patient, "dna")
+            str(cell(s, "fraction")) for s in patient_samples(wc.patient, "dna")
         ],
         ch=config["ch"],
     script:
@@ -273,7 +273,7 @@ rule clone_cells:
     params:
         samples=lambda wc: genotyped_samples(wc.patient),
         days=lambda wc: [
-            int(SAMPLES.at[s, "day"]) for s in genotyped_samples(wc.patient)
+            int(cell(s, "day")) for s in genotyped_samples(wc.patient)
         ],
     script:
         "../../scripts/clone_cells.py"

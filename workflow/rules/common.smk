@@ -220,11 +220,22 @@ except InputError as exc:
 # second pass by Snakemake's `validate`, one jsonschema validator per row, added
 # nothing but 1.6 s per 12,000 rows to every parse (bench/dag.py at 2,000 patients).
 SAMPLES = TABLES.samples
+# The sheet's rows as plain dicts, built once: a pandas lookup (`.at`, `.loc`) costs
+# 10-100 us, and the parse and the input and params functions of every job ask for
+# cells of its sample (~3 s of the dry run at 2,000 patients, bench/dag.py). Values are
+# Python scalars, as `sample_meta` always handed to the params.
+_ROWS = SAMPLES.to_dict("index")
+
+
+def cell(sample, column):
+    """One cell of the sample sheet: `column` of `sample`."""
+    return _ROWS[sample][column]
+
 
 # Lookups built once: input functions below are O(1) per call, so building the DAG
 # stays linear in the number of samples (see bench/dag.py).
 _BY_PATIENT_ASSAY = {
-    key: sorted(group["sample"], key=lambda s: (SAMPLES.at[s, "day"], s))
+    key: sorted(group["sample"], key=lambda s: (cell(s, "day"), s))
     for key, group in SAMPLES.groupby(["patient", "assay"], sort=True)
 }
 _PATIENTS = sorted(SAMPLES["patient"].unique())
@@ -233,7 +244,7 @@ _CH_CALL_PATIENTS = sorted({p for p, assay in _BY_PATIENT_ASSAY if assay == "dna
 # sorted fractions (samples.tsv fraction CD3, CD14, ...) and the patients with sorted DNA
 _SORTED = set(SAMPLES.index[is_sorted(SAMPLES)])
 _LINEAGE_PATIENTS = sorted(
-    set(SAMPLES.loc[[s for s in _SORTED if SAMPLES.at[s, "assay"] == "dna"], "patient"])
+    set(SAMPLES.loc[[s for s in _SORTED if cell(s, "assay") == "dna"], "patient"])
 )
 
 
@@ -298,28 +309,27 @@ def baseline_sample(patient, assay):
     before = [
         s
         for s in patient_samples(patient, assay)
-        if SAMPLES.at[s, "day"] <= 0 and is_marrow_sample(s)
+        if cell(s, "day") <= 0 and is_marrow_sample(s)
     ]
     return before[-1] if before else None
 
 
 def sample_path(wildcards):
-    return SAMPLES.at[wildcards.sample, "path"]
+    return cell(wildcards.sample, "path")
 
 
 def sample_column(column):
     """Input or params function: the sample sheet's `column` of the job's sample."""
 
     def value(wildcards):
-        return SAMPLES.at[wildcards.sample, column]
+        return cell(wildcards.sample, column)
 
     return value
 
 
 def sample_meta(wildcards):
     """Sample-sheet row of a sample as a plain dict (for params)."""
-    row = SAMPLES.loc[wildcards.sample]
-    return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+    return dict(_ROWS[wildcards.sample])
 
 
 def reference_file(key):
@@ -624,7 +634,7 @@ def annotate_params():
 
 def signature_baselines(wildcards):
     """The patient's baseline marrow, else every baseline marrow of the cohort."""
-    base = baseline_sample(SAMPLES.at[wildcards.sample, "patient"], "scrna")
+    base = baseline_sample(cell(wildcards.sample, "patient"), "scrna")
     if base is not None:
         return [OUT["h5ad"].format(sample=base)]
     return list(_cohort_baselines())
@@ -639,7 +649,7 @@ def signature_baselines_of_others(wildcards):
 
 def signature_source(wildcards):
     """Where the sample's signature baseline comes from: its patient, else the cohort."""
-    patient = SAMPLES.at[wildcards.sample, "patient"]
+    patient = cell(wildcards.sample, "patient")
     return "patient" if baseline_sample(patient, "scrna") else "cohort"
 
 
@@ -649,13 +659,13 @@ def _cohort_baselines():
     return tuple(
         OUT["h5ad"].format(sample=s)
         for s in scrna_samples()
-        if SAMPLES.at[s, "day"] <= 0 and is_marrow_sample(s)
+        if cell(s, "day") <= 0 and is_marrow_sample(s)
     )
 
 
 def vdj_samples(patient):
     """scRNA samples of a patient with T-cell receptor contigs (samples.tsv vdj)."""
-    return [s for s in patient_samples(patient, "scrna") if SAMPLES.at[s, "vdj"]]
+    return [s for s in patient_samples(patient, "scrna") if cell(s, "vdj")]
 
 
 def vdj_patients():
@@ -680,7 +690,7 @@ def pon_bams():
 @functools.cache
 def _pon_bams():
     named = sorted({n for n in SAMPLES["normal"] if n})
-    bams = [raw_dna_bam(s) for s in named if SAMPLES.at[s, "assay"] == "dna"]
+    bams = [raw_dna_bam(s) for s in named if cell(s, "assay") == "dna"]
     base = os.path.dirname(os.path.abspath(config["samples"]))
     for p in config["ch"]["pon_bams"]:
         p = p if os.path.isabs(p) else os.path.join(base, p)
@@ -723,33 +733,33 @@ def ch_call_samples(patient):
 
 def umi_samples():
     """DNA samples whose reads carry UMIs (sample sheet column umi: rx or read_name)."""
-    return [s for s in dna_samples() if SAMPLES.at[s, "umi"] != "none"]
+    return [s for s in dna_samples() if cell(s, "umi") != "none"]
 
 
 def inline_umi_samples():
     """DNA samples given as a FASTQ with inline UMIs (umi: inline): extracted and aligned
     by rules ch_umi_extract and ch_align."""
-    return [s for s in dna_samples() if SAMPLES.at[s, "umi"] == "inline"]
+    return [s for s in dna_samples() if cell(s, "umi") == "inline"]
 
 
 def raw_dna_bam(sample):
     """The sample's aligned reads: the sheet's BAM, or for an inline-UMI FASTQ the BAM
     that rule ch_align writes."""
-    if SAMPLES.at[sample, "umi"] == "inline":
+    if cell(sample, "umi") == "inline":
         return OUT["umi_aligned_bam"].format(sample=sample)
-    return SAMPLES.at[sample, "path"]
+    return cell(sample, "path")
 
 
 def consensus_umi_source(sample):
     """Where ch_consensus reads the UMI: ch_align puts inline UMIs in RX."""
-    umi = SAMPLES.at[sample, "umi"]
+    umi = cell(sample, "umi")
     return "rx" if umi == "inline" else umi
 
 
 def dna_bam(sample):
     """The BAM the caller reads: the UMI consensus (molecules) for a UMI sample, else the
     sample sheet's BAM (each read counted, today's behaviour)."""
-    if SAMPLES.at[sample, "umi"] != "none":
+    if cell(sample, "umi") != "none":
         return OUT["consensus_bam"].format(sample=sample)
     return raw_dna_bam(sample)
 
@@ -803,7 +813,7 @@ def patient_dna(wildcards, kind):
 
 def genotyped_samples(patient):
     """scRNA samples of a patient with a cell-barcoded BAM (clone-to-cell genotyping)."""
-    return [s for s in patient_samples(patient, "scrna") if SAMPLES.at[s, "bam"]]
+    return [s for s in patient_samples(patient, "scrna") if cell(s, "bam")]
 
 
 def sample_genotypes(kind):
@@ -811,7 +821,7 @@ def sample_genotypes(kind):
     else nothing (the sample is "not genotyped")."""
 
     def files(wildcards):
-        if not SAMPLES.at[wildcards.sample, "bam"]:
+        if not cell(wildcards.sample, "bam"):
             return []
         return f"results/singlecell/genotypes/{wildcards.sample}{kind}"
 
@@ -820,7 +830,7 @@ def sample_genotypes(kind):
 
 def patient_dna_of_sample(wildcards, kind):
     """CH outputs of every DNA sample of the scRNA sample's patient (any timepoint)."""
-    patient = SAMPLES.at[wildcards.sample, "patient"]
+    patient = cell(wildcards.sample, "patient")
     return [OUT[kind].format(sample=s) for s in patient_samples(patient, "dna")]
 
 
@@ -853,11 +863,11 @@ def report_sample_inputs(samples, kinds=None):
     files = []
     for s in samples:
         names = []
-        if SAMPLES.at[s, "assay"] == "scrna" and _branch("cart_call"):
+        if cell(s, "assay") == "scrna" and _branch("cart_call"):
             names = ["qc", "doublets", "composition", "cart", "signatures", "h5ad"]
-        if SAMPLES.at[s, "assay"] == "dna" and ch_branch():
+        if cell(s, "assay") == "dna" and ch_branch():
             names = ["calls", "lod"] + (
-                ["umi_qc"] if SAMPLES.at[s, "umi"] != "none" else []
+                ["umi_qc"] if cell(s, "umi") != "none" else []
             )
         files += [OUT[k].format(sample=s) for k in names if kinds is None or k in kinds]
     return files
@@ -1007,7 +1017,7 @@ def car_de_h5ads(wildcards):
     return [
         OUT["h5ad"].format(sample=s)
         for s in marrow_scrna_samples()
-        if SAMPLES.at[s, "day"] > 0
+        if cell(s, "day") > 0
     ]
 
 
@@ -1049,7 +1059,7 @@ for _key in ("markers", "aliases"):
 _PROTEIN_SAMPLES = [
     s
     for s in scrna_samples()
-    if has_proteins(SAMPLES.at[s, "path"], SAMPLES.at[s, "adt"], _protein["obsm_key"])
+    if has_proteins(cell(s, "path"), cell(s, "adt"), _protein["obsm_key"])
 ]
 
 
@@ -1065,12 +1075,12 @@ def protein_samples():
 
 def sample_adt(wildcards):
     """The sample sheet's adt file, or nothing (proteins then come from the path)."""
-    return SAMPLES.at[wildcards.sample, "adt"] or []
+    return cell(wildcards.sample, "adt") or []
 
 
 def sample_raw_matrix(wildcards):
     """The sample sheet's raw matrix (empty droplets: DSB), or nothing (CLR)."""
-    return SAMPLES.at[wildcards.sample, "raw_matrix"] or []
+    return cell(wildcards.sample, "raw_matrix") or []
 
 
 @functools.cache
@@ -1089,7 +1099,7 @@ def sample_car_features(wildcards):
     """CAR feature names of a sample: config cart.features, else its car_construct's
     (the same function as the pre-flight's "no CAR feature" check)."""
     return list(
-        _construct_features(SAMPLES.at[wildcards.sample, "car_construct"] or "")
+        _construct_features(cell(wildcards.sample, "car_construct") or "")
     )
 
 
@@ -1104,9 +1114,9 @@ def car_protein_input(kind):
         if s not in _PROTEIN_SET:
             return []
         if kind == "proteins":
-            return SAMPLES.at[s, "path"]
+            return cell(s, "path")
         if kind in ("adt", "raw_matrix"):
-            return SAMPLES.at[s, kind] or []
+            return cell(s, kind) or []
         return _protein["aliases"]
 
     return files
@@ -1161,7 +1171,7 @@ def cart_call_params(wildcards):
     (cart.features.car_features); the protein panel settings; every signature baseline
     (the sample's own included) and where it comes from."""
     return {
-        "construct": SAMPLES.at[wildcards.sample, "car_construct"],
+        "construct": cell(wildcards.sample, "car_construct"),
         "features": sample_car_features(wildcards),
         "protein": car_protein_params(wildcards),
         "baselines": signature_baselines(wildcards),
