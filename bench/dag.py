@@ -267,7 +267,8 @@ def main() -> None:
                     f"{'floor':>8} {'':>7} {f['jobs']:>6} {'':>8} {f['dry']:>9.1f} {'':>7} "
                     f"{f['cpu']:>7.1f} {f['rss']:>8.0f}  Snakemake alone, {what}: "
                     f"{1000 * f['cpu'] / max(f['jobs'], 1):.2f} ms CPU per job "
-                    f"(ours {1000 * r['cpu'] / max(r['jobs'], 1):.2f})",
+                    f"(ours {1000 * r['cpu'] / max(r['jobs'], 1):.2f}; ours is "
+                    f"{r['cpu'] / max(f['cpu'], 1e-9):.2f}x its CPU)",
                     flush=True,
                 )
         prev = r
