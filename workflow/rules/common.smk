@@ -222,8 +222,8 @@ except InputError as exc:
 SAMPLES = TABLES.samples
 # The sheet's rows as plain dicts, built once: a pandas lookup (`.at`, `.loc`) costs
 # 10-100 us, and the parse and the input and params functions of every job ask for
-# cells of its sample (~3 s of the dry run at 2,000 patients, bench/dag.py). Values are
-# Python scalars, as `sample_meta` always handed to the params.
+# cells of its sample (~4% of the dry run at 2,000 patients in a py-spy profile of
+# bench/dag.py). Values are Python scalars, as `sample_meta` always handed to params.
 _ROWS = SAMPLES.to_dict("index")
 
 
