@@ -272,8 +272,6 @@ rule clone_cells:
         runtime=job_runtime("clone_cells"),
     params:
         samples=lambda wc: genotyped_samples(wc.patient),
-        days=lambda wc: [
-            int(cell(s, "day")) for s in genotyped_samples(wc.patient)
-        ],
+        days=lambda wc: [int(cell(s, "day")) for s in genotyped_samples(wc.patient)],
     script:
         "../../scripts/clone_cells.py"

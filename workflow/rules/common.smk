@@ -866,9 +866,7 @@ def report_sample_inputs(samples, kinds=None):
         if cell(s, "assay") == "scrna" and _branch("cart_call"):
             names = ["qc", "doublets", "composition", "cart", "signatures", "h5ad"]
         if cell(s, "assay") == "dna" and ch_branch():
-            names = ["calls", "lod"] + (
-                ["umi_qc"] if cell(s, "umi") != "none" else []
-            )
+            names = ["calls", "lod"] + (["umi_qc"] if cell(s, "umi") != "none" else [])
         files += [OUT[k].format(sample=s) for k in names if kinds is None or k in kinds]
     return files
 
@@ -1098,9 +1096,7 @@ def _construct_features(construct):
 def sample_car_features(wildcards):
     """CAR feature names of a sample: config cart.features, else its car_construct's
     (the same function as the pre-flight's "no CAR feature" check)."""
-    return list(
-        _construct_features(cell(wildcards.sample, "car_construct") or "")
-    )
+    return list(_construct_features(cell(wildcards.sample, "car_construct") or ""))
 
 
 def car_protein_input(kind):
