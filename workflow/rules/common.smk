@@ -244,7 +244,7 @@ _CH_CALL_PATIENTS = sorted({p for p, assay in _BY_PATIENT_ASSAY if assay == "dna
 # sorted fractions (samples.tsv fraction CD3, CD14, ...) and the patients with sorted DNA
 _SORTED = set(SAMPLES.index[is_sorted(SAMPLES)])
 _LINEAGE_PATIENTS = sorted(
-    set(SAMPLES.loc[[s for s in _SORTED if cell(s, "assay") == "dna"], "patient"])
+    {cell(s, "patient") for s in _SORTED if cell(s, "assay") == "dna"}
 )
 
 
